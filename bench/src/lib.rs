@@ -1,0 +1,1 @@
+//! Benchmarks and traffic tools for mrouter.

@@ -1,0 +1,2 @@
+//! Multicast Group Manager (see `../shared/design/mgm-spec.md`).
+#![forbid(unsafe_code)]
