@@ -1,0 +1,1 @@
+//! mrouter control core.
