@@ -1,1 +1,3 @@
-//! mrouter data plane.
+//! mrouter data plane: the safe DPDK layer, packet views, the forwarding table and the
+//! poll-mode workers.
+pub mod dpdk;

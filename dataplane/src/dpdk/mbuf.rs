@@ -1,0 +1,159 @@
+//! Owned packet buffers.
+
+use super::Mempool;
+use std::ptr::NonNull;
+
+/// Packets per rx/tx burst.
+pub const BURST: usize = 32;
+
+/// One packet buffer (possibly a chain of segments), owned by this handle and freed on drop.
+///
+/// The safe API never creates indirect mbufs or bumps reference counts, so an `Mbuf` is always
+/// the only reference to its data: that is what makes [`Mbuf::data_mut`] sound.
+/// `repr(transparent)` over a non-null pointer: a `[Mbuf]` has the layout of `rte_mbuf *[]`,
+/// which is how bursts are passed to and from DPDK without copying.
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct Mbuf {
+    raw: NonNull<dpdk_sys::rte_mbuf>,
+}
+
+// SAFETY: an Mbuf is uniquely owned (see the type doc); moving it to another lcore moves that
+// ownership, and mbufs may be freed to their pool from any lcore.
+unsafe impl Send for Mbuf {}
+
+impl Mbuf {
+    /// Allocates an empty mbuf from `pool`; `None` when the pool is exhausted.
+    #[inline]
+    pub fn alloc(pool: &Mempool) -> Option<Mbuf> {
+        // SAFETY: the pool is alive for the whole process.
+        let raw = unsafe { dpdk_sys::rte_pktmbuf_alloc(pool.as_ptr()) };
+        NonNull::new(raw).map(|raw| Mbuf { raw })
+    }
+
+    /// Allocates an mbuf holding a copy of `bytes`; `None` when the pool is exhausted or the
+    /// bytes do not fit one segment.
+    pub fn from_bytes(pool: &Mempool, bytes: &[u8]) -> Option<Mbuf> {
+        let mut m = Mbuf::alloc(pool)?;
+        m.append(bytes).then_some(m)
+    }
+
+    /// Appends `bytes` to the (single-segment) packet; false when there is no room.
+    pub fn append(&mut self, bytes: &[u8]) -> bool {
+        let Ok(len) = u16::try_from(bytes.len()) else {
+            return false;
+        };
+        // SAFETY: self.raw is a valid mbuf we own; append returns NULL or a pointer to `len`
+        // writable bytes inside the last segment's data room.
+        let dst = unsafe { dpdk_sys::rte_pktmbuf_append(self.raw.as_ptr(), len) };
+        if dst.is_null() {
+            return false;
+        }
+        // SAFETY: dst points at `len` writable bytes that do not overlap `bytes`.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst as *mut u8, bytes.len()) };
+        true
+    }
+
+    /// A deep copy of the whole packet (every segment) from `pool`.
+    #[inline]
+    pub fn deep_copy(&self, pool: &Mempool) -> Option<Mbuf> {
+        // SAFETY: self is valid; UINT32_MAX length copies the whole packet.
+        let raw =
+            unsafe { dpdk_sys::rte_pktmbuf_copy(self.raw.as_ptr(), pool.as_ptr(), 0, u32::MAX) };
+        NonNull::new(raw).map(|raw| Mbuf { raw })
+    }
+
+    /// The bytes of the first segment (all headers of any packet we parse live there).
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: buf_addr + data_off is the start of data_len initialised bytes of this
+        // segment, valid while we own the mbuf.
+        unsafe {
+            let m = self.raw.as_ref();
+            std::slice::from_raw_parts(
+                (m.buf_addr as *const u8).add(m.data_off as usize),
+                m.data_len as usize,
+            )
+        }
+    }
+
+    /// The bytes of the first segment, writable.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; the data is not shared (no clones or indirect mbufs are ever
+        // made through this API), so a unique borrow of self is a unique borrow of the bytes.
+        unsafe {
+            let m = self.raw.as_ref();
+            std::slice::from_raw_parts_mut(
+                (m.buf_addr as *mut u8).add(m.data_off as usize),
+                m.data_len as usize,
+            )
+        }
+    }
+
+    /// Total packet length over all segments.
+    #[inline]
+    pub fn pkt_len(&self) -> u32 {
+        // SAFETY: reading a field of a valid mbuf.
+        unsafe { self.raw.as_ref().pkt_len }
+    }
+
+    /// Number of segments.
+    pub fn nb_segs(&self) -> u16 {
+        // SAFETY: reading a field of a valid mbuf.
+        unsafe { self.raw.as_ref().nb_segs }
+    }
+
+    /// The whole packet as one byte vector (for tests and diagnostics, not the fast path).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.pkt_len() as usize);
+        let mut seg = self.raw.as_ptr();
+        while !seg.is_null() {
+            // SAFETY: seg walks the chain of a valid mbuf we own; each segment's data is
+            // data_len initialised bytes at buf_addr + data_off.
+            unsafe {
+                let m = &*seg;
+                out.extend_from_slice(std::slice::from_raw_parts(
+                    (m.buf_addr as *const u8).add(m.data_off as usize),
+                    m.data_len as usize,
+                ));
+                seg = m.next;
+            }
+        }
+        out
+    }
+
+    /// Gives the pointer to DPDK (tx) without freeing.
+    #[inline]
+    pub(crate) fn into_raw(self) -> *mut dpdk_sys::rte_mbuf {
+        let raw = self.raw.as_ptr();
+        std::mem::forget(self);
+        raw
+    }
+
+    /// Frees a batch of mbufs with one bulk call.
+    pub fn free_bulk(mbufs: &mut Vec<Mbuf>) {
+        if mbufs.is_empty() {
+            return;
+        }
+        let n = mbufs.len();
+        // SAFETY: Mbuf is repr(transparent) over a non-null rte_mbuf pointer, so the vector's
+        // buffer is an array of n valid, owned mbuf pointers; set_len(0) first so none is
+        // dropped again.
+        unsafe {
+            mbufs.set_len(0);
+            dpdk_sys::rte_pktmbuf_free_bulk(
+                mbufs.as_mut_ptr() as *mut *mut dpdk_sys::rte_mbuf,
+                n as u32,
+            );
+        }
+    }
+}
+
+impl Drop for Mbuf {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: we own the mbuf (chain) and nobody else references it.
+        unsafe { dpdk_sys::rte_pktmbuf_free(self.raw.as_ptr()) }
+    }
+}

@@ -1,0 +1,399 @@
+//! Ethernet ports with their rx and tx queues.
+
+use super::{check, DpdkError, Mbuf, Mempool, BURST};
+use std::ffi::CString;
+use std::fmt;
+use std::sync::Mutex;
+
+// RTE_ETH_RSS_* are RTE_BIT64() expression macros, which bindgen cannot translate.
+const RSS_IPV4: u64 = 1 << 2;
+const RSS_FRAG_IPV4: u64 = 1 << 3;
+const RSS_NONFRAG_IPV4_UDP: u64 = 1 << 5;
+
+/// A MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EtherAddr(pub [u8; 6]);
+
+impl fmt::Display for EtherAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+/// Port counters as the PMD reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortStats {
+    /// Packets received.
+    pub ipackets: u64,
+    /// Packets sent.
+    pub opackets: u64,
+    /// Bytes received.
+    pub ibytes: u64,
+    /// Bytes sent.
+    pub obytes: u64,
+    /// Packets the NIC dropped because rx queues were full.
+    pub imissed: u64,
+    /// Receive errors.
+    pub ierrors: u64,
+    /// Transmit errors.
+    pub oerrors: u64,
+    /// Receives that failed for want of an mbuf.
+    pub rx_nombuf: u64,
+}
+
+/// An Ethernet port (a PCI device or a vdev), named as EAL named it.
+#[derive(Debug)]
+pub struct Port {
+    id: u16,
+    name: String,
+    /// Queue handles given out, so each queue has exactly one user (rx/tx bursts on one queue
+    /// from two threads would be a data race inside the PMD).
+    taken: Mutex<(Vec<bool>, Vec<bool>)>,
+}
+
+impl Port {
+    /// Finds the port EAL created for `name` (`net_af_packet0`, `0000:3b:00.0`, ...).
+    pub fn by_name(name: &str) -> Result<Port, DpdkError> {
+        let cname = CString::new(name).map_err(|_| DpdkError {
+            op: "find port".into(),
+            code: 22,
+            message: "port name contains a NUL byte".into(),
+        })?;
+        let mut id = 0u16;
+        // SAFETY: cname is a valid C string and id a valid out pointer.
+        let ret = unsafe { dpdk_sys::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
+        check(ret, || {
+            format!("find port {name} (is the device in the EAL arguments?)")
+        })?;
+        Ok(Port {
+            id,
+            name: name.to_owned(),
+            taken: Mutex::new((Vec::new(), Vec::new())),
+        })
+    }
+
+    /// The DPDK port id.
+    pub fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// The EAL device name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// NUMA socket of the device (0 where unknown).
+    pub fn socket_id(&self) -> i32 {
+        // SAFETY: plain query on a valid port id.
+        unsafe { dpdk_sys::rte_eth_dev_socket_id(self.id) }.max(0)
+    }
+
+    /// The driver's name (`net_af_packet`, `net_pcap`, ...).
+    pub fn driver_name(&self) -> String {
+        let mut info = dpdk_sys::rte_eth_dev_info::default();
+        // SAFETY: info is a valid out struct for a valid port.
+        if unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) } != 0
+            || info.driver_name.is_null()
+        {
+            return String::new();
+        }
+        // SAFETY: driver_name is a static NUL-terminated string owned by the PMD.
+        unsafe { std::ffi::CStr::from_ptr(info.driver_name) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// Configures `rx_queues` x `tx_queues` with `desc` descriptors each; RSS over IP when
+    /// there is more than one rx queue and the device can hash.
+    pub fn configure(
+        &self,
+        rx_queues: u16,
+        tx_queues: u16,
+        desc: u16,
+        pool: &Mempool,
+        mtu: Option<u16>,
+    ) -> Result<(), DpdkError> {
+        let mut info = dpdk_sys::rte_eth_dev_info::default();
+        // SAFETY: info is a valid out struct for a valid port.
+        check(
+            unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) },
+            || format!("port {}: device info", self.name),
+        )?;
+        if rx_queues > info.max_rx_queues || tx_queues > info.max_tx_queues {
+            return Err(DpdkError {
+                op: format!("configure port {}", self.name),
+                code: 22,
+                message: format!(
+                    "asked for {rx_queues} rx / {tx_queues} tx queues, the device has at most {} / {}",
+                    info.max_rx_queues, info.max_tx_queues
+                ),
+            });
+        }
+        let mut conf = dpdk_sys::rte_eth_conf::default();
+        if rx_queues > 1 && info.flow_type_rss_offloads != 0 {
+            conf.rxmode.mq_mode = dpdk_sys::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf =
+                (RSS_IPV4 | RSS_FRAG_IPV4 | RSS_NONFRAG_IPV4_UDP) & info.flow_type_rss_offloads;
+        }
+        // SAFETY: conf is a valid configuration for a stopped port.
+        check(
+            unsafe { dpdk_sys::rte_eth_dev_configure(self.id, rx_queues, tx_queues, &conf) },
+            || format!("configure port {}", self.name),
+        )?;
+        if let Some(mtu) = mtu {
+            // SAFETY: plain call on a configured port.
+            check(
+                unsafe { dpdk_sys::rte_eth_dev_set_mtu(self.id, mtu) },
+                || format!("port {}: set MTU {mtu}", self.name),
+            )?;
+        }
+        let socket = self.socket_id() as u32;
+        for q in 0..rx_queues {
+            // SAFETY: the pool outlives the port (pools are never freed); NULL conf = defaults.
+            check(
+                unsafe {
+                    dpdk_sys::rte_eth_rx_queue_setup(
+                        self.id,
+                        q,
+                        desc,
+                        socket,
+                        std::ptr::null(),
+                        pool.as_ptr(),
+                    )
+                },
+                || format!("port {}: rx queue {q} setup", self.name),
+            )?;
+        }
+        for q in 0..tx_queues {
+            // SAFETY: NULL conf = the driver's defaults.
+            check(
+                unsafe {
+                    dpdk_sys::rte_eth_tx_queue_setup(self.id, q, desc, socket, std::ptr::null())
+                },
+                || format!("port {}: tx queue {q} setup", self.name),
+            )?;
+        }
+        *self.taken.lock().unwrap_or_else(|e| e.into_inner()) = (
+            vec![false; rx_queues as usize],
+            vec![false; tx_queues as usize],
+        );
+        Ok(())
+    }
+
+    /// Starts the port.
+    pub fn start(&self) -> Result<(), DpdkError> {
+        // SAFETY: the port is configured.
+        check(unsafe { dpdk_sys::rte_eth_dev_start(self.id) }, || {
+            format!("start port {}", self.name)
+        })
+        .map(|_| ())
+    }
+
+    /// Receives every multicast frame. Falls back to promiscuous mode where the driver has no
+    /// all-multicast switch; returns which mode is on.
+    pub fn enable_allmulticast(&self) -> Result<&'static str, DpdkError> {
+        // SAFETY: plain call on a valid port.
+        if unsafe { dpdk_sys::rte_eth_allmulticast_enable(self.id) } == 0 {
+            return Ok("allmulticast");
+        }
+        // SAFETY: plain call on a valid port.
+        check(
+            unsafe { dpdk_sys::rte_eth_promiscuous_enable(self.id) },
+            || {
+                format!(
+                    "port {}: neither allmulticast nor promiscuous mode",
+                    self.name
+                )
+            },
+        )?;
+        Ok("promiscuous")
+    }
+
+    /// The port's MAC address (the source of every frame we send on it).
+    pub fn mac(&self) -> EtherAddr {
+        let mut a = dpdk_sys::rte_ether_addr::default();
+        // SAFETY: a is a valid out struct.
+        unsafe { dpdk_sys::rte_eth_macaddr_get(self.id, &mut a) };
+        EtherAddr(a.addr_bytes)
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> PortStats {
+        let mut s = dpdk_sys::rte_eth_stats::default();
+        // SAFETY: s is a valid out struct.
+        unsafe { dpdk_sys::rte_eth_stats_get(self.id, &mut s) };
+        PortStats {
+            ipackets: s.ipackets,
+            opackets: s.opackets,
+            ibytes: s.ibytes,
+            obytes: s.obytes,
+            imissed: s.imissed,
+            ierrors: s.ierrors,
+            oerrors: s.oerrors,
+            rx_nombuf: s.rx_nombuf,
+        }
+    }
+
+    /// Stops and closes the port (pcap ports flush their files here). Call only after every
+    /// queue user has stopped.
+    pub fn close(&self) -> Result<(), DpdkError> {
+        // SAFETY: no lcore polls the port any more (callers join workers first).
+        check(unsafe { dpdk_sys::rte_eth_dev_stop(self.id) }, || {
+            format!("stop port {}", self.name)
+        })?;
+        // SAFETY: as above; the port is stopped.
+        check(unsafe { dpdk_sys::rte_eth_dev_close(self.id) }, || {
+            format!("close port {}", self.name)
+        })
+        .map(|_| ())
+    }
+
+    /// The only handle to rx queue `q`; `None` if it does not exist or was already taken.
+    pub fn take_rx_queue(&self, q: u16) -> Option<RxQueue> {
+        let mut t = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = t.0.get_mut(q as usize)?;
+        if std::mem::replace(slot, true) {
+            return None;
+        }
+        Some(RxQueue {
+            port: self.id,
+            queue: q,
+        })
+    }
+
+    /// The only handle to tx queue `q`; `None` if it does not exist or was already taken.
+    pub fn take_tx_queue(&self, q: u16) -> Option<TxQueue> {
+        let mut t = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = t.1.get_mut(q as usize)?;
+        if std::mem::replace(slot, true) {
+            return None;
+        }
+        Some(TxQueue {
+            port: self.id,
+            queue: q,
+            len: 0,
+            pkts: [std::ptr::null_mut(); TX_BUFFER],
+        })
+    }
+}
+
+/// The single user of one rx queue (DPDK rx queues are not thread-safe).
+#[derive(Debug)]
+pub struct RxQueue {
+    port: u16,
+    queue: u16,
+}
+
+// SAFETY: the queue handle is unique (see Port::take_rx_queue); moving it to a worker lcore
+// moves the right to poll the queue.
+unsafe impl Send for RxQueue {}
+
+impl RxQueue {
+    /// DPDK port id.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Queue index.
+    pub fn queue(&self) -> u16 {
+        self.queue
+    }
+
+    /// Receives up to [`BURST`] packets, appended to `out` (which must have room for them).
+    #[inline]
+    pub fn rx_burst(&mut self, out: &mut Vec<Mbuf>) -> usize {
+        out.reserve(BURST);
+        let spare = out.spare_capacity_mut();
+        // SAFETY: Mbuf is repr(transparent) over a non-null rte_mbuf pointer; DPDK writes n
+        // valid owned pointers into the spare capacity (at least BURST slots), which we then
+        // mark initialised. The queue handle is unique, so no other thread polls it.
+        unsafe {
+            let n = dpdk_sys::rte_eth_rx_burst(
+                self.port,
+                self.queue,
+                spare.as_mut_ptr() as *mut *mut dpdk_sys::rte_mbuf,
+                BURST as u16,
+            ) as usize;
+            out.set_len(out.len() + n);
+            n
+        }
+    }
+}
+
+/// Packets buffered per tx queue before a burst is forced out.
+pub const TX_BUFFER: usize = 64;
+
+/// The single user of one tx queue, with a buffer so packets go out in bursts.
+#[derive(Debug)]
+pub struct TxQueue {
+    port: u16,
+    queue: u16,
+    len: usize,
+    pkts: [*mut dpdk_sys::rte_mbuf; TX_BUFFER],
+}
+
+// SAFETY: the queue handle is unique (see Port::take_tx_queue) and the buffered pointers are
+// owned mbufs, which may move between lcores.
+unsafe impl Send for TxQueue {}
+
+impl TxQueue {
+    /// DPDK port id.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Buffers `m`; when the buffer is full it is flushed first. Returns how many packets a
+    /// forced flush could not send (they are freed: the queue was full).
+    #[inline]
+    pub fn push(&mut self, m: Mbuf) -> usize {
+        let dropped = if self.len == TX_BUFFER {
+            self.flush()
+        } else {
+            0
+        };
+        self.pkts[self.len] = m.into_raw();
+        self.len += 1;
+        dropped
+    }
+
+    /// Sends what is buffered; returns how many could not be sent (freed).
+    #[inline]
+    pub fn flush(&mut self) -> usize {
+        if self.len == 0 {
+            return 0;
+        }
+        // SAFETY: pkts[..len] are owned mbuf pointers; tx_burst takes ownership of the first
+        // `sent`. The queue handle is unique.
+        let sent = unsafe {
+            dpdk_sys::rte_eth_tx_burst(
+                self.port,
+                self.queue,
+                self.pkts.as_mut_ptr(),
+                self.len as u16,
+            )
+        } as usize;
+        let unsent = self.len - sent;
+        if unsent > 0 {
+            // SAFETY: pkts[sent..len] are still ours; free them in one call.
+            unsafe {
+                dpdk_sys::rte_pktmbuf_free_bulk(self.pkts.as_mut_ptr().add(sent), unsent as u32)
+            };
+        }
+        self.len = 0;
+        unsent
+    }
+}
+
+impl Drop for TxQueue {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: pkts[..len] are owned mbufs that were never sent.
+            unsafe { dpdk_sys::rte_pktmbuf_free_bulk(self.pkts.as_mut_ptr(), self.len as u32) };
+        }
+    }
+}
