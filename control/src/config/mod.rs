@@ -1,0 +1,156 @@
+//! The router's YAML configuration: schema, validation and the model the rest of the control
+//! core uses.
+//!
+//! `configs/reference.yaml` documents every field. Loading is all-or-nothing: [`load`] and
+//! [`parse`] return either a [`Config`] in which every rule holds, or one [`ConfigError`] that
+//! names the file, the line and the field. Names in the file become indices in the model: a port
+//! index is its DPDK port id, an interface index is the interface id used by MGM and the data
+//! plane.
+//!
+//! Checks happen in two places. Values that can be judged alone (addresses, groups, names,
+//! counts) check themselves while serde reads them ([`raw`]), so serde_yaml reports their line.
+//! Rules across fields ([`validate`]) run afterwards; their line comes from [`locate`], which
+//! finds a field path in the text.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod locate;
+mod raw;
+mod validate;
+
+use std::{net::Ipv4Addr, path::Path};
+
+pub use error::ConfigError;
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// EAL arguments, appended after those given on the command line before `--`.
+    pub eal: Vec<String>,
+    /// DPDK ports; the index of a port is its DPDK port id.
+    pub ports: Vec<PortConfig>,
+    /// IPv4 interfaces, at most one per port; the index is the interface id.
+    pub interfaces: Vec<InterfaceConfig>,
+    /// Static multicast routes; no two share a (source, group).
+    pub routes: Vec<RouteConfig>,
+    /// EAL lcore ids of the forwarding workers, all different; empty: the main lcore forwards.
+    pub workers: Vec<u32>,
+}
+
+/// One DPDK port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    /// Unique name, `[A-Za-z0-9_.-]{1,32}`.
+    pub name: String,
+    /// vdev devargs (`net_af_packet0,iface=r0`) or PCI address (`0000:3b:00.0`), as written.
+    pub device: String,
+    /// 1..=64.
+    pub rx_queues: u16,
+    /// 1..=64; the router may raise it to the number of workers.
+    pub tx_queues: u16,
+    /// `None`: the device's default.
+    pub mtu: Option<u16>,
+}
+
+/// One IPv4 interface on a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceConfig {
+    /// Unique name.
+    pub name: String,
+    /// Index into [`Config::ports`], which is the DPDK port id.
+    pub port: usize,
+    /// The interface's own unicast address.
+    pub address: Ipv4Addr,
+    /// 0..=32.
+    pub prefix_len: u8,
+}
+
+impl InterfaceConfig {
+    /// The subnet mask, e.g. 255.255.255.0 for a /24.
+    pub fn netmask(&self) -> Ipv4Addr {
+        Ipv4Addr::from(
+            u32::MAX
+                .checked_shl(32 - u32::from(self.prefix_len))
+                .unwrap_or(0),
+        )
+    }
+
+    /// The subnet's network address, e.g. 10.0.1.0 for 10.0.1.1/24.
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.address) & u32::from(self.netmask()))
+    }
+
+    /// Whether `addr` is on this interface's subnet (the connected route).
+    pub fn contains(&self, addr: Ipv4Addr) -> bool {
+        let mask = u32::from(self.netmask());
+        u32::from(addr) & mask == u32::from(self.address) & mask
+    }
+}
+
+/// A static multicast route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// `None`: any source, a (*,G) route.
+    pub source: Option<Ipv4Addr>,
+    /// A multicast group outside 224.0.0.0/24.
+    pub group: Ipv4Addr,
+    /// Incoming interface: index into [`Config::interfaces`].
+    pub iif: usize,
+    /// Outgoing interfaces, none of them the iif, no two the same; empty: drop.
+    pub oifs: Vec<OifConfig>,
+}
+
+/// An outgoing interface of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OifConfig {
+    /// Index into [`Config::interfaces`].
+    pub interface: usize,
+    /// Forward only packets whose TTL is greater than this (Linux ipmr semantics); default 1.
+    pub ttl_threshold: u8,
+}
+
+impl Config {
+    /// Index of the interface named `name`.
+    pub fn interface_by_name(&self, name: &str) -> Option<usize> {
+        self.interfaces.iter().position(|i| i.name == name)
+    }
+
+    /// Index (DPDK port id) of the port named `name`.
+    pub fn port_by_name(&self, name: &str) -> Option<usize> {
+        self.ports.iter().position(|p| p.name == name)
+    }
+
+    /// DPDK port id of interface `ifidx`.
+    ///
+    /// # Panics
+    /// If `ifidx` is not an index into [`Config::interfaces`]: indices come from this config.
+    pub fn port_of_interface(&self, ifidx: usize) -> usize {
+        self.interfaces[ifidx].port
+    }
+}
+
+/// Reads and validates the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&text, &file)
+}
+
+/// Validates configuration `text`; `file_name` is only used in errors.
+pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+    let raw: raw::RawConfig =
+        serde_yaml::from_str(text).map_err(|e| error::from_yaml(file_name, text, &e))?;
+    validate::validate(raw).map_err(|v| ConfigError::Invalid {
+        file: file_name.to_string(),
+        line: locate::line_of(text, &v.field),
+        field: v.field,
+        message: v.message,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,185 @@
+//! Rules that span several fields: references by name, uniqueness. Turns the raw schema into
+//! the public model, where names have become indices.
+
+use std::collections::HashMap;
+
+use super::{
+    raw::{RawConfig, RawInterface, RawPort, RawRoute},
+    Config, InterfaceConfig, OifConfig, PortConfig, RouteConfig,
+};
+
+/// A rule broken at `field` (a path such as `routes[1].iif`); the caller finds its line.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Violation {
+    pub field: String,
+    pub message: String,
+}
+
+fn violation(field: String, message: String) -> Violation {
+    Violation { field, message }
+}
+
+pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
+    if raw.ports.is_empty() {
+        return Err(violation(
+            "ports".into(),
+            "at least one port is required".into(),
+        ));
+    }
+    let ports = ports(&raw.ports)?;
+    let interfaces = interfaces(&raw.interfaces, &ports)?;
+    let routes = routes(&raw.routes, &interfaces)?;
+
+    let mut seen = HashMap::new();
+    for (i, lcore) in raw.workers.iter().enumerate() {
+        if let Some(first) = seen.insert(*lcore, i) {
+            return Err(violation(
+                format!("workers[{i}]"),
+                format!("lcore {lcore} is already workers[{first}]"),
+            ));
+        }
+    }
+    Ok(Config {
+        eal: raw.eal,
+        ports,
+        interfaces,
+        routes,
+        workers: raw.workers,
+    })
+}
+
+fn ports(raw: &[RawPort]) -> Result<Vec<PortConfig>, Violation> {
+    let mut names = HashMap::new();
+    let mut devices = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, p) in raw.iter().enumerate() {
+        if let Some(first) = names.insert(p.name.0.as_str(), i) {
+            return Err(violation(
+                format!("ports[{i}].name"),
+                format!("port name {} is already used by ports[{first}]", p.name.0),
+            ));
+        }
+        if let Some(first) = devices.insert(p.device.key.as_str(), i) {
+            let msg = format!(
+                "device {} is already used by port {}",
+                p.device.key, raw[first].name.0
+            );
+            return Err(violation(format!("ports[{i}].device"), msg));
+        }
+        let count = |q: Option<super::raw::Bounded<1, 64>>| q.map_or(1, |q| q.0 as u16);
+        out.push(PortConfig {
+            name: p.name.0.clone(),
+            device: p.device.devargs.clone(),
+            rx_queues: count(p.rx_queues),
+            tx_queues: count(p.tx_queues),
+            mtu: p.mtu.map(|m| m.0 as u16),
+        });
+    }
+    Ok(out)
+}
+
+fn interfaces(
+    raw: &[RawInterface],
+    ports: &[PortConfig],
+) -> Result<Vec<InterfaceConfig>, Violation> {
+    let mut names = HashMap::new();
+    let mut on_port: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<InterfaceConfig> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        if let Some(first) = names.insert(r.name.0.as_str(), i) {
+            let msg = format!(
+                "interface name {} is already used by interfaces[{first}]",
+                r.name.0
+            );
+            return Err(violation(format!("interfaces[{i}].name"), msg));
+        }
+        let Some(port) = ports.iter().position(|p| p.name == r.port) else {
+            return Err(violation(
+                format!("interfaces[{i}].port"),
+                format!("no port is named {}", r.port),
+            ));
+        };
+        if let Some(first) = on_port.insert(port, i) {
+            let msg = format!(
+                "port {} already has interface {} (at most one per port)",
+                r.port, raw[first].name.0
+            );
+            return Err(violation(format!("interfaces[{i}].port"), msg));
+        }
+        let new = InterfaceConfig {
+            name: r.name.0.clone(),
+            port,
+            address: r.address.address,
+            prefix_len: r.address.prefix_len,
+        };
+        // Overlapping subnets would make the connected route, and so RPF, ambiguous.
+        if let Some(old) = out
+            .iter()
+            .find(|old| old.contains(new.network()) || new.contains(old.network()))
+        {
+            let msg = format!(
+                "{}/{} overlaps interface {} ({}/{})",
+                new.address, new.prefix_len, old.name, old.address, old.prefix_len
+            );
+            return Err(violation(format!("interfaces[{i}].address"), msg));
+        }
+        out.push(new);
+    }
+    Ok(out)
+}
+
+fn routes(raw: &[RawRoute], interfaces: &[InterfaceConfig]) -> Result<Vec<RouteConfig>, Violation> {
+    let find = |name: &str| interfaces.iter().position(|i| i.name == name);
+    let mut seen = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let source = r.source.and_then(|s| s.0);
+        let group = r.group.0;
+        let Some(iif) = find(&r.iif) else {
+            return Err(violation(
+                format!("routes[{i}].iif"),
+                format!("no interface is named {}", r.iif),
+            ));
+        };
+        let mut oifs: Vec<OifConfig> = Vec::with_capacity(r.oifs.len());
+        for (j, o) in r.oifs.iter().enumerate() {
+            let field = format!("routes[{i}].oifs[{j}].interface");
+            let Some(interface) = find(&o.interface) else {
+                return Err(violation(
+                    field,
+                    format!("no interface is named {}", o.interface),
+                ));
+            };
+            if interface == iif {
+                return Err(violation(
+                    field,
+                    format!("{} is the incoming interface of this route", o.interface),
+                ));
+            }
+            if let Some(first) = oifs.iter().position(|x| x.interface == interface) {
+                return Err(violation(
+                    field,
+                    format!("{} is already routes[{i}].oifs[{first}]", o.interface),
+                ));
+            }
+            oifs.push(OifConfig {
+                interface,
+                ttl_threshold: o.ttl_threshold.unwrap_or(1),
+            });
+        }
+        if let Some(first) = seen.insert((source, group), i) {
+            let s = source.map_or_else(|| "*".to_string(), |s| s.to_string());
+            return Err(violation(
+                format!("routes[{i}]"),
+                format!("route ({s}, {group}) is already routes[{first}]"),
+            ));
+        }
+        out.push(RouteConfig {
+            source,
+            group,
+            iif,
+            oifs,
+        });
+    }
+    Ok(out)
+}
