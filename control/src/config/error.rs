@@ -93,6 +93,10 @@ pub(super) fn from_yaml(file: &str, text: &str, err: &serde_yaml::Error) -> Conf
         if let Some(i) = message.find(&suffix) {
             message.replace_range(i..i + suffix.len(), "");
         }
+        // libyaml adds the mark of what it was parsing ("while scanning an alias at line 29
+        // column 13"); on the error's own line only the column says anything.
+        let same_line = format!(" at line {} column ", loc.line());
+        message = message.replace(&same_line, " at column ");
         loc.line()
     });
 

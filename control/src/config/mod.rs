@@ -8,8 +8,8 @@
 //! plane.
 //!
 //! Checks happen in two places. Values that can be judged alone (addresses, groups, names,
-//! counts) check themselves while serde reads them ([`raw`]), so serde_yaml reports their line.
-//! Rules across fields ([`validate`]) run afterwards; their line comes from [`locate`], which
+//! counts) check themselves while serde reads them (`raw`), so serde_yaml reports their line.
+//! Rules across fields (`validate`) run afterwards; their line comes from `locate`, which
 //! finds a field path in the text.
 
 #![forbid(unsafe_code)]

@@ -1,1 +1,703 @@
+//! Whole-file tests: a good config and one test per rule, each asserting file, line and field.
 
+use super::*;
+
+const FILE: &str = "configs/test.yaml";
+
+/// Line numbers in the tests refer to this text.
+const GOOD: &str = r#"eal: ["--no-pci"]
+ports:
+  - name: p0
+    device: "net_af_packet0,iface=r0"
+    rx_queues: 2
+  - name: p1
+    device: "net_af_packet1,iface=r1"
+    mtu: 1500
+  - name: p2
+    device: "0000:3b:00.0"
+interfaces:
+  - name: if0
+    port: p0
+    address: 10.0.1.1/24
+  - name: if1
+    port: p1
+    address: 10.0.2.1/24
+  - name: if2
+    port: p2
+    address: 10.0.3.1/24
+routes:
+  - group: 239.1.1.1
+    iif: if0
+    oifs:
+      - interface: if1
+      - interface: if2
+        ttl_threshold: 8
+  - group: 239.2.2.2
+    source: 10.0.1.2
+    iif: if0
+    oifs: [{interface: if1}]
+workers: [1, 2]
+"#;
+
+/// GOOD with 1-based line `line` replaced by `text` (which may hold several lines, or none).
+fn with_line(line: usize, text: &str) -> String {
+    let mut lines: Vec<&str> = GOOD.lines().collect();
+    assert!(line >= 1 && line <= lines.len(), "no line {line}");
+    lines[line - 1] = text;
+    lines
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Parses `text`, expecting an error at `line` in `field` whose message contains `part`.
+#[track_caller]
+fn assert_error(text: &str, line: usize, field: &str, part: &str) -> ConfigError {
+    let err = match parse(text, FILE) {
+        Ok(config) => panic!("parsed, expected an error at {line} {field}: {config:?}"),
+        Err(err) => err,
+    };
+    let ConfigError::Invalid {
+        file,
+        line: got_line,
+        field: got_field,
+        message,
+    } = &err
+    else {
+        panic!("not Invalid: {err}");
+    };
+    assert_eq!(file, FILE, "{err}");
+    assert_eq!(*got_line, Some(line), "{err}");
+    assert_eq!(got_field, field, "{err}");
+    assert!(message.contains(part), "{err}: no `{part}`");
+    assert!(
+        !message.contains(&format!("line {line} column")),
+        "location left in message: {err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{FILE}:{line}: {}{message}",
+            if field.is_empty() {
+                String::new()
+            } else {
+                format!("{field}: ")
+            }
+        )
+    );
+    err
+}
+
+#[test]
+fn good_config_parses_to_the_model() {
+    let config = parse(GOOD, FILE).unwrap();
+    let a = Ipv4Addr::new;
+    assert_eq!(
+        config,
+        Config {
+            eal: vec!["--no-pci".into()],
+            ports: vec![
+                PortConfig {
+                    name: "p0".into(),
+                    device: "net_af_packet0,iface=r0".into(),
+                    rx_queues: 2,
+                    tx_queues: 1,
+                    mtu: None
+                },
+                PortConfig {
+                    name: "p1".into(),
+                    device: "net_af_packet1,iface=r1".into(),
+                    rx_queues: 1,
+                    tx_queues: 1,
+                    mtu: Some(1500)
+                },
+                PortConfig {
+                    name: "p2".into(),
+                    device: "0000:3b:00.0".into(),
+                    rx_queues: 1,
+                    tx_queues: 1,
+                    mtu: None
+                },
+            ],
+            interfaces: vec![
+                InterfaceConfig {
+                    name: "if0".into(),
+                    port: 0,
+                    address: a(10, 0, 1, 1),
+                    prefix_len: 24
+                },
+                InterfaceConfig {
+                    name: "if1".into(),
+                    port: 1,
+                    address: a(10, 0, 2, 1),
+                    prefix_len: 24
+                },
+                InterfaceConfig {
+                    name: "if2".into(),
+                    port: 2,
+                    address: a(10, 0, 3, 1),
+                    prefix_len: 24
+                },
+            ],
+            routes: vec![
+                RouteConfig {
+                    source: None,
+                    group: a(239, 1, 1, 1),
+                    iif: 0,
+                    oifs: vec![
+                        OifConfig {
+                            interface: 1,
+                            ttl_threshold: 1
+                        },
+                        OifConfig {
+                            interface: 2,
+                            ttl_threshold: 8
+                        }
+                    ],
+                },
+                RouteConfig {
+                    source: Some(a(10, 0, 1, 2)),
+                    group: a(239, 2, 2, 2),
+                    iif: 0,
+                    oifs: vec![OifConfig {
+                        interface: 1,
+                        ttl_threshold: 1
+                    }],
+                },
+            ],
+            workers: vec![1, 2],
+        }
+    );
+    assert_eq!(config.interface_by_name("if2"), Some(2));
+    assert_eq!(config.interface_by_name("if3"), None);
+    assert_eq!(config.port_by_name("p1"), Some(1));
+    assert_eq!(config.port_of_interface(1), 1);
+    let if0 = &config.interfaces[0];
+    assert!(if0.contains(a(10, 0, 1, 200)));
+    assert!(!if0.contains(a(10, 0, 2, 1)));
+    assert_eq!(
+        (if0.network(), if0.netmask()),
+        (a(10, 0, 1, 0), a(255, 255, 255, 0))
+    );
+}
+
+#[test]
+fn minimal_config_takes_defaults() {
+    let config = parse("ports:\n  - name: p0\n    device: net_null0\n", FILE).unwrap();
+    assert!(
+        config.eal.is_empty()
+            && config.interfaces.is_empty()
+            && config.routes.is_empty()
+            && config.workers.is_empty()
+    );
+    assert_eq!(
+        (
+            config.ports[0].rx_queues,
+            config.ports[0].tx_queues,
+            config.ports[0].mtu
+        ),
+        (1, 1, None)
+    );
+}
+
+#[test]
+fn route_without_oifs_drops() {
+    let config = parse(&with_line(31, "    oifs: []"), FILE).unwrap();
+    assert!(config.routes[1].oifs.is_empty());
+}
+
+#[test]
+fn quoted_star_source_is_any() {
+    let config = parse(&with_line(29, "    source: \"*\""), FILE).unwrap();
+    assert_eq!(config.routes[1].source, None);
+    let config = parse(&with_line(29, "    source: '*'"), FILE).unwrap();
+    assert_eq!(config.routes[1].source, None);
+}
+
+#[test]
+fn bare_star_source_explains_the_alias() {
+    assert_error(
+        &with_line(29, "    source: *"),
+        29,
+        "",
+        "write \"*\" in quotes",
+    );
+}
+
+#[test]
+fn unknown_top_level_field() {
+    let text = format!("{GOOD}colour: blue\n");
+    assert_error(&text, 33, "colour", "unknown field `colour`");
+}
+
+#[test]
+fn unknown_nested_field() {
+    assert_error(
+        &with_line(8, "    mtu: 1500\n    speed: 10G"),
+        9,
+        "ports[1].speed",
+        "unknown field `speed`",
+    );
+    assert_error(
+        &with_line(27, "        ttl: 8"),
+        27,
+        "routes[0].oifs[1].ttl",
+        "unknown field `ttl`",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_error(
+        &with_line(5, "    rx_queues: two"),
+        5,
+        "ports[0].rx_queues",
+        "invalid type: string \"two\"",
+    );
+    assert_error(
+        &with_line(32, "workers: [1, x]"),
+        32,
+        "workers[1]",
+        "invalid type",
+    );
+    assert_error(
+        &with_line(2, "ports: p0"),
+        2,
+        "ports",
+        "expected a sequence",
+    );
+    assert_error(
+        &with_line(27, "        ttl_threshold: 256"),
+        27,
+        "routes[0].oifs[1].ttl_threshold",
+        "256",
+    );
+}
+
+#[test]
+fn missing_required_field() {
+    assert_error(
+        &with_line(10, ""),
+        9,
+        "ports[2].device",
+        "missing field `device`",
+    );
+    assert_error(
+        &with_line(23, ""),
+        22,
+        "routes[0].iif",
+        "missing field `iif`",
+    );
+}
+
+#[test]
+fn yaml_syntax_error() {
+    assert_error(
+        &with_line(13, "    port: p0: x"),
+        13,
+        "",
+        "mapping values are not allowed",
+    );
+    assert_error(
+        &with_line(16, "\tport: p1"),
+        16,
+        "",
+        "found a tab character",
+    );
+    assert_error(
+        &with_line(1, "eal: [\"--no-pci\""),
+        2,
+        "",
+        "did not find expected ',' or ']'",
+    );
+    assert_error(
+        &with_line(32, "workers: ]"),
+        32,
+        "",
+        "did not find expected node content",
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    assert_error(
+        &with_line(13, "    port: p0\n    port: p1"),
+        12,
+        "interfaces[0].port",
+        "duplicate field `port`",
+    );
+}
+
+#[test]
+fn bad_interface_address() {
+    assert_error(
+        &with_line(14, "    address: 10.0.1.300/24"),
+        14,
+        "interfaces[0].address",
+        "`10.0.1.300` is not an IPv4 address",
+    );
+    assert_error(
+        &with_line(17, "    address: 10.0.2.1"),
+        17,
+        "interfaces[1].address",
+        "no prefix length",
+    );
+    assert_error(
+        &with_line(20, "    address: 10.0.3.1/33"),
+        20,
+        "interfaces[2].address",
+        "`33` is not a prefix length",
+    );
+    assert_error(
+        &with_line(20, "    address: 10.0.3.0/24"),
+        20,
+        "interfaces[2].address",
+        "network address of 10.0.3.0/24",
+    );
+    assert_error(
+        &with_line(20, "    address: 0.0.0.0/24"),
+        20,
+        "interfaces[2].address",
+        "unspecified",
+    );
+}
+
+#[test]
+fn overlapping_subnets() {
+    assert_error(
+        &with_line(20, "    address: 10.0.0.1/16"),
+        20,
+        "interfaces[2].address",
+        "overlaps interface if0",
+    );
+}
+
+#[test]
+fn group_must_be_routable_multicast() {
+    let err = assert_error(
+        &with_line(22, "  - group: 10.1.1.1"),
+        22,
+        "routes[0].group",
+        "10.1.1.1 is not a multicast address",
+    );
+    assert_eq!(
+        err.to_string(),
+        "configs/test.yaml:22: routes[0].group: 10.1.1.1 is not a multicast address"
+    );
+    assert_error(
+        &with_line(28, "  - group: 224.0.0.5"),
+        28,
+        "routes[1].group",
+        "224.0.0.0/24",
+    );
+    assert_error(
+        &with_line(28, "  - group: 239.1.1"),
+        28,
+        "routes[1].group",
+        "not an IPv4 address",
+    );
+}
+
+#[test]
+fn bad_source() {
+    assert_error(
+        &with_line(29, "    source: 239.1.1.9"),
+        29,
+        "routes[1].source",
+        "a source must be unicast",
+    );
+}
+
+#[test]
+fn interface_on_missing_port() {
+    assert_error(
+        &with_line(16, "    port: p9"),
+        16,
+        "interfaces[1].port",
+        "no port is named p9",
+    );
+}
+
+#[test]
+fn two_interfaces_on_one_port() {
+    assert_error(
+        &with_line(19, "    port: p1"),
+        19,
+        "interfaces[2].port",
+        "port p1 already has interface if1",
+    );
+}
+
+#[test]
+fn unknown_iif() {
+    assert_error(
+        &with_line(30, "    iif: if7"),
+        30,
+        "routes[1].iif",
+        "no interface is named if7",
+    );
+}
+
+#[test]
+fn unknown_oif() {
+    assert_error(
+        &with_line(26, "      - interface: if9"),
+        26,
+        "routes[0].oifs[1].interface",
+        "no interface is named if9",
+    );
+    // Inside a flow collection the line is the one that holds it.
+    assert_error(
+        &with_line(31, "    oifs: [{interface: if9}]"),
+        31,
+        "routes[1].oifs[0].interface",
+        "if9",
+    );
+}
+
+#[test]
+fn oif_equal_to_iif() {
+    assert_error(
+        &with_line(25, "      - interface: if0"),
+        25,
+        "routes[0].oifs[0].interface",
+        "if0 is the incoming interface",
+    );
+}
+
+#[test]
+fn duplicate_oif() {
+    assert_error(
+        &with_line(26, "      - interface: if1"),
+        26,
+        "routes[0].oifs[1].interface",
+        "if1 is already routes[0].oifs[0]",
+    );
+}
+
+#[test]
+fn duplicate_port_name() {
+    assert_error(
+        &with_line(6, "  - name: p0"),
+        6,
+        "ports[1].name",
+        "port name p0 is already used by ports[0]",
+    );
+}
+
+#[test]
+fn duplicate_device() {
+    assert_error(
+        &with_line(7, "    device: 0000:3B:00.0"),
+        10,
+        "ports[2].device",
+        "0000:3b:00.0 is already used by port p1",
+    );
+    assert_error(
+        &with_line(7, "    device: net_af_packet0,iface=r9"),
+        7,
+        "ports[1].device",
+        "net_af_packet0 is already used by port p0",
+    );
+}
+
+#[test]
+fn bad_device() {
+    assert_error(
+        &with_line(10, "    device: eth0"),
+        10,
+        "ports[2].device",
+        "neither a virtual device",
+    );
+}
+
+#[test]
+fn bad_name() {
+    assert_error(
+        &with_line(9, "  - name: p 2"),
+        9,
+        "ports[2].name",
+        "not a valid name",
+    );
+}
+
+#[test]
+fn duplicate_interface_name() {
+    assert_error(
+        &with_line(15, "  - name: if0"),
+        15,
+        "interfaces[1].name",
+        "interface name if0 is already used by interfaces[0]",
+    );
+}
+
+#[test]
+fn duplicate_route() {
+    let text = with_line(28, "  - group: 239.1.1.1");
+    let text = text.replace("    source: 10.0.1.2\n", "");
+    assert_error(
+        &text,
+        28,
+        "routes[1]",
+        "route (*, 239.1.1.1) is already routes[0]",
+    );
+    let text = with_line(22, "  - group: 239.2.2.2\n    source: 10.0.1.2");
+    assert_error(
+        &text,
+        29,
+        "routes[1]",
+        "route (10.0.1.2, 239.2.2.2) is already routes[0]",
+    );
+    // Same group, one (*,G) and one (S,G): two routes.
+    assert!(parse(&with_line(28, "  - group: 239.1.1.1"), FILE).is_ok());
+}
+
+#[test]
+fn queue_counts_in_range() {
+    assert_error(
+        &with_line(5, "    rx_queues: 0"),
+        5,
+        "ports[0].rx_queues",
+        "0 is out of range 1..=64",
+    );
+    assert_error(
+        &with_line(5, "    tx_queues: 65"),
+        5,
+        "ports[0].tx_queues",
+        "65 is out of range 1..=64",
+    );
+    assert_error(
+        &with_line(5, "    rx_queues: -1"),
+        5,
+        "ports[0].rx_queues",
+        "`-1`, expected an integer in 1..=64",
+    );
+    assert_error(
+        &with_line(8, "    mtu: 67"),
+        8,
+        "ports[1].mtu",
+        "out of range 68..=65535",
+    );
+}
+
+#[test]
+fn no_ports() {
+    assert_error("ports: []\n", 1, "ports", "at least one port");
+    assert_error("workers: []\n", 1, "ports", "missing field `ports`");
+    assert_error("", 1, "ports", "missing field `ports`");
+}
+
+#[test]
+fn duplicate_worker() {
+    assert_error(
+        &with_line(32, "workers:\n  - 1\n  - 1"),
+        34,
+        "workers[1]",
+        "lcore 1 is already workers[0]",
+    );
+}
+
+#[test]
+fn unreadable_file() {
+    let err = load(Path::new("/nonexistent/mrouter.yaml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }));
+    assert!(
+        err.to_string().starts_with("/nonexistent/mrouter.yaml: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn never_panics_on_damaged_text() {
+    // Every prefix, and the file without each of its lines: an error or a config, no panic.
+    for end in (0..=GOOD.len()).filter(|&i| GOOD.is_char_boundary(i)) {
+        let _ = parse(&GOOD[..end], FILE);
+    }
+    for line in 1..=GOOD.lines().count() {
+        let _ = parse(&with_line(line, ""), FILE);
+        let _ = parse(&with_line(line, "  - : ["), FILE);
+    }
+}
+
+/// A file in the workspace's `configs/`: next to this crate in the workspace, or found from
+/// this source file's path when the module is compiled elsewhere (a scratch crate).
+fn workspace_config(name: &str) -> std::path::PathBuf {
+    let from_manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../configs")
+        .join(name);
+    let from_source = Path::new(file!())
+        .ancestors()
+        .nth(4)
+        .map(|root| root.join("configs").join(name));
+    [Some(from_manifest), from_source]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("configs/{name} not found"))
+}
+
+#[test]
+fn reference_config_loads() {
+    let config = load(&workspace_config("reference.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.ports.len(), 3);
+    assert_eq!(config.interfaces.len(), 3);
+    assert!(config.routes.iter().any(|r| r.source.is_some()));
+    assert!(config.routes.iter().any(|r| r.source.is_none()));
+    assert!(config
+        .routes
+        .iter()
+        .flat_map(|r| &r.oifs)
+        .any(|o| o.ttl_threshold > 1));
+}
+
+#[test]
+fn lab_config_loads() {
+    let config = load(&workspace_config("lab.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let a = Ipv4Addr::new;
+    assert_eq!(config.eal, ["--no-pci"]);
+    assert_eq!(config.workers, [1]);
+    let devices: Vec<&str> = config.ports.iter().map(|p| p.device.as_str()).collect();
+    assert_eq!(
+        devices,
+        [
+            "net_af_packet0,iface=r0",
+            "net_af_packet1,iface=r1",
+            "net_af_packet2,iface=r2"
+        ]
+    );
+    let addrs: Vec<_> = config
+        .interfaces
+        .iter()
+        .map(|i| (i.name.as_str(), i.port, i.address, i.prefix_len))
+        .collect();
+    assert_eq!(
+        addrs,
+        [
+            ("if0", 0, a(10, 0, 1, 1), 24),
+            ("if1", 1, a(10, 0, 2, 1), 24),
+            ("if2", 2, a(10, 0, 3, 1), 24)
+        ]
+    );
+    let one = |interface| OifConfig {
+        interface,
+        ttl_threshold: 1,
+    };
+    assert_eq!(
+        config.routes,
+        [
+            RouteConfig {
+                source: None,
+                group: a(239, 1, 1, 1),
+                iif: 0,
+                oifs: vec![one(1), one(2)]
+            },
+            RouteConfig {
+                source: Some(a(10, 0, 1, 2)),
+                group: a(239, 2, 2, 2),
+                iif: 0,
+                oifs: vec![one(1)]
+            },
+        ]
+    );
+}
