@@ -1,3 +1,10 @@
 //! mrouter data plane: the safe DPDK layer, packet views, the forwarding table and the
 //! poll-mode workers.
+//!
+//! `unsafe` lives only in [`dpdk`] (the DPDK wrapper); everything else is safe Rust.
 pub mod dpdk;
+pub mod fib;
+pub mod pcap;
+pub mod router;
+pub mod wire;
+pub mod worker;

@@ -1,0 +1,112 @@
+//! The forwarding table: exact (S,G) entries, then (*,G) entries.
+//!
+//! Ports are named by their *port index* (the position of the port in the router's config,
+//! which is also the interface index while there is one interface per port), not by DPDK port
+//! id, so tx queues and MAC addresses are plain vectors indexed the same way.
+//!
+//! This is the foundation's table: built once by the control side and shared read-only with
+//! the workers through an `Arc`. Live publication (RCU) comes with the control core.
+
+use rustc_hash::FxHashMap;
+use std::net::Ipv4Addr;
+
+/// One outgoing interface of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Oif {
+    /// Port index the copy leaves on.
+    pub port: u16,
+    /// A copy is sent only when the packet's TTL (as received) is greater than this
+    /// (Linux ipmr semantics; 1 = any packet that may be forwarded at all).
+    pub ttl_threshold: u8,
+}
+
+/// Where packets of one (S,G) or (*,G) go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The only port packets of this route are accepted on.
+    pub iif: u16,
+    /// Outgoing interfaces, in config order. Empty means "drop" (a negative route).
+    pub oifs: Box<[Oif]>,
+}
+
+/// Exact (S,G) routes and (*,G) routes.
+#[derive(Debug, Default, Clone)]
+pub struct ForwardingTable {
+    sg: FxHashMap<u64, Route>,
+    star_g: FxHashMap<u32, Route>,
+}
+
+#[inline]
+fn sg_key(source: u32, group: u32) -> u64 {
+    (u64::from(source) << 32) | u64::from(group)
+}
+
+impl ForwardingTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces the (S,G) route; `source == None` means (*,G).
+    pub fn insert(&mut self, source: Option<Ipv4Addr>, group: Ipv4Addr, route: Route) {
+        match source {
+            Some(s) => {
+                self.sg.insert(sg_key(s.into(), group.into()), route);
+            }
+            None => {
+                self.star_g.insert(group.into(), route);
+            }
+        }
+    }
+
+    /// The route for a packet from `source` to `group` (host-order addresses): the exact
+    /// (S,G) entry if there is one, else the (*,G) entry.
+    #[inline]
+    pub fn lookup(&self, source: u32, group: u32) -> Option<&Route> {
+        self.sg
+            .get(&sg_key(source, group))
+            .or_else(|| self.star_g.get(&group))
+    }
+
+    /// Number of (S,G) plus (*,G) routes.
+    pub fn len(&self) -> usize {
+        self.sg.len() + self.star_g.len()
+    }
+
+    /// Whether there is no route at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(iif: u16, oifs: &[u16]) -> Route {
+        Route {
+            iif,
+            oifs: oifs
+                .iter()
+                .map(|&port| Oif {
+                    port,
+                    ttl_threshold: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn exact_sg_wins_over_star_g() {
+        let g: Ipv4Addr = "239.1.1.1".parse().unwrap();
+        let s: Ipv4Addr = "10.0.1.2".parse().unwrap();
+        let mut t = ForwardingTable::new();
+        t.insert(None, g, route(0, &[1, 2]));
+        t.insert(Some(s), g, route(0, &[2]));
+        assert_eq!(t.lookup(s.into(), g.into()), Some(&route(0, &[2])));
+        let other: Ipv4Addr = "10.0.1.3".parse().unwrap();
+        assert_eq!(t.lookup(other.into(), g.into()), Some(&route(0, &[1, 2])));
+        assert_eq!(t.lookup(s.into(), u32::from(g) + 1), None);
+        assert_eq!(t.len(), 2);
+    }
+}

@@ -1,0 +1,258 @@
+//! Assembly of the data plane: configure and start ports, create the mbuf pool, give every
+//! worker its rx queues and its own tx queue on every port, launch workers on their lcores, and
+//! stop everything in order (workers, then ports, then EAL).
+
+use crate::dpdk::{DpdkError, Eal, LaunchError, Mempool, Port, PortStats, BURST};
+use crate::fib::ForwardingTable;
+use crate::worker::{Counters, Worker, WorkerStats};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Descriptors per rx and tx queue.
+pub const QUEUE_DESC: u16 = 1024;
+/// Per-lcore mempool cache: at least burst x a fan-out of 8 (see `Mempool::new`).
+pub const POOL_CACHE: u32 = 256;
+
+/// One port as the router wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    /// Device as given in the config: vdev devargs (`net_pcap0,rx_pcap=x.pcap`) or a PCI address.
+    pub device: String,
+    /// Rx queues (spread over the workers).
+    pub rx_queues: u16,
+    /// Tx queues wanted; raised to the number of workers, which each need their own.
+    pub tx_queues: u16,
+    /// MTU to set, if any.
+    pub mtu: Option<u16>,
+}
+
+impl PortSpec {
+    /// The name EAL gives the device: the devargs up to the first comma.
+    pub fn eal_name(&self) -> &str {
+        self.device.split(',').next().unwrap_or(&self.device)
+    }
+
+    /// Whether the device is a virtual device (`net_*`) rather than a bus address.
+    pub fn is_vdev(&self) -> bool {
+        self.device.starts_with("net_")
+    }
+
+    /// The EAL arguments that create or allow the device.
+    pub fn eal_args(&self) -> [String; 2] {
+        if self.is_vdev() {
+            ["--vdev".into(), self.device.clone()]
+        } else {
+            ["-a".into(), self.device.clone()]
+        }
+    }
+}
+
+/// Why the data plane could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A DPDK call failed.
+    #[error(transparent)]
+    Dpdk(#[from] DpdkError),
+    /// A worker could not be launched.
+    #[error("worker on lcore {lcore}: {source}")]
+    Launch {
+        /// The lcore.
+        lcore: u32,
+        /// Why.
+        source: LaunchError,
+    },
+}
+
+/// Where a worker runs.
+enum Placement {
+    /// On its own EAL lcore.
+    Lcore(u32),
+    /// On the main lcore, polled by [`Dataplane::poll_inline`].
+    Inline(Box<Worker>),
+}
+
+/// A running data plane.
+pub struct Dataplane {
+    eal: Eal,
+    ports: Vec<Port>,
+    pool: Mempool,
+    stop: Arc<AtomicBool>,
+    workers: Vec<(Placement, Arc<WorkerStats>)>,
+    inline_counters: Counters,
+    inline_burst: Vec<crate::dpdk::Mbuf>,
+}
+
+impl Dataplane {
+    /// Configures and starts `ports` (port index = position in the slice), then starts one
+    /// worker per lcore in `worker_lcores`, or a single worker on the main lcore when it is
+    /// empty (then call [`Dataplane::poll_inline`]). Rx queues are dealt round-robin over the
+    /// workers.
+    pub fn start(
+        eal: Eal,
+        ports: &[PortSpec],
+        table: ForwardingTable,
+        worker_lcores: &[u32],
+    ) -> Result<Dataplane, StartError> {
+        let n_workers = worker_lcores.len().max(1);
+        let handles: Vec<Port> = ports
+            .iter()
+            .map(|p| Port::by_name(p.eal_name()))
+            .collect::<Result<_, _>>()?;
+        let descs: u32 = ports
+            .iter()
+            .map(|p| {
+                (p.rx_queues as u32 + p.tx_queues.max(n_workers as u16) as u32) * QUEUE_DESC as u32
+            })
+            .sum();
+        let pool_size = (descs + (n_workers as u32 + 1) * (POOL_CACHE + BURST as u32 * 16) + 4096)
+            .next_power_of_two()
+            - 1;
+        let pool = Mempool::new("mrouter_pkt", pool_size, POOL_CACHE, eal.socket_id())?;
+        let mut macs = Vec::with_capacity(ports.len());
+        for (spec, port) in ports.iter().zip(&handles) {
+            let txq = spec.tx_queues.max(n_workers as u16);
+            port.configure(spec.rx_queues, txq, QUEUE_DESC, &pool, spec.mtu)?;
+            port.start()?;
+            port.enable_allmulticast()?;
+            macs.push(port.mac().0);
+        }
+        let table = Arc::new(table);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut built: Vec<Worker> = (0..n_workers)
+            .map(|w| Worker {
+                rx: Vec::new(),
+                tx: handles
+                    .iter()
+                    .map(|p| p.take_tx_queue(w as u16).expect("tx queues >= workers"))
+                    .collect(),
+                macs: macs.clone(),
+                pool,
+                table: Arc::clone(&table),
+                stop: Arc::clone(&stop),
+                stats: Arc::new(WorkerStats::default()),
+            })
+            .collect();
+        let mut next = 0;
+        for (index, (spec, port)) in ports.iter().zip(&handles).enumerate() {
+            for q in 0..spec.rx_queues {
+                let rxq = port.take_rx_queue(q).expect("rx queue configured");
+                built[next % n_workers].rx.push((index as u16, rxq));
+                next += 1;
+            }
+        }
+        let mut dp = Dataplane {
+            eal,
+            ports: handles,
+            pool,
+            stop,
+            workers: Vec::new(),
+            inline_counters: Counters::default(),
+            inline_burst: Vec::with_capacity(BURST),
+        };
+        if worker_lcores.is_empty() {
+            let w = built.pop().expect("one worker");
+            let stats = Arc::clone(&w.stats);
+            dp.workers.push((Placement::Inline(Box::new(w)), stats));
+            return Ok(dp);
+        }
+        for (w, &lcore) in built.into_iter().zip(worker_lcores) {
+            let stats = Arc::clone(&w.stats);
+            if let Err(source) = dp.eal.launch(lcore, move || {
+                w.run();
+                0
+            }) {
+                dp.shutdown();
+                return Err(StartError::Launch { lcore, source });
+            }
+            dp.workers.push((Placement::Lcore(lcore), stats));
+        }
+        Ok(dp)
+    }
+
+    /// Runs `turns` poll-loop turns of the main-lcore worker (no-op when workers have lcores).
+    /// Returns the packets received in those turns.
+    pub fn poll_inline(&mut self, turns: usize) -> u64 {
+        let before = self.inline_counters.rx_packets;
+        for (placement, stats) in &mut self.workers {
+            if let Placement::Inline(w) = placement {
+                for _ in 0..turns {
+                    w.poll_once(&mut self.inline_burst, &mut self.inline_counters);
+                }
+                stats.publish(&self.inline_counters);
+            }
+        }
+        self.inline_counters.rx_packets - before
+    }
+
+    /// Each worker's published counters, in worker order.
+    pub fn worker_counters(&self) -> Vec<Counters> {
+        self.workers.iter().map(|(_, s)| s.read()).collect()
+    }
+
+    /// Lcore of each worker (`None` = main lcore).
+    pub fn worker_lcores(&self) -> Vec<Option<u32>> {
+        self.workers
+            .iter()
+            .map(|(p, _)| match p {
+                Placement::Lcore(l) => Some(*l),
+                Placement::Inline(_) => None,
+            })
+            .collect()
+    }
+
+    /// Every port's counters, by port index.
+    pub fn port_stats(&self) -> Vec<PortStats> {
+        self.ports.iter().map(Port::stats).collect()
+    }
+
+    /// Every port's driver and MAC, by port index.
+    pub fn port_info(&self) -> Vec<(String, String)> {
+        self.ports
+            .iter()
+            .map(|p| (p.driver_name(), p.mac().to_string()))
+            .collect()
+    }
+
+    /// Mbufs in use (in rx rings, tx rings and in flight).
+    pub fn mbufs_in_use(&self) -> u32 {
+        self.pool.in_use()
+    }
+
+    fn shutdown(&mut self) {
+        // Relaxed is enough: the workers only need to see it eventually, and the wait below
+        // synchronises with their exit.
+        self.stop.store(true, Ordering::Relaxed);
+        for (placement, stats) in &mut self.workers {
+            match placement {
+                Placement::Lcore(l) => {
+                    self.eal.wait(*l);
+                }
+                Placement::Inline(w) => {
+                    for q in &mut w.tx {
+                        self.inline_counters.unsent(q.flush() as u64);
+                    }
+                    stats.publish(&self.inline_counters);
+                }
+            }
+        }
+    }
+
+    /// Stops the workers, collects their final counters and the final port counters, closes
+    /// the ports (pcap ports write their files out here) and releases EAL.
+    pub fn stop(mut self) -> (Vec<Counters>, Vec<PortStats>) {
+        self.shutdown();
+        let counters = self.worker_counters();
+        let ports = self.port_stats();
+        // Workers own queue handles (with buffered mbufs) that must go before the ports close.
+        self.workers.clear();
+        for p in &self.ports {
+            if let Err(e) = p.close() {
+                eprintln!("mrouter: {e}");
+            }
+        }
+        if let Err(e) = self.eal.cleanup() {
+            eprintln!("mrouter: {e}");
+        }
+        (counters, ports)
+    }
+}

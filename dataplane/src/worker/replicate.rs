@@ -1,0 +1,120 @@
+//! Stage 3: rewrite and replicate a packet to its outgoing ports.
+//!
+//! The header rewrite common to every copy (TTL - 1 with an incremental checksum update,
+//! destination MAC from the group) is done once on the received packet before it is copied; each
+//! copy then only gets its port's source MAC. The last copy is the received mbuf itself.
+//! Extra copies are deep copies (`rte_pktmbuf_copy`): simple and correct for every size. Choosing
+//! header-chaining for large packets by measurement is the data-plane issue's work.
+
+use super::{Counters, DropReason, Flow};
+use crate::dpdk::{Mbuf, Mempool, TxQueue};
+use crate::fib::Route;
+use crate::wire::{ether, ipv4};
+use std::net::Ipv4Addr;
+
+/// The rewrite every forwarded copy gets: TTL - 1 (incremental checksum, RFC 1624) and the
+/// destination MAC of the group (01:00:5e + low 23 bits, RFC 1112). `frame` must have passed
+/// [`super::mcast_input::classify`].
+#[inline]
+pub fn rewrite_for_forwarding(frame: &mut [u8], group: u32) {
+    frame[..6].copy_from_slice(&ether::multicast_mac(Ipv4Addr::from(group)).0);
+    ipv4::Packet::new_unchecked(&mut frame[ether::HEADER_LEN..]).decrement_ttl();
+}
+
+/// Sets the source MAC of one copy to its outgoing port's address.
+#[inline]
+pub fn set_source_mac(frame: &mut [u8], mac: [u8; 6]) {
+    frame[6..12].copy_from_slice(&mac);
+}
+
+/// What a worker needs to send copies.
+pub struct Egress<'a> {
+    /// Pool extra copies come from.
+    pub pool: &'a Mempool,
+    /// This worker's tx queue on every port, by port index.
+    pub tx: &'a mut [TxQueue],
+    /// Every port's MAC address, by port index.
+    pub macs: &'a [[u8; 6]],
+}
+
+/// Sends `m` (already classified as `flow`, with a TTL > 1) to every outgoing port of `route`
+/// whose TTL threshold it passes.
+#[inline]
+pub fn replicate(mut m: Mbuf, flow: &Flow, route: &Route, out: &mut Egress<'_>, c: &mut Counters) {
+    let ports = out.tx.len();
+    let eligible = |o: &&crate::fib::Oif| flow.ttl > o.ttl_threshold && (o.port as usize) < ports;
+    let Some(last) = route.oifs.iter().rposition(|o| eligible(&o)) else {
+        c.drop(DropReason::NoOutgoing, 1);
+        return;
+    };
+    rewrite_for_forwarding(m.data_mut(), flow.group);
+    for oif in route.oifs[..last].iter().filter(eligible) {
+        let Some(mut copy) = m.deep_copy(out.pool) else {
+            c.drop(DropReason::NoMbuf, 1);
+            continue;
+        };
+        set_source_mac(copy.data_mut(), out.macs[oif.port as usize]);
+        send(out, oif.port, copy, c);
+    }
+    let port = route.oifs[last].port;
+    set_source_mac(m.data_mut(), out.macs[port as usize]);
+    send(out, port, m, c);
+}
+
+#[inline]
+fn send(out: &mut Egress<'_>, port: u16, m: Mbuf, c: &mut Counters) {
+    c.tx_packets += 1;
+    let unsent = out.tx[port as usize].push(m) as u64;
+    c.unsent(unsent);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{build_udp_frame, EthernetAddress};
+
+    #[test]
+    fn rewrite_decrements_ttl_keeps_checksum_valid_and_sets_group_mac() {
+        let mut f = build_udp_frame(
+            EthernetAddress([2, 0, 0, 0, 0, 9]),
+            "10.0.1.2".parse().unwrap(),
+            "239.129.2.3".parse().unwrap(),
+            16,
+            b"payload",
+        );
+        // A sender with a wrong destination MAC still gets the group's MAC on the way out.
+        f[..6].copy_from_slice(&[0xff; 6]);
+        let before = f.clone();
+        rewrite_for_forwarding(&mut f, u32::from(Ipv4Addr::new(239, 129, 2, 3)));
+        set_source_mac(&mut f, [2, 0, 0, 0, 0, 0x42]);
+        assert_eq!(&f[..6], &[0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]);
+        assert_eq!(&f[6..12], &[2, 0, 0, 0, 0, 0x42]);
+        let ip = ipv4::Packet::new_checked(&f[14..]).unwrap();
+        assert_eq!(ip.ttl(), 15);
+        assert!(ip.verify_checksum());
+        // Nothing else changed: only MACs, TTL and checksum bytes differ.
+        for (i, (a, b)) in before.iter().zip(&f).enumerate() {
+            if !(i < 12 || i == 14 + 8 || i == 14 + 10 || i == 14 + 11) {
+                assert_eq!(a, b, "byte {i} changed");
+            }
+        }
+    }
+
+    #[test]
+    fn rewrite_matches_full_recompute_for_every_ttl() {
+        for ttl in 2..=255u8 {
+            let mut f = build_udp_frame(
+                EthernetAddress([2, 0, 0, 0, 0, 9]),
+                "192.168.77.1".parse().unwrap(),
+                "232.1.2.3".parse().unwrap(),
+                ttl,
+                &[ttl; 40],
+            );
+            rewrite_for_forwarding(&mut f, u32::from(Ipv4Addr::new(232, 1, 2, 3)));
+            let mut expect = f.clone();
+            ipv4::Packet::new_unchecked(&mut expect[14..]).fill_checksum();
+            assert_eq!(f, expect, "ttl {ttl}");
+            assert_eq!(f[14 + 8], ttl - 1);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Per-worker counters, one named drop reason per way a packet can fail.
+//!
+//! Each worker counts in plain local integers and publishes them once per non-empty poll-loop
+//! turn to its own cache-line-aligned [`WorkerStats`] with relaxed stores (no read-modify-write,
+//! no shared cache line on the per-packet path). Readers sum workers; a relaxed load may be one
+//! turn stale, which is all a statistics display needs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a packet (or one copy of it) was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum DropReason {
+    /// Not an IPv4 frame (ARP, IPv6, VLAN-tagged, ...).
+    NotIpv4 = 0,
+    /// IPv4, but the destination is not a multicast address.
+    NotMulticast,
+    /// Truncated frame, bad IPv4 version/header length/total length, or bad header checksum.
+    BadHeader,
+    /// Link-local control traffic (224.0.0.0/24, IGMP, PIM): never forwarded; it belongs to the
+    /// control core (which does not take punted packets yet).
+    LocalControl,
+    /// No (S,G) or (*,G) route for the packet.
+    NoRoute,
+    /// The packet arrived on a port other than its route's incoming interface.
+    WrongInterface,
+    /// TTL 0 or 1: the packet may not be forwarded.
+    TtlExpired,
+    /// The route has no outgoing interface whose TTL threshold the packet passes (this also
+    /// counts routes configured with no outgoing interface).
+    NoOutgoing,
+    /// A copy could not be sent: the tx queue was full.
+    TxFull,
+    /// A copy could not be made: the mbuf pool was empty.
+    NoMbuf,
+}
+
+impl DropReason {
+    /// Number of reasons.
+    pub const COUNT: usize = 10;
+    /// Every reason, in counter order.
+    pub const ALL: [DropReason; Self::COUNT] = [
+        DropReason::NotIpv4,
+        DropReason::NotMulticast,
+        DropReason::BadHeader,
+        DropReason::LocalControl,
+        DropReason::NoRoute,
+        DropReason::WrongInterface,
+        DropReason::TtlExpired,
+        DropReason::NoOutgoing,
+        DropReason::TxFull,
+        DropReason::NoMbuf,
+    ];
+
+    /// The name shown in statistics.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::NotIpv4 => "not_ipv4",
+            DropReason::NotMulticast => "not_multicast",
+            DropReason::BadHeader => "bad_header",
+            DropReason::LocalControl => "local_control",
+            DropReason::NoRoute => "no_route",
+            DropReason::WrongInterface => "wrong_interface",
+            DropReason::TtlExpired => "ttl_expired",
+            DropReason::NoOutgoing => "no_outgoing",
+            DropReason::TxFull => "tx_full",
+            DropReason::NoMbuf => "no_mbuf",
+        }
+    }
+}
+
+/// A worker's counters as plain numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Copies sent (handed to a tx queue that accepted them).
+    pub tx_packets: u64,
+    /// Packets (or copies, for TxFull/NoMbuf) dropped, by reason.
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl Counters {
+    /// Counts one drop.
+    #[inline]
+    pub fn drop(&mut self, reason: DropReason, n: u64) {
+        self.drops[reason as usize] += n;
+    }
+
+    /// Takes back `n` copies counted in `tx_packets` that the tx queue refused.
+    #[inline]
+    pub fn unsent(&mut self, n: u64) {
+        self.tx_packets -= n;
+        self.drops[DropReason::TxFull as usize] += n;
+    }
+
+    /// Drops for one reason.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize]
+    }
+
+    /// Adds another worker's counters.
+    pub fn add(&mut self, other: &Counters) {
+        self.rx_packets += other.rx_packets;
+        self.tx_packets += other.tx_packets;
+        for (a, b) in self.drops.iter_mut().zip(other.drops) {
+            *a += b;
+        }
+    }
+}
+
+/// The published copy of one worker's counters. Writer: that worker only. Readers: anyone.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct WorkerStats {
+    rx_packets: AtomicU64,
+    tx_packets: AtomicU64,
+    drops: [AtomicU64; DropReason::COUNT],
+}
+
+impl WorkerStats {
+    /// Publishes the worker's running totals. Relaxed is enough: each value is written by one
+    /// thread and readers need no ordering between counters.
+    #[inline]
+    pub fn publish(&self, c: &Counters) {
+        self.rx_packets.store(c.rx_packets, Ordering::Relaxed);
+        self.tx_packets.store(c.tx_packets, Ordering::Relaxed);
+        for (a, v) in self.drops.iter().zip(c.drops) {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// The last published totals.
+    pub fn read(&self) -> Counters {
+        let mut c = Counters {
+            rx_packets: self.rx_packets.load(Ordering::Relaxed),
+            tx_packets: self.tx_packets.load(Ordering::Relaxed),
+            ..Counters::default()
+        };
+        for (v, a) in c.drops.iter_mut().zip(&self.drops) {
+            *v = a.load(Ordering::Relaxed);
+        }
+        c
+    }
+}
