@@ -1,1 +1,6 @@
-//! mrouter control core.
+//! mrouter's control side: configuration, the daemon that starts the data plane from it, and
+//! the binaries (`mrouter`, `mcast-probe`).
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod daemon;

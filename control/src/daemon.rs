@@ -1,0 +1,309 @@
+//! The `mrouter` process: command line, EAL arguments, data-plane start, the main loop and the
+//! statistics report.
+//!
+//! Command line, DPDK style: `mrouter [EAL args] -- --config FILE [options]`, or
+//! `mrouter --config FILE` with EAL arguments taken from the config's `eal:` list.
+
+use crate::config::{self, Config};
+use clap::Parser;
+use dataplane::dpdk::{Eal, PortStats};
+use dataplane::fib::{ForwardingTable, Oif, Route};
+use dataplane::router::{Dataplane, PortSpec};
+use dataplane::worker::{Counters, DropReason};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// mrouter options (after `--`).
+#[derive(Debug, Parser)]
+#[command(name = "mrouter", version, about = "DPDK IPv4 multicast router")]
+pub struct Options {
+    /// YAML configuration file (see configs/reference.yaml).
+    #[arg(short, long)]
+    pub config: PathBuf,
+    /// Check the configuration, print the EAL arguments that would be used, and exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Print statistics every this many seconds (default: only when stopping).
+    #[arg(long)]
+    pub stats_interval: Option<f64>,
+}
+
+/// Splits `argv` (without the program name) into EAL arguments and mrouter's own.
+pub fn split_args(args: &[String]) -> (Vec<String>, Vec<String>) {
+    match args.iter().position(|a| a == "--") {
+        Some(i) => (args[..i].to_vec(), args[i + 1..].to_vec()),
+        None => (Vec::new(), args.to_vec()),
+    }
+}
+
+fn has_any(args: &[String], flags: &[&str]) -> bool {
+    args.iter().any(|a| {
+        flags
+            .iter()
+            .any(|f| a == f || a.starts_with(&format!("{f}=")))
+    })
+}
+
+fn free_hugepages() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("HugePages_Free:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The EAL arguments: the command line's, then the config's, then the devices of the ports,
+/// then defaults for what neither said: `--no-pci` when every port is a vdev, an `-l` list of
+/// the main lcore plus the workers, `--no-huge -m 512` when no hugepage is free, and a file
+/// prefix so the runtime directory is predictable (`/var/run/dpdk/mrouter`).
+pub fn eal_args(program: &str, cli: &[String], cfg: &Config) -> Vec<String> {
+    let mut args = vec![program.to_string()];
+    args.extend_from_slice(cli);
+    args.extend_from_slice(&cfg.eal);
+    let specs = port_specs(cfg);
+    let given = args.clone();
+    for spec in &specs {
+        args.extend(spec.eal_args());
+    }
+    if specs.iter().all(PortSpec::is_vdev)
+        && !has_any(&given, &["--no-pci", "-a", "--allow", "-b", "--block"])
+    {
+        args.push("--no-pci".into());
+    }
+    if !has_any(&given, &["-l", "--lcores", "-c"]) {
+        let main = (0..).find(|l| !cfg.workers.contains(l)).unwrap_or(0);
+        let mut cores = vec![main];
+        cores.extend(&cfg.workers);
+        let list: Vec<String> = cores.iter().map(u32::to_string).collect();
+        args.extend(["-l".into(), list.join(",")]);
+    }
+    if !has_any(&given, &["--no-huge", "-m", "--socket-mem", "--in-memory"])
+        && free_hugepages() == 0
+    {
+        args.extend(["--no-huge".into(), "-m".into(), "512".into()]);
+    }
+    if !has_any(&given, &["--file-prefix", "--no-shconf", "--in-memory"]) {
+        args.extend(["--file-prefix".into(), "mrouter".into()]);
+    }
+    args
+}
+
+/// The data plane's view of the config's ports.
+pub fn port_specs(cfg: &Config) -> Vec<PortSpec> {
+    cfg.ports
+        .iter()
+        .map(|p| PortSpec {
+            device: p.device.clone(),
+            rx_queues: p.rx_queues,
+            tx_queues: p.tx_queues,
+            mtu: p.mtu,
+        })
+        .collect()
+}
+
+/// The forwarding table for the config's static routes. Routes name interfaces; the data plane
+/// names ports; with one interface per port the interface's port index is what goes in.
+pub fn forwarding_table(cfg: &Config) -> ForwardingTable {
+    let mut table = ForwardingTable::new();
+    for r in &cfg.routes {
+        let port = |ifidx: usize| cfg.port_of_interface(ifidx) as u16;
+        table.insert(
+            r.source,
+            r.group,
+            Route {
+                iif: port(r.iif),
+                oifs: r
+                    .oifs
+                    .iter()
+                    .map(|o| Oif {
+                        port: port(o.interface),
+                        ttl_threshold: o.ttl_threshold,
+                    })
+                    .collect(),
+            },
+        );
+    }
+    table
+}
+
+/// Runs mrouter with `argv` (including the program name); returns the exit code.
+pub fn main_with_args(argv: Vec<String>) -> i32 {
+    let program = argv.first().cloned().unwrap_or_else(|| "mrouter".into());
+    let (cli_eal, own) = split_args(argv.get(1..).unwrap_or_default());
+    let opts = match Options::try_parse_from(std::iter::once(program.clone()).chain(own)) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let cfg = match config::load(&opts.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mrouter: {e}");
+            return 1;
+        }
+    };
+    let args = eal_args(&program, &cli_eal, &cfg);
+    if opts.check {
+        println!("{}: configuration OK", opts.config.display());
+        println!("EAL arguments: {}", args[1..].join(" "));
+        return 0;
+    }
+    match run(&opts, &cfg, &args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("mrouter: {e}");
+            1
+        }
+    }
+}
+
+fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .map_err(|e| format!("signal handler: {e}"))?;
+    }
+    let eal = Eal::init(args).map_err(|e| e.to_string())?;
+    let mut dp = Dataplane::start(eal, &port_specs(cfg), forwarding_table(cfg), &cfg.workers)
+        .map_err(|e| e.to_string())?;
+    print_startup(cfg, &dp);
+
+    let started = Instant::now();
+    let deadline = opts
+        .duration
+        .map(|d| started + Duration::from_secs_f64(d.max(0.0)));
+    let interval = opts
+        .stats_interval
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64);
+    let mut next_stats = interval.map(|i| started + i);
+    let inline = dp.worker_lcores().contains(&None);
+    // Relaxed: the flag is set by a signal handler and carries no data.
+    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+        if inline {
+            dp.poll_inline(1024);
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let (Some(at), Some(i)) = (next_stats, interval) {
+            if Instant::now() >= at {
+                print_stats(
+                    cfg,
+                    &dp.port_stats(),
+                    &dp.worker_counters(),
+                    started.elapsed(),
+                );
+                next_stats = Some(at + i);
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let (counters, ports) = dp.stop();
+    println!("mrouter: stopping");
+    print_stats(cfg, &ports, &counters, elapsed);
+    Ok(())
+}
+
+fn print_startup(cfg: &Config, dp: &Dataplane) {
+    let mut out = std::io::stdout().lock();
+    let info = dp.port_info();
+    let _ = writeln!(
+        out,
+        "mrouter: {} ports, {} routes",
+        cfg.ports.len(),
+        cfg.routes.len()
+    );
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let iface = cfg
+            .interfaces
+            .iter()
+            .find(|f| f.port == i)
+            .map(|f| format!("{} {}/{}", f.name, f.address, f.prefix_len))
+            .unwrap_or_else(|| "(no interface)".into());
+        let (driver, mac) = &info[i];
+        let _ = writeln!(
+            out,
+            "  port {i} {:<8} {driver:<14} {mac}  {iface}  [{}]",
+            p.name, p.device
+        );
+    }
+    for r in &cfg.routes {
+        let src = r.source.map_or("*".to_string(), |s| s.to_string());
+        let oifs: Vec<String> = r
+            .oifs
+            .iter()
+            .map(|o| {
+                let name = &cfg.interfaces[o.interface].name;
+                if o.ttl_threshold > 1 {
+                    format!("{name}(ttl>{})", o.ttl_threshold)
+                } else {
+                    name.clone()
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  route ({src}, {}) iif {} -> {}",
+            r.group,
+            cfg.interfaces[r.iif].name,
+            if oifs.is_empty() {
+                "(drop)".into()
+            } else {
+                oifs.join(" ")
+            }
+        );
+    }
+    let workers: Vec<String> = dp
+        .worker_lcores()
+        .iter()
+        .map(|l| l.map_or("main lcore".into(), |l| format!("lcore {l}")))
+        .collect();
+    let _ = writeln!(
+        out,
+        "mrouter: forwarding on {}; Ctrl-C to stop",
+        workers.join(", ")
+    );
+    let _ = out.flush();
+}
+
+fn print_stats(cfg: &Config, ports: &[PortStats], workers: &[Counters], elapsed: Duration) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "statistics after {:.1} s:", elapsed.as_secs_f64());
+    let _ = writeln!(
+        out,
+        "  {:<4} {:<8} {:>12} {:>12} {:>10} {:>10} {:>10}",
+        "port", "name", "rx-packets", "tx-packets", "rx-missed", "rx-nombuf", "tx-errors"
+    );
+    for (i, s) in ports.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {:<4} {:<8} {:>12} {:>12} {:>10} {:>10} {:>10}",
+            i, cfg.ports[i].name, s.ipackets, s.opackets, s.imissed, s.rx_nombuf, s.oerrors
+        );
+    }
+    let mut total = Counters::default();
+    for (w, c) in workers.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  worker {w}: rx {} forwarded-copies {}",
+            c.rx_packets, c.tx_packets
+        );
+        total.add(c);
+    }
+    let _ = writeln!(out, "  drops:");
+    for r in DropReason::ALL {
+        let _ = writeln!(out, "    {:<16} {}", r.name(), total.dropped(r));
+    }
+    let _ = out.flush();
+}
