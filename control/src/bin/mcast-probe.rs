@@ -7,7 +7,10 @@
 //! kernel), prints `ready`, then one line `seq=K ttl=T from=S` per datagram, and `received N` at
 //! the end (after D ms, or once N datagrams are in).
 use clap::{Parser, Subcommand};
-use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn};
+use nix::sys::socket::{
+    bind, recvmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType, SockaddrIn,
+};
 use std::io::{IoSliceMut, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -97,7 +100,19 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             duration_ms,
             count,
         } => {
-            let sock = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
+            // SO_REUSEADDR so several receivers (other groups) can share the port on one host.
+            let fd = socket(
+                AddressFamily::Inet,
+                SockType::Datagram,
+                SockFlag::SOCK_CLOEXEC,
+                None,
+            )?;
+            setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+            bind(
+                fd.as_raw_fd(),
+                &SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)),
+            )?;
+            let sock = UdpSocket::from(fd);
             sock.join_multicast_v4(&group, &iface.unwrap_or(Ipv4Addr::UNSPECIFIED))?;
             setsockopt(&sock, sockopt::Ipv4RecvTtl, &true)?;
             let mut out = std::io::stdout().lock();

@@ -1,0 +1,322 @@
+//! End to end: real Linux hosts in network namespaces (the kernel's own sockets and IGMP), the
+//! real `mrouter` binary on af_packet ports, real packets on veth links.
+//!
+//! Needs root (network namespaces). Each test makes its own lab with a unique name and removes
+//! it when it ends, pass or fail.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MROUTER: &str = env!("CARGO_BIN_EXE_mrouter");
+const PROBE: &str = env!("CARGO_BIN_EXE_mcast-probe");
+
+fn netlab() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/netlab.sh")
+}
+
+struct Lab {
+    prefix: String,
+    dir: PathBuf,
+}
+
+impl Lab {
+    fn up(name: &str) -> Lab {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "end-to-end tests create network namespaces and need root"
+        );
+        let prefix = format!("mrt{}{name}", std::process::id());
+        let dir = std::env::temp_dir().join(&prefix);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = Command::new("bash")
+            .arg(netlab())
+            .args(["up", &prefix, "3"])
+            .status()
+            .unwrap();
+        assert!(st.success(), "netlab up failed");
+        Lab { prefix, dir }
+    }
+
+    fn ns(&self, who: &str) -> String {
+        format!("{}-{who}", self.prefix)
+    }
+
+    fn start_router(&self, routes: &str) -> Router {
+        let cfg = format!(
+            r#"eal: ["--no-pci", "--file-prefix", "{prefix}", "--log-level", "*:warning"]
+ports:
+  - {{ name: p0, device: "net_af_packet0,iface=r0" }}
+  - {{ name: p1, device: "net_af_packet1,iface=r1" }}
+  - {{ name: p2, device: "net_af_packet2,iface=r2" }}
+interfaces:
+  - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
+  - {{ name: if1, port: p1, address: 10.0.2.1/24 }}
+  - {{ name: if2, port: p2, address: 10.0.3.1/24 }}
+routes:
+{routes}
+workers: [1]
+"#,
+            prefix = self.prefix
+        );
+        let path = self.dir.join("router.yaml");
+        std::fs::write(&path, cfg).unwrap();
+        let out_path = self.dir.join("router.out");
+        let out = std::fs::File::create(&out_path).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns("r"), MROUTER, "--", "--config"])
+            .arg(&path)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut router = Router {
+            child: Some(child),
+            out_path,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !router.output().contains("forwarding on") {
+            if let Some(st) = router.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "mrouter exited ({st}) before forwarding:\n{}",
+                    router.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mrouter did not start:\n{}",
+                router.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        router
+    }
+
+    /// Starts a receiver on host `h` that joins `group`; returns once it has joined.
+    fn receiver(&self, h: u32, group: &str, duration_ms: u64) -> Receiver {
+        let mut child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns(&format!("h{h}")),
+                PROBE,
+                "recv",
+                "--group",
+                group,
+            ])
+            .args(["--duration-ms", &duration_ms.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("receiver output").unwrap();
+        assert_eq!(first, "ready");
+        let reader = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+        Receiver {
+            child,
+            reader: Some(reader),
+        }
+    }
+
+    fn send(&self, h: u32, group: &str, count: u32, ttl: u8) {
+        let st = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns(&format!("h{h}")),
+                PROBE,
+                "send",
+                "--group",
+                group,
+            ])
+            .args([
+                "--count",
+                &count.to_string(),
+                "--ttl",
+                &ttl.to_string(),
+                "--interval-ms",
+                "2",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "sender failed");
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(netlab())
+            .args(["down", &self.prefix])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+struct Router {
+    child: Option<Child>,
+    out_path: PathBuf,
+}
+
+impl Router {
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.out_path).unwrap_or_default()
+    }
+
+    /// SIGINT, wait, and return everything it printed (the final statistics included).
+    fn stop(mut self) -> String {
+        let mut child = self.child.take().unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        let st = child.wait().unwrap();
+        let out = self.output();
+        assert!(st.success(), "mrouter exited with {st}:\n{out}");
+        out
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+struct Receiver {
+    child: Child,
+    reader: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+/// One received datagram.
+#[derive(Debug, PartialEq)]
+struct Datagram {
+    seq: u32,
+    ttl: u8,
+    from: String,
+}
+
+impl Receiver {
+    fn finish(mut self) -> Vec<Datagram> {
+        self.child.wait().unwrap();
+        let lines = self.reader.take().unwrap().join().unwrap();
+        lines
+            .iter()
+            .filter(|l| l.starts_with("seq="))
+            .map(|l| {
+                let field = |k: &str| {
+                    l.split(' ')
+                        .find_map(|kv| kv.strip_prefix(k))
+                        .unwrap_or_else(|| panic!("no {k} in {l}"))
+                        .to_string()
+                };
+                Datagram {
+                    seq: field("seq=").parse().unwrap(),
+                    ttl: field("ttl=").parse().unwrap(),
+                    from: field("from="),
+                }
+            })
+            .collect()
+    }
+}
+
+fn all(count: u32, ttl: u8) -> Vec<Datagram> {
+    (0..count)
+        .map(|seq| Datagram {
+            seq,
+            ttl,
+            from: "10.0.1.2".into(),
+        })
+        .collect()
+}
+
+/// A named counter from mrouter's final statistics.
+fn counter(out: &str, name: &str) -> u64 {
+    out.lines()
+        .find_map(|l| {
+            let mut it = l.split_whitespace();
+            (it.next() == Some(name)).then(|| it.next().unwrap().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no counter {name} in:\n{out}"))
+}
+
+const ROUTES: &str = r#"
+  - { group: 239.1.1.1, iif: if0, oifs: [ { interface: if1 }, { interface: if2 } ] }
+  - { group: 239.2.2.2, source: 10.0.1.2, iif: if0, oifs: [ { interface: if1 } ] }
+  - { group: 239.3.3.3, iif: if0, oifs: [ { interface: if1 }, { interface: if2, ttl_threshold: 10 } ] }
+"#;
+
+#[test]
+fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented() {
+    let lab = Lab::up("sg");
+    let router = lab.start_router(ROUTES);
+    let r1 = lab.receiver(1, "239.1.1.1", 3000);
+    let r2 = lab.receiver(2, "239.1.1.1", 3000);
+    lab.send(0, "239.1.1.1", 50, 8);
+    assert_eq!(r1.finish(), all(50, 7), "h1 (if1)");
+    assert_eq!(r2.finish(), all(50, 7), "h2 (if2)");
+    let out = router.stop();
+    assert_eq!(counter(&out, "tx_full"), 0);
+    assert_eq!(counter(&out, "no_mbuf"), 0);
+}
+
+#[test]
+fn sg_route_reaches_only_its_outgoing_interface() {
+    let lab = Lab::up("only");
+    let router = lab.start_router(ROUTES);
+    let r1 = lab.receiver(1, "239.2.2.2", 3000);
+    let r2 = lab.receiver(2, "239.2.2.2", 3000);
+    lab.send(0, "239.2.2.2", 40, 16);
+    assert_eq!(r1.finish(), all(40, 15), "h1 is on the route");
+    assert_eq!(r2.finish(), vec![], "h2 is not on the route");
+    router.stop();
+}
+
+#[test]
+fn ttl_1_is_not_forwarded_and_is_counted() {
+    let lab = Lab::up("ttl");
+    let router = lab.start_router(ROUTES);
+    let r1 = lab.receiver(1, "239.1.1.1", 2000);
+    let r2 = lab.receiver(2, "239.1.1.1", 2000);
+    lab.send(0, "239.1.1.1", 25, 1);
+    assert_eq!(r1.finish(), vec![]);
+    assert_eq!(r2.finish(), vec![]);
+    let out = router.stop();
+    assert_eq!(counter(&out, "ttl_expired"), 25);
+}
+
+#[test]
+fn ttl_threshold_keeps_low_ttl_packets_off_an_interface() {
+    let lab = Lab::up("thr");
+    let router = lab.start_router(ROUTES);
+    let r1 = lab.receiver(1, "239.3.3.3", 3000);
+    let r2 = lab.receiver(2, "239.3.3.3", 3000);
+    lab.send(0, "239.3.3.3", 20, 8); // 8 > 1 for if1; 8 <= 10 for if2
+    lab.send(0, "239.3.3.3", 20, 11); // passes both
+    let mut want1 = all(20, 7);
+    want1.extend(all(20, 10));
+    assert_eq!(r1.finish(), want1);
+    assert_eq!(r2.finish(), all(20, 10));
+    router.stop();
+}
+
+#[test]
+fn traffic_from_the_wrong_interface_or_without_a_route_is_dropped_and_counted() {
+    let lab = Lab::up("wif");
+    let router = lab.start_router(ROUTES);
+    let r0 = lab.receiver(0, "239.1.1.1", 2500);
+    let r2 = lab.receiver(2, "239.1.1.1", 2500);
+    let r2b = lab.receiver(2, "239.9.9.9", 2500);
+    lab.send(1, "239.1.1.1", 15, 8); // h1 is on if1; the route's iif is if0
+    lab.send(0, "239.9.9.9", 12, 8); // no route for this group
+    assert_eq!(r0.finish(), vec![]);
+    assert_eq!(r2.finish(), vec![]);
+    assert_eq!(r2b.finish(), vec![]);
+    let out = router.stop();
+    assert_eq!(counter(&out, "wrong_interface"), 15);
+    assert_eq!(counter(&out, "no_route"), 12);
+}
