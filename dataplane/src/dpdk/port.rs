@@ -120,10 +120,8 @@ impl Port {
     ) -> Result<(), DpdkError> {
         let mut info = dpdk_sys::rte_eth_dev_info::default();
         // SAFETY: info is a valid out struct for a valid port.
-        check(
-            unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) },
-            || format!("port {}: device info", self.name),
-        )?;
+        let ret = unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) };
+        check(ret, || format!("port {}: device info", self.name))?;
         if rx_queues > info.max_rx_queues || tx_queues > info.max_tx_queues {
             return Err(DpdkError {
                 op: format!("configure port {}", self.name),
@@ -141,42 +139,34 @@ impl Port {
                 (RSS_IPV4 | RSS_FRAG_IPV4 | RSS_NONFRAG_IPV4_UDP) & info.flow_type_rss_offloads;
         }
         // SAFETY: conf is a valid configuration for a stopped port.
-        check(
-            unsafe { dpdk_sys::rte_eth_dev_configure(self.id, rx_queues, tx_queues, &conf) },
-            || format!("configure port {}", self.name),
-        )?;
+        let ret = unsafe { dpdk_sys::rte_eth_dev_configure(self.id, rx_queues, tx_queues, &conf) };
+        check(ret, || format!("configure port {}", self.name))?;
         if let Some(mtu) = mtu {
             // SAFETY: plain call on a configured port.
-            check(
-                unsafe { dpdk_sys::rte_eth_dev_set_mtu(self.id, mtu) },
-                || format!("port {}: set MTU {mtu}", self.name),
-            )?;
+            let ret = unsafe { dpdk_sys::rte_eth_dev_set_mtu(self.id, mtu) };
+            check(ret, || format!("port {}: set MTU {mtu}", self.name))?;
         }
         let socket = self.socket_id() as u32;
         for q in 0..rx_queues {
             // SAFETY: the pool outlives the port (pools are never freed); NULL conf = defaults.
-            check(
-                unsafe {
-                    dpdk_sys::rte_eth_rx_queue_setup(
-                        self.id,
-                        q,
-                        desc,
-                        socket,
-                        std::ptr::null(),
-                        pool.as_ptr(),
-                    )
-                },
-                || format!("port {}: rx queue {q} setup", self.name),
-            )?;
+            let ret = unsafe {
+                dpdk_sys::rte_eth_rx_queue_setup(
+                    self.id,
+                    q,
+                    desc,
+                    socket,
+                    std::ptr::null(),
+                    pool.as_ptr(),
+                )
+            };
+            check(ret, || format!("port {}: rx queue {q} setup", self.name))?;
         }
         for q in 0..tx_queues {
             // SAFETY: NULL conf = the driver's defaults.
-            check(
-                unsafe {
-                    dpdk_sys::rte_eth_tx_queue_setup(self.id, q, desc, socket, std::ptr::null())
-                },
-                || format!("port {}: tx queue {q} setup", self.name),
-            )?;
+            let ret = unsafe {
+                dpdk_sys::rte_eth_tx_queue_setup(self.id, q, desc, socket, std::ptr::null())
+            };
+            check(ret, || format!("port {}: tx queue {q} setup", self.name))?;
         }
         *self.taken.lock().unwrap_or_else(|e| e.into_inner()) = (
             vec![false; rx_queues as usize],
@@ -202,15 +192,13 @@ impl Port {
             return Ok("allmulticast");
         }
         // SAFETY: plain call on a valid port.
-        check(
-            unsafe { dpdk_sys::rte_eth_promiscuous_enable(self.id) },
-            || {
-                format!(
-                    "port {}: neither allmulticast nor promiscuous mode",
-                    self.name
-                )
-            },
-        )?;
+        let ret = unsafe { dpdk_sys::rte_eth_promiscuous_enable(self.id) };
+        check(ret, || {
+            format!(
+                "port {}: neither allmulticast nor promiscuous mode",
+                self.name
+            )
+        })?;
         Ok("promiscuous")
     }
 
