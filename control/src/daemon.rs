@@ -32,6 +32,9 @@ pub struct Options {
     /// Print statistics every this many seconds (default: only when stopping).
     #[arg(long)]
     pub stats_interval: Option<f64>,
+    /// Print statistics as one JSON object per line, prefixed `STATS ` (for scripts).
+    #[arg(long)]
+    pub stats_json: bool,
 }
 
 /// Splits `argv` (without the program name) into EAL arguments and mrouter's own.
@@ -211,8 +214,57 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     let elapsed = started.elapsed();
     let (counters, ports) = dp.stop();
     println!("mrouter: stopping");
-    print_stats(cfg, &ports, &counters, elapsed);
+    report(opts, cfg, &ports, &counters, elapsed);
     Ok(())
+}
+
+fn report(
+    opts: &Options,
+    cfg: &Config,
+    ports: &[PortStats],
+    workers: &[Counters],
+    elapsed: Duration,
+) {
+    if opts.stats_json {
+        println!("STATS {}", stats_json(ports, workers, elapsed));
+    } else {
+        print_stats(cfg, ports, workers, elapsed);
+    }
+}
+
+/// One line of JSON: elapsed seconds, per-port counters, per-worker counters, drops summed.
+pub fn stats_json(ports: &[PortStats], workers: &[Counters], elapsed: Duration) -> String {
+    let ports: Vec<String> = ports
+        .iter()
+        .map(|s| {
+            format!(
+                r#"{{"ipackets":{},"opackets":{},"ibytes":{},"obytes":{},"imissed":{},"ierrors":{},"oerrors":{},"rx_nombuf":{}}}"#,
+                s.ipackets, s.opackets, s.ibytes, s.obytes, s.imissed, s.ierrors, s.oerrors, s.rx_nombuf
+            )
+        })
+        .collect();
+    let mut total = Counters::default();
+    let workers: Vec<String> = workers
+        .iter()
+        .map(|c| {
+            total.add(c);
+            format!(
+                r#"{{"rx_packets":{},"tx_packets":{}}}"#,
+                c.rx_packets, c.tx_packets
+            )
+        })
+        .collect();
+    let drops: Vec<String> = DropReason::ALL
+        .iter()
+        .map(|r| format!(r#""{}":{}"#, r.name(), total.dropped(*r)))
+        .collect();
+    format!(
+        r#"{{"elapsed":{:.3},"ports":[{}],"workers":[{}],"drops":{{{}}}}}"#,
+        elapsed.as_secs_f64(),
+        ports.join(","),
+        workers.join(","),
+        drops.join(",")
+    )
 }
 
 fn print_startup(cfg: &Config, dp: &Dataplane) {
