@@ -240,9 +240,10 @@ impl Mgm {
         let mfe = self.mfes.get_mut(&key).ok_or(MgmError::NotFound)?;
         mfe.counters.pkts_different_if += 1;
         self.counters.wrong_if_packets += 1;
-        let due = mfe
-            .last_wrong_if_callback
-            .map_or(true, |t| now.saturating_sub(t) >= config.wrong_if_interval);
+        let due = match mfe.last_wrong_if_callback {
+            None => true,
+            Some(t) => now.saturating_sub(t) >= config.wrong_if_interval,
+        };
         if config.wrong_if_callback && due {
             mfe.last_wrong_if_callback = Some(now);
             if let Some(c) = owner.and_then(|o| host.client(o)) {

@@ -260,11 +260,14 @@ impl Mgm {
         let me = [ch.component, adder];
         let to = match scope {
             // Only the first component for (S,G) alerts, and only the IIF owner toward S.
-            Scope::SourceGroup { source, .. } if self.members.scope(scope).components().count() == 1 => self
-                .rpf_owner(host, source)
-                .filter(|o| !me.contains(o))
-                .into_iter()
-                .collect(),
+            Scope::SourceGroup { source, .. }
+                if self.members.scope(scope).components().count() == 1 =>
+            {
+                self.rpf_owner(host, source)
+                    .filter(|o| !me.contains(o))
+                    .into_iter()
+                    .collect()
+            }
             Scope::SourceGroup { .. } => Vec::new(),
             _ => {
                 let present = self.present_components(scope);
@@ -300,11 +303,14 @@ impl Mgm {
         let me = [ch.component, adder];
         let to = match scope {
             // Only when the last component for (S,G) leaves, and only to the IIF owner toward S.
-            Scope::SourceGroup { source, .. } if self.members.scope(scope).components().count() == 0 => self
-                .rpf_owner(host, source)
-                .filter(|o| !me.contains(o))
-                .into_iter()
-                .collect(),
+            Scope::SourceGroup { source, .. }
+                if self.members.scope(scope).components().count() == 0 =>
+            {
+                self.rpf_owner(host, source)
+                    .filter(|o| !me.contains(o))
+                    .into_iter()
+                    .collect()
+            }
             Scope::SourceGroup { .. } => Vec::new(),
             _ => {
                 let present = self.present_components(scope);

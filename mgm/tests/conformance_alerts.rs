@@ -20,7 +20,11 @@ fn three() -> (H, [ProtocolHandle; 4]) {
 }
 
 fn join_ev(to: &str, scope: SourceGroupEntry) -> Ev {
-    Ev::Join { to: to.into(), scope, member_update: true }
+    Ev::Join {
+        to: to.into(),
+        scope,
+        member_update: true,
+    }
 }
 
 #[test]
@@ -29,7 +33,10 @@ fn c21_first_star_g_join_alerts_all_others() {
     h.join(a, star("239.1.1.1"), ifc(1)).unwrap();
     let e = star_entry("239.1.1.1");
     assert_eq!(e.source_mask, ip("0.0.0.0"));
-    assert_eq!(h.events(), vec![join_ev("b", e), join_ev("c", e), join_ev("d", e)]);
+    assert_eq!(
+        h.events(),
+        vec![join_ev("b", e), join_ev("c", e), join_ev("d", e)]
+    );
 }
 
 #[test]
@@ -66,7 +73,10 @@ fn c25_first_sg_join_alerts_rpf_owner_only() {
     let (mut h, [_, b, c, _]) = three();
     h.route("10.0.0.0", 8, ifc(1), "10.0.0.254");
     h.join(b, sg("10.0.0.1", "239.1.1.1"), ifc(2)).unwrap();
-    assert_eq!(h.events(), vec![join_ev("a", sg("10.0.0.1", "239.1.1.1").to_entry())]);
+    assert_eq!(
+        h.events(),
+        vec![join_ev("a", sg("10.0.0.1", "239.1.1.1").to_entry())]
+    );
     // A second component joining the same (S,G) is not "first": no alert.
     h.join(c, sg("10.0.0.1", "239.1.1.1"), ifc(3)).unwrap();
     assert_eq!(h.events(), vec![]);
@@ -103,7 +113,9 @@ fn c27_star_g_delete_by_last_component_prunes_all_others() {
     h.leave(a, star("239.1.1.1"), ifc(1)).unwrap();
     let evs = h.events();
     assert_eq!(recipients(&evs), vec!["b", "c", "d"]);
-    assert!(evs.iter().all(|e| matches!(e, Ev::Prune { member_delete: true, iface, .. } if *iface == ifc(1))));
+    assert!(evs
+        .iter()
+        .all(|e| matches!(e, Ev::Prune { member_delete: true, iface, .. } if *iface == ifc(1))));
 }
 
 #[test]
@@ -115,7 +127,9 @@ fn c28_sg_delete_prunes_rpf_owner_only() {
     h.leave(b, sg("10.0.0.1", "239.1.1.1"), ifc(2)).unwrap();
     let evs = h.events();
     assert_eq!(recipients(&evs), vec!["a"]);
-    assert!(matches!(&evs[0], Ev::Prune { member_delete: true, scope, .. } if *scope == sg("10.0.0.1", "239.1.1.1").to_entry()));
+    assert!(
+        matches!(&evs[0], Ev::Prune { member_delete: true, scope, .. } if *scope == sg("10.0.0.1", "239.1.1.1").to_entry())
+    );
 }
 
 fn shared() -> (H, ProtocolHandle, ProtocolHandle, InterfaceId) {
@@ -134,8 +148,20 @@ fn c29_igmp_add_on_routing_interface_local_join() {
     let (mut h, _a, igmp, x) = shared();
     h.join(igmp, sg("10.0.0.1", "239.1.1.1"), x).unwrap();
     let evs = h.events();
-    assert_eq!(evs.first(), Some(&Ev::LocalJoin { to: "a".into(), scope: sg("10.0.0.1", "239.1.1.1").to_entry(), iface: x }));
-    assert_eq!(evs.iter().filter(|e| matches!(e, Ev::LocalJoin { .. })).count(), 1);
+    assert_eq!(
+        evs.first(),
+        Some(&Ev::LocalJoin {
+            to: "a".into(),
+            scope: sg("10.0.0.1", "239.1.1.1").to_entry(),
+            iface: x
+        })
+    );
+    assert_eq!(
+        evs.iter()
+            .filter(|e| matches!(e, Ev::LocalJoin { .. }))
+            .count(),
+        1
+    );
     // Gap 4: the membership is recorded and forwarded at once.
     assert_eq!(h.mgm.membership_count(), 1);
 }
@@ -147,7 +173,14 @@ fn c30_igmp_delete_on_routing_interface_local_leave() {
     h.events();
     h.leave(igmp, star("239.1.1.1"), x).unwrap();
     let evs = h.events();
-    assert_eq!(evs.first(), Some(&Ev::LocalLeave { to: "a".into(), scope: star_entry("239.1.1.1"), iface: x }));
+    assert_eq!(
+        evs.first(),
+        Some(&Ev::LocalLeave {
+            to: "a".into(),
+            scope: star_entry("239.1.1.1"),
+            iface: x
+        })
+    );
     assert_eq!(h.mgm.membership_count(), 0);
 }
 
@@ -159,7 +192,10 @@ fn c31_igmp_add_on_own_interface_no_local_join() {
     h.take(igmp, ifc(5)).unwrap();
     h.join(igmp, star("239.1.1.1"), ifc(5)).unwrap();
     let evs = h.events();
-    assert!(evs.iter().all(|e| !matches!(e, Ev::LocalJoin { .. })), "{evs:?}");
+    assert!(
+        evs.iter().all(|e| !matches!(e, Ev::LocalJoin { .. })),
+        "{evs:?}"
+    );
     // It is still a first (*,G) join, so the other client hears a join alert.
     assert_eq!(evs, vec![join_ev("a", star_entry("239.1.1.1"))]);
 }
@@ -174,7 +210,14 @@ fn gap5_igmp_records_on_shared_interface_count_for_routing_owner() {
     // (the adder) — IGMP is excluded as the caller; only b is alerted.
     h.join(igmp, star("239.1.1.1"), x).unwrap();
     let evs = h.events();
-    assert_eq!(evs[0], Ev::LocalJoin { to: "a".into(), scope: star_entry("239.1.1.1"), iface: x });
+    assert_eq!(
+        evs[0],
+        Ev::LocalJoin {
+            to: "a".into(),
+            scope: star_entry("239.1.1.1"),
+            iface: x
+        }
+    );
     assert_eq!(evs[1..], [join_ev("b", star_entry("239.1.1.1"))]);
 }
 
@@ -183,7 +226,10 @@ fn gap6_star_star_counts_as_star_g_for_every_group() {
     let (mut h, [a, b, ..]) = three();
     h.join(a, Scope::All, ifc(1)).unwrap();
     let all = Scope::All.to_entry();
-    assert_eq!(h.events(), vec![join_ev("b", all), join_ev("c", all), join_ev("d", all)]);
+    assert_eq!(
+        h.events(),
+        vec![join_ev("b", all), join_ev("c", all), join_ev("d", all)]
+    );
     // b is now the second component with receivers for G: only a hears.
     h.join(b, star("239.1.1.1"), ifc(2)).unwrap();
     assert_eq!(h.events(), vec![join_ev("a", star_entry("239.1.1.1"))]);

@@ -22,8 +22,13 @@ fn net() -> (H, ProtocolHandle, ProtocolHandle, ProtocolHandle) {
 fn c32_miss_one_rpf_callback_to_route_owner() {
     let (mut h, ..) = net();
     // Data arrives on b's interface 2, but the route toward S uses a's interface 1 (gap 1).
-    h.miss_with("10.0.0.1", "239.1.1.1", ifc(2), &[0x45, 0, 0, 28, 1, 2, 3]).unwrap();
-    let rpf: Vec<Ev> = h.events().into_iter().filter(|e| matches!(e, Ev::Rpf { .. })).collect();
+    h.miss_with("10.0.0.1", "239.1.1.1", ifc(2), &[0x45, 0, 0, 28, 1, 2, 3])
+        .unwrap();
+    let rpf: Vec<Ev> = h
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Ev::Rpf { .. }))
+        .collect();
     assert_eq!(
         rpf,
         vec![Ev::Rpf {
@@ -42,7 +47,10 @@ fn c33_rpf_rewrite_shows_in_installed_mfe() {
     let (mut h, a, ..) = net();
     h.client(a).behaviour.rpf_rewrite = Some((ifc(3), ip("10.9.9.9")));
     h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
-    let m = h.mgm.get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1")).unwrap();
+    let m = h
+        .mgm
+        .get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1"))
+        .unwrap();
     assert_eq!((m.iif, m.upstream), (ifc(3), ip("10.9.9.9")));
     assert_eq!(m.iif_protocol, PIM);
     match &h.changes()[..] {
@@ -64,11 +72,19 @@ fn c34_one_creation_alert_per_owner_with_its_oifs_only() {
         .events()
         .into_iter()
         .filter_map(|e| match e {
-            Ev::Creation { to, oifs, iif, .. } => Some((to, oifs.iter().map(|o| o.iface).collect(), iif)),
+            Ev::Creation { to, oifs, iif, .. } => {
+                Some((to, oifs.iter().map(|o| o.iface).collect(), iif))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(created, vec![("a".into(), vec![ifc(3)], ifc(1)), ("b".into(), vec![ifc(2), ifc(4)], ifc(1))]);
+    assert_eq!(
+        created,
+        vec![
+            ("a".into(), vec![ifc(3)], ifc(1)),
+            ("b".into(), vec![ifc(2), ifc(4)], ifc(1))
+        ]
+    );
 }
 
 #[test]
@@ -80,7 +96,10 @@ fn c35_creation_entries_enabled_and_clearing_removes_oif() {
     h.events();
     h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
     let evs = h.events();
-    let Some(Ev::Creation { oifs, .. }) = evs.iter().find(|e| matches!(e, Ev::Creation { .. })) else { panic!("{evs:?}") };
+    let Some(Ev::Creation { oifs, .. }) = evs.iter().find(|e| matches!(e, Ev::Creation { .. }))
+    else {
+        panic!("{evs:?}")
+    };
     assert!(oifs.iter().all(|o| o.enabled));
     assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![ifc(2)]);
     // The disabled interface stays out when the membership is refreshed later.
@@ -96,7 +115,10 @@ fn c36_bigmp_true_exactly_where_igmp_enabled() {
     h.events();
     h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
     let evs = h.events();
-    let Some(Ev::Creation { oifs, .. }) = evs.iter().find(|e| matches!(e, Ev::Creation { .. })) else { panic!() };
+    let Some(Ev::Creation { oifs, .. }) = evs.iter().find(|e| matches!(e, Ev::Creation { .. }))
+    else {
+        panic!()
+    };
     let flags: Vec<(InterfaceId, bool)> = oifs.iter().map(|o| (o.iface, o.igmp)).collect();
     assert_eq!(flags, vec![(ifc(2), false), (ifc(4), true)]);
 }
@@ -112,7 +134,10 @@ fn c37_creation_oifs_union_of_scopes_minus_iif() {
     h.join(a, sg("10.0.0.2", "239.1.1.1"), ifc(3)).unwrap();
     h.join(b, star("239.2.2.2"), ifc(2)).unwrap();
     h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
-    assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![ifc(2), ifc(3), ifc(4)]);
+    assert_eq!(
+        h.oifs("10.0.0.1", "239.1.1.1"),
+        vec![ifc(2), ifc(3), ifc(4)]
+    );
     h.miss("10.0.0.3", "239.3.3.3", ifc(1)).unwrap();
     assert_eq!(h.oifs("10.0.0.3", "239.3.3.3"), vec![ifc(4)]);
 }
@@ -145,7 +170,10 @@ fn c39_star_g_updates_existing_mfes_of_g() {
     assert_eq!(h.oifs("10.0.0.2", "239.1.1.1"), vec![ifc(2), ifc(3)]);
     assert_eq!(h.oifs("10.0.0.1", "239.2.2.2"), vec![]);
     // Only G's MFEs were touched.
-    assert!(h.changes().iter().all(|c| c.source_group().1 == ip("239.1.1.1")));
+    assert!(h
+        .changes()
+        .iter()
+        .all(|c| c.source_group().1 == ip("239.1.1.1")));
     h.leave(b, star("239.1.1.1"), ifc(2)).unwrap();
     // (S,G) still covers interface 2 for 10.0.0.1; nothing covers it for 10.0.0.2.
     assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![ifc(2), ifc(3)]);
@@ -157,15 +185,32 @@ fn c40_forward_state_alone_changes_oifs_not_membership() {
     let (mut h, a, ..) = net();
     h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
     let s = sg("10.0.0.1", "239.1.1.1");
-    h.mgm.add_group_membership(h.now, &mut h.host, a, s, ifc(3), MembershipFlags::FORWARD).unwrap();
+    h.mgm
+        .add_group_membership(h.now, &mut h.host, a, s, ifc(3), MembershipFlags::FORWARD)
+        .unwrap();
     assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![ifc(3)]);
     assert_eq!(h.mgm.membership_count(), 0);
-    let e = h.mgm.group_enumeration_start(a, EnumType::AllSources).unwrap();
-    assert_eq!(h.mgm.group_enumeration_next(e, 1600).unwrap().entries, vec![]);
-    h.mgm.delete_group_membership(h.now, &mut h.host, a, s, ifc(3), MembershipFlags::FORWARD).unwrap();
+    let e = h
+        .mgm
+        .group_enumeration_start(a, EnumType::AllSources)
+        .unwrap();
+    assert_eq!(
+        h.mgm.group_enumeration_next(e, 1600).unwrap().entries,
+        vec![]
+    );
+    h.mgm
+        .delete_group_membership(h.now, &mut h.host, a, s, ifc(3), MembershipFlags::FORWARD)
+        .unwrap();
     assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![]);
     // The forward flag is (S,G)-only.
-    let r = h.mgm.add_group_membership(h.now, &mut h.host, a, star("239.1.1.1"), ifc(3), MembershipFlags::FORWARD);
+    let r = h.mgm.add_group_membership(
+        h.now,
+        &mut h.host,
+        a,
+        star("239.1.1.1"),
+        ifc(3),
+        MembershipFlags::FORWARD,
+    );
     assert_eq!(r, Err(MgmError::InvalidParameter));
 }
 
@@ -173,7 +218,10 @@ fn c40_forward_state_alone_changes_oifs_not_membership() {
 fn c41_join_state_alone_creates_enumerable_membership() {
     let (mut h, a, ..) = net();
     h.join(a, sg("10.0.0.1", "239.1.1.1"), ifc(3)).unwrap();
-    let e = h.mgm.group_enumeration_start(a, EnumType::AllSources).unwrap();
+    let e = h
+        .mgm
+        .group_enumeration_start(a, EnumType::AllSources)
+        .unwrap();
     let b = h.mgm.group_enumeration_next(e, 1600).unwrap();
     assert_eq!(b.entries, vec![sg("10.0.0.1", "239.1.1.1").to_entry()]);
 }
@@ -195,10 +243,22 @@ fn c42_empty_oif_list_prune_alert_timeout_becomes_lifetime() {
         timeout: Duration::from_secs(900),
     };
     assert_eq!(evs.last(), Some(&mfe_prune), "{evs:?}");
-    assert_eq!(h.mgm.get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1")).unwrap().timeout_s, 120);
+    assert_eq!(
+        h.mgm
+            .get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1"))
+            .unwrap()
+            .timeout_s,
+        120
+    );
     // The same at creation: a negative MFE is born with the protocol's lifetime.
     h.miss("10.0.0.5", "239.5.5.5", ifc(1)).unwrap();
-    assert_eq!(h.mgm.get_mfe(h.now, ip("10.0.0.5"), ip("239.5.5.5")).unwrap().timeout_s, 120);
+    assert_eq!(
+        h.mgm
+            .get_mfe(h.now, ip("10.0.0.5"), ip("239.5.5.5"))
+            .unwrap()
+            .timeout_s,
+        120
+    );
 }
 
 #[test]
@@ -213,7 +273,13 @@ fn c43_mfe_gone_after_timeout_and_next_packet_recreates() {
     assert!(h.has_mfe("10.0.0.1", "239.1.1.1"));
     h.advance(1);
     assert!(!h.has_mfe("10.0.0.1", "239.1.1.1"));
-    assert_eq!(h.changes(), vec![MfeChange::Delete { source: ip("10.0.0.1"), group: ip("239.1.1.1") }]);
+    assert_eq!(
+        h.changes(),
+        vec![MfeChange::Delete {
+            source: ip("10.0.0.1"),
+            group: ip("239.1.1.1")
+        }]
+    );
     h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
     let evs = h.events();
     assert!(matches!(evs[0], Ev::Rpf { .. }));
@@ -233,8 +299,14 @@ fn c43_active_mfe_revalidated_in_place_at_expiry() {
     let evs = h.events();
     assert!(matches!(evs[0], Ev::Rpf { .. }), "{evs:?}");
     let ch = h.changes();
-    assert!(matches!(&ch[..], [MfeChange::Update(e)] if e.oifs == vec![ifc(2)]), "{ch:?}");
-    let m = h.mgm.get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1")).unwrap();
+    assert!(
+        matches!(&ch[..], [MfeChange::Update(e)] if e.oifs == vec![ifc(2)]),
+        "{ch:?}"
+    );
+    let m = h
+        .mgm
+        .get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1"))
+        .unwrap();
     assert_eq!((m.up_time_s, m.expiry_s), (0, 900));
     // Idle since then: deleted at the next expiry.
     h.advance(900);
@@ -247,7 +319,10 @@ fn c44_uptime_plus_expiry_equals_timeout() {
     h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
     for step in [0, 1, 37, 300, 561] {
         h.advance(step);
-        let m = h.mgm.get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1")).unwrap();
+        let m = h
+            .mgm
+            .get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1"))
+            .unwrap();
         assert_eq!(m.up_time_s + m.expiry_s, m.timeout_s);
         assert_eq!(u64::from(m.up_time_s), h.now.as_secs());
     }

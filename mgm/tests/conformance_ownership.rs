@@ -7,7 +7,10 @@ use mgm::*;
 #[test]
 fn c01_register_fresh_pair_returns_handle() {
     let mut h = H::new();
-    let id = ClientId { protocol: PIM, component: 1 };
+    let id = ClientId {
+        protocol: PIM,
+        component: 1,
+    };
     let a = h.mgm.register_protocol(h.now, id).unwrap();
     assert_eq!(h.mgm.client_id(a), Some(id));
 }
@@ -16,11 +19,26 @@ fn c01_register_fresh_pair_returns_handle() {
 fn c02_register_same_pair_again_already_exists() {
     let mut h = H::new();
     let a = h.reg("a", PIM, 1);
-    let err = h.mgm.register_protocol(h.now, ClientId { protocol: PIM, component: 1 }).unwrap_err();
+    let err = h
+        .mgm
+        .register_protocol(
+            h.now,
+            ClientId {
+                protocol: PIM,
+                component: 1,
+            },
+        )
+        .unwrap_err();
     assert_eq!(err, MgmError::AlreadyExists);
     assert_eq!(err.code(), 183);
     // The first registration still works.
-    assert_eq!(h.mgm.client_id(a), Some(ClientId { protocol: PIM, component: 1 }));
+    assert_eq!(
+        h.mgm.client_id(a),
+        Some(ClientId {
+            protocol: PIM,
+            component: 1
+        })
+    );
     h.take(a, ifc(1)).unwrap();
 }
 
@@ -32,10 +50,19 @@ fn c03_same_protocol_different_component_independent() {
     assert_ne!(a, b);
     h.take(a, ifc(1)).unwrap();
     h.take(b, ifc(2)).unwrap();
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(2)).unwrap().component, 2);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(2)).unwrap().component,
+        2
+    );
     h.release(b, ifc(2)).unwrap();
     h.mgm.deregister_protocol(h.now, b).unwrap();
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap(), ClientId { protocol: PIM, component: 1 });
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap(),
+        ClientId {
+            protocol: PIM,
+            component: 1
+        }
+    );
 }
 
 #[test]
@@ -45,11 +72,35 @@ fn c04_stale_or_bogus_handle_invalid_parameter() {
     h.mgm.deregister_protocol(h.now, a).unwrap();
     // A handle from another MGM is just as bogus here.
     let mut other = Mgm::default();
-    let foreign = other.register_protocol(h.now, ClientId { protocol: 9, component: 9 }).unwrap();
+    let foreign = other
+        .register_protocol(
+            h.now,
+            ClientId {
+                protocol: 9,
+                component: 9,
+            },
+        )
+        .unwrap();
     let foreign = {
         // Make sure it does not collide with a live handle of `h`.
-        let _ = other.register_protocol(h.now, ClientId { protocol: 9, component: 10 }).unwrap();
-        let f2 = other.register_protocol(h.now, ClientId { protocol: 9, component: 11 }).unwrap();
+        let _ = other
+            .register_protocol(
+                h.now,
+                ClientId {
+                    protocol: 9,
+                    component: 10,
+                },
+            )
+            .unwrap();
+        let f2 = other
+            .register_protocol(
+                h.now,
+                ClientId {
+                    protocol: 9,
+                    component: 11,
+                },
+            )
+            .unwrap();
         let _ = foreign;
         f2
     };
@@ -58,10 +109,37 @@ fn c04_stale_or_bogus_handle_invalid_parameter() {
         assert_eq!(h.take(bad, ifc(1)), Err(e));
         assert_eq!(h.release(bad, ifc(1)), Err(e));
         assert_eq!(h.mgm.deregister_protocol(h.now, bad), Err(e));
-        assert_eq!(h.mgm.add_group_membership(h.now, &mut h.host, bad, star("239.1.1.1"), ifc(1), MembershipFlags::JOIN), Err(e));
-        assert_eq!(h.mgm.delete_group_membership(h.now, &mut h.host, bad, star("239.1.1.1"), ifc(1), MembershipFlags::JOIN), Err(e));
-        assert_eq!(h.mgm.set_mfe(h.now, bad, ip("10.0.0.1"), ip("239.1.1.1"), ip("1.1.1.1")), Err(e));
-        assert_eq!(h.mgm.group_enumeration_start(bad, EnumType::AllSources), Err(e));
+        assert_eq!(
+            h.mgm.add_group_membership(
+                h.now,
+                &mut h.host,
+                bad,
+                star("239.1.1.1"),
+                ifc(1),
+                MembershipFlags::JOIN
+            ),
+            Err(e)
+        );
+        assert_eq!(
+            h.mgm.delete_group_membership(
+                h.now,
+                &mut h.host,
+                bad,
+                star("239.1.1.1"),
+                ifc(1),
+                MembershipFlags::JOIN
+            ),
+            Err(e)
+        );
+        assert_eq!(
+            h.mgm
+                .set_mfe(h.now, bad, ip("10.0.0.1"), ip("239.1.1.1"), ip("1.1.1.1")),
+            Err(e)
+        );
+        assert_eq!(
+            h.mgm.group_enumeration_start(bad, EnumType::AllSources),
+            Err(e)
+        );
         assert_eq!(e.code(), 87);
     }
 }
@@ -74,7 +152,10 @@ fn c05_deregister_while_owning_can_not_complete() {
     let err = h.mgm.deregister_protocol(h.now, a).unwrap_err();
     assert_eq!(err, MgmError::CanNotComplete);
     assert_eq!(err.code(), 1003);
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol, PIM);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol,
+        PIM
+    );
     assert!(h.mgm.client_id(a).is_some());
 }
 
@@ -88,7 +169,16 @@ fn c06_deregister_after_release_kills_handle() {
     assert_eq!(h.take(a, ifc(1)), Err(MgmError::InvalidParameter));
     assert_eq!(h.mgm.client_id(a), None);
     // The pair is free again, under a new handle.
-    let again = h.mgm.register_protocol(h.now, ClientId { protocol: PIM, component: 1 }).unwrap();
+    let again = h
+        .mgm
+        .register_protocol(
+            h.now,
+            ClientId {
+                protocol: PIM,
+                component: 1,
+            },
+        )
+        .unwrap();
     assert_ne!(again, a);
 }
 
@@ -97,7 +187,13 @@ fn c07_take_free_interface_reports_owner() {
     let mut h = H::new();
     let a = h.reg("a", PIM, 7);
     h.take(a, ifc(3)).unwrap();
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(3)).unwrap(), ClientId { protocol: PIM, component: 7 });
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(3)).unwrap(),
+        ClientId {
+            protocol: PIM,
+            component: 7
+        }
+    );
 }
 
 #[test]
@@ -107,7 +203,10 @@ fn c08_second_routing_owner_already_exists() {
     let b = h.reg("b", DVMRP, 1);
     h.take(a, ifc(1)).unwrap();
     assert_eq!(h.take(b, ifc(1)), Err(MgmError::AlreadyExists));
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol, PIM);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol,
+        PIM
+    );
     // b owns nothing, so it can deregister.
     h.mgm.deregister_protocol(h.now, b).unwrap();
 }
@@ -123,17 +222,26 @@ fn c09_same_index_different_next_hops_are_independent() {
     h.take(b, y).unwrap();
     assert_eq!(h.mgm.get_protocol_on_interface(x).unwrap().protocol, PIM);
     assert_eq!(h.mgm.get_protocol_on_interface(y).unwrap().protocol, DVMRP);
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(5)), Err(MgmError::NotFound));
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(5)),
+        Err(MgmError::NotFound)
+    );
 }
 
 #[test]
 fn c10_protocol_on_unowned_interface_not_found() {
     let mut h = H::new();
     let a = h.reg("a", PIM, 1);
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap_err().code(), 1168);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap_err().code(),
+        1168
+    );
     h.take(a, ifc(1)).unwrap();
     h.release(a, ifc(1)).unwrap();
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)), Err(MgmError::NotFound));
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)),
+        Err(MgmError::NotFound)
+    );
 }
 
 #[test]
@@ -147,7 +255,10 @@ fn c11_igmp_joins_routing_owned_interface_without_callbacks() {
     assert_eq!(h.events(), vec![]);
     assert!(h.mgm.igmp_enabled(ifc(1)));
     // The routing protocol is still reported as the owner (gap 9).
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol, PIM);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol,
+        PIM
+    );
 }
 
 #[test]
@@ -160,9 +271,21 @@ fn c12_routing_takes_igmp_interface_disable_then_enable() {
     h.take(a, ifc(1)).unwrap();
     assert_eq!(
         h.events(),
-        vec![Ev::DisableIgmp { to: "igmp".into(), iface: ifc(1) }, Ev::EnableIgmp { to: "igmp".into(), iface: ifc(1) }]
+        vec![
+            Ev::DisableIgmp {
+                to: "igmp".into(),
+                iface: ifc(1)
+            },
+            Ev::EnableIgmp {
+                to: "igmp".into(),
+                iface: ifc(1)
+            }
+        ]
     );
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol, PIM);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol,
+        PIM
+    );
 }
 
 #[test]
@@ -176,9 +299,21 @@ fn c13_routing_releases_shared_interface_disable_then_enable() {
     h.release(a, ifc(1)).unwrap();
     assert_eq!(
         h.events(),
-        vec![Ev::DisableIgmp { to: "igmp".into(), iface: ifc(1) }, Ev::EnableIgmp { to: "igmp".into(), iface: ifc(1) }]
+        vec![
+            Ev::DisableIgmp {
+                to: "igmp".into(),
+                iface: ifc(1)
+            },
+            Ev::EnableIgmp {
+                to: "igmp".into(),
+                iface: ifc(1)
+            }
+        ]
     );
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol, MS_IP_IGMP);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol,
+        MS_IP_IGMP
+    );
 }
 
 #[test]
@@ -204,7 +339,10 @@ fn c15_release_not_owned_invalid_parameter() {
     h.take(a, ifc(1)).unwrap();
     assert_eq!(h.release(b, ifc(1)), Err(MgmError::InvalidParameter));
     assert_eq!(h.release(b, ifc(9)), Err(MgmError::InvalidParameter));
-    assert_eq!(h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol, PIM);
+    assert_eq!(
+        h.mgm.get_protocol_on_interface(ifc(1)).unwrap().protocol,
+        PIM
+    );
 }
 
 #[test]
@@ -219,9 +357,18 @@ fn c16_release_deletes_mfes_with_that_iif() {
     h.miss("20.0.0.1", "239.1.1.1", ifc(2)).unwrap();
     h.changes();
     h.release(a, ifc(1)).unwrap();
-    assert_eq!(h.mgm.get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1")), Err(MgmError::NotFound));
+    assert_eq!(
+        h.mgm.get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1")),
+        Err(MgmError::NotFound)
+    );
     assert!(h.has_mfe("20.0.0.1", "239.1.1.1"));
-    assert_eq!(h.changes(), vec![MfeChange::Delete { source: ip("10.0.0.1"), group: ip("239.1.1.1") }]);
+    assert_eq!(
+        h.changes(),
+        vec![MfeChange::Delete {
+            source: ip("10.0.0.1"),
+            group: ip("239.1.1.1")
+        }]
+    );
 }
 
 #[test]
@@ -247,7 +394,9 @@ fn c17_release_removes_interface_from_every_oif_list() {
     assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![ifc(3)]);
     let updates = h.changes();
     assert_eq!(updates.len(), 2, "{updates:?}");
-    assert!(updates.iter().all(|c| matches!(c, MfeChange::Update(e) if !e.oifs.contains(&ifc(2)))));
+    assert!(updates
+        .iter()
+        .all(|c| matches!(c, MfeChange::Update(e) if !e.oifs.contains(&ifc(2)))));
 }
 
 #[test]
@@ -256,7 +405,10 @@ fn c18_add_on_interface_of_other_protocol_invalid_parameter() {
     let a = h.reg("a", PIM, 1);
     let b = h.reg("b", DVMRP, 1);
     h.take(a, ifc(1)).unwrap();
-    assert_eq!(h.join(b, star("239.1.1.1"), ifc(1)), Err(MgmError::InvalidParameter));
+    assert_eq!(
+        h.join(b, star("239.1.1.1"), ifc(1)),
+        Err(MgmError::InvalidParameter)
+    );
     assert_eq!(h.mgm.membership_count(), 0);
 }
 
@@ -267,7 +419,10 @@ fn c19_delete_on_interface_of_other_protocol_invalid_parameter() {
     let b = h.reg("b", DVMRP, 1);
     h.take(a, ifc(1)).unwrap();
     h.join(a, star("239.1.1.1"), ifc(1)).unwrap();
-    assert_eq!(h.leave(b, star("239.1.1.1"), ifc(1)), Err(MgmError::InvalidParameter));
+    assert_eq!(
+        h.leave(b, star("239.1.1.1"), ifc(1)),
+        Err(MgmError::InvalidParameter)
+    );
     assert_eq!(h.mgm.membership_count(), 1);
 }
 
@@ -275,6 +430,12 @@ fn c19_delete_on_interface_of_other_protocol_invalid_parameter() {
 fn c20_delete_on_unknown_interface_not_found() {
     let mut h = H::new();
     let a = h.reg("a", PIM, 1);
-    assert_eq!(h.leave(a, star("239.1.1.1"), ifc(42)), Err(MgmError::NotFound));
-    assert_eq!(h.join(a, star("239.1.1.1"), ifc(42)), Err(MgmError::NotFound));
+    assert_eq!(
+        h.leave(a, star("239.1.1.1"), ifc(42)),
+        Err(MgmError::NotFound)
+    );
+    assert_eq!(
+        h.join(a, star("239.1.1.1"), ifc(42)),
+        Err(MgmError::NotFound)
+    );
 }

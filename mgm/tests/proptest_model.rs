@@ -74,7 +74,8 @@ impl Model {
     fn comps(&self, scope: Scope) -> BTreeSet<usize> {
         let mut out = BTreeSet::new();
         for &(s, i, a) in &self.records {
-            let counts = s == scope || (matches!(scope, Scope::AnySource { .. }) && s == Scope::All);
+            let counts =
+                s == scope || (matches!(scope, Scope::AnySource { .. }) && s == Scope::All);
             if counts {
                 out.insert(self.component(i, a));
             }
@@ -106,7 +107,8 @@ impl Model {
     }
 
     fn drop_records(&mut self, i: u32, only: Option<usize>) {
-        self.records.retain(|&(_, ri, a)| !(ri == i && only.map_or(true, |o| o == a)));
+        self.records
+            .retain(|&(_, ri, a)| !(ri == i && (only.is_none() || only == Some(a))));
     }
 
     fn drop_iif(&mut self, i: u32) {
@@ -114,8 +116,20 @@ impl Model {
     }
 
     /// Expected recipients of member alerts for a join/leave that succeeded.
-    fn rule(&self, scope: Scope, c: usize, adder: usize, before: &BTreeSet<usize>, after: &BTreeSet<usize>, join: bool) -> BTreeSet<usize> {
-        let changed = if join { !before.contains(&c) && after.contains(&c) } else { before.contains(&c) && !after.contains(&c) };
+    fn rule(
+        &self,
+        scope: Scope,
+        c: usize,
+        adder: usize,
+        before: &BTreeSet<usize>,
+        after: &BTreeSet<usize>,
+        join: bool,
+    ) -> BTreeSet<usize> {
+        let changed = if join {
+            !before.contains(&c) && after.contains(&c)
+        } else {
+            before.contains(&c) && !after.contains(&c)
+        };
         if !changed {
             return BTreeSet::new();
         }
@@ -125,14 +139,19 @@ impl Model {
         match scope {
             Scope::SourceGroup { source, .. } => {
                 if (join && n == 1) || (!join && n == 0) {
-                    self.owner(self.route(source)).filter(|o| !me.contains(o)).into_iter().collect()
+                    self.owner(self.route(source))
+                        .filter(|o| !me.contains(o))
+                        .into_iter()
+                        .collect()
                 } else {
                     BTreeSet::new()
                 }
             }
             _ => match (join, n) {
                 (true, 1) | (false, 0) => all,
-                (true, 2) | (false, 1) => after.iter().copied().filter(|x| !me.contains(x)).collect(),
+                (true, 2) | (false, 1) => {
+                    after.iter().copied().filter(|x| !me.contains(x)).collect()
+                }
                 _ => BTreeSet::new(),
             },
         }
@@ -154,7 +173,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Take(c, i) => {
                 let r = h.take(handles[c], ifc(i));
                 let o = m.own.get(&i).copied().unwrap_or_default();
-                let ok = if c == IGMP { o.1.is_none() } else { o.0.is_none() };
+                let ok = if c == IGMP {
+                    o.1.is_none()
+                } else {
+                    o.0.is_none()
+                };
                 prop_assert_eq!(r.is_ok(), ok);
                 if ok {
                     if c == IGMP {
@@ -190,9 +213,19 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Join(c, s, i) | Op::Leave(c, s, i) => {
                 let join = matches!(op, Op::Join(..));
                 let scope = scopes[s];
-                let r = if join { h.join(handles[c], scope, ifc(i)) } else { h.leave(handles[c], scope, ifc(i)) };
+                let r = if join {
+                    h.join(handles[c], scope, ifc(i))
+                } else {
+                    h.leave(handles[c], scope, ifc(i))
+                };
                 let o = m.own.get(&i).copied();
-                let allowed = o.is_some_and(|o| if c == IGMP { o.1 == Some(c) } else { o.0 == Some(c) });
+                let allowed = o.is_some_and(|o| {
+                    if c == IGMP {
+                        o.1 == Some(c)
+                    } else {
+                        o.0 == Some(c)
+                    }
+                });
                 let present = m.records.contains(&(scope, i, c));
                 prop_assert_eq!(r.is_ok(), allowed && (join || present), "{:?} {:?}", op, r);
                 if r.is_ok() && (join != present) {
@@ -204,7 +237,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                     let after = m.comps(scope);
                     let comp = m.component(i, c);
-                    expected_alerts = Some((scope, join, m.rule(scope, comp, c, &before, &after, join)));
+                    expected_alerts =
+                        Some((scope, join, m.rule(scope, comp, c, &before, &after, join)));
                 }
             }
             Op::Miss(s, g, i) => {
@@ -239,8 +273,16 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 .events()
                 .iter()
                 .filter(|e| match e {
-                    Ev::Join { scope, member_update: true, .. } => join && *scope == entry,
-                    Ev::Prune { scope, member_delete: true, .. } => !join && *scope == entry,
+                    Ev::Join {
+                        scope,
+                        member_update: true,
+                        ..
+                    } => join && *scope == entry,
+                    Ev::Prune {
+                        scope,
+                        member_delete: true,
+                        ..
+                    } => !join && *scope == entry,
                     _ => false,
                 })
                 .map(|e| NAMES.iter().position(|n| *n == e.to()).unwrap())
@@ -255,24 +297,44 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         for t in &table {
             let (iif, ..) = m.mfes[&(t.group, t.source)];
             prop_assert_eq!(t.iif.index, iif);
-            prop_assert_eq!(&t.oifs, &m.oifs(t.group, t.source, iif), "oifs of {:?}", (t.source, t.group));
+            prop_assert_eq!(
+                &t.oifs,
+                &m.oifs(t.group, t.source, iif),
+                "oifs of {:?}",
+                (t.source, t.group)
+            );
         }
         // (2) the data plane built from the change stream matches.
         for c in h.changes() {
             match c {
                 MfeChange::Install(e) => {
-                    prop_assert!(plane.insert((e.group, e.source), e).is_none(), "install over an existing entry");
+                    prop_assert!(
+                        plane.insert((e.group, e.source), e).is_none(),
+                        "install over an existing entry"
+                    );
                 }
                 MfeChange::Update(e) => {
-                    prop_assert!(plane.insert((e.group, e.source), e).is_some(), "update of a missing entry");
+                    prop_assert!(
+                        plane.insert((e.group, e.source), e).is_some(),
+                        "update of a missing entry"
+                    );
                 }
                 MfeChange::Delete { source, group } => {
-                    prop_assert!(plane.remove(&(group, source)).is_some(), "delete of a missing entry");
+                    prop_assert!(
+                        plane.remove(&(group, source)).is_some(),
+                        "delete of a missing entry"
+                    );
                 }
             }
         }
-        let plane_view: Vec<_> = plane.values().map(|e| (e.group, e.source, e.iif, e.oifs.clone())).collect();
-        let mgm_view: Vec<_> = table.iter().map(|t| (t.group, t.source, t.iif, t.oifs.clone())).collect();
+        let plane_view: Vec<_> = plane
+            .values()
+            .map(|e| (e.group, e.source, e.iif, e.oifs.clone()))
+            .collect();
+        let mgm_view: Vec<_> = table
+            .iter()
+            .map(|t| (t.group, t.source, t.iif, t.oifs.clone()))
+            .collect();
         prop_assert_eq!(plane_view, mgm_view);
     }
     Ok(())

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mgm::{
-    ClientId, Clients, InterfaceId, MembershipFlags, Mgm, MgmClient, MgmConfig, Miss, MulticastRib, ProtocolHandle,
-    RpfLookup, RpfRoute, Scope,
+    ClientId, Clients, InterfaceId, MembershipFlags, Mgm, MgmClient, MgmConfig, Miss, MulticastRib,
+    ProtocolHandle, RpfLookup, RpfRoute, Scope,
 };
 
 /// Counts live heap bytes so that memory per entry can be measured, not guessed.
@@ -71,7 +71,10 @@ fn group(i: usize) -> Ipv4Addr {
     Ipv4Addr::from(0xE800_0000 | (i as u32 & 0x00FF_FFFF))
 }
 
-const UPSTREAM: InterfaceId = InterfaceId { index: 1, next_hop: Ipv4Addr::UNSPECIFIED };
+const UPSTREAM: InterfaceId = InterfaceId {
+    index: 1,
+    next_hop: Ipv4Addr::UNSPECIFIED,
+};
 
 fn oif(i: usize) -> InterfaceId {
     InterfaceId::new(2 + (i % 8) as u32)
@@ -86,24 +89,50 @@ struct Row {
 }
 
 fn run(n: usize, samples: usize) -> Row {
-    let mut host = Host { quiet: Quiet, rib: MulticastRib::new() };
-    host.rib.add_route(Ipv4Addr::new(10, 0, 0, 0), 8, UPSTREAM, Ipv4Addr::new(10, 255, 255, 254));
+    let mut host = Host {
+        quiet: Quiet,
+        rib: MulticastRib::new(),
+    };
+    host.rib.add_route(
+        Ipv4Addr::new(10, 0, 0, 0),
+        8,
+        UPSTREAM,
+        Ipv4Addr::new(10, 255, 255, 254),
+    );
     let mut now = Duration::ZERO;
     let mut mgm = Mgm::new(MgmConfig::default());
-    let p = mgm.register_protocol(now, ClientId { protocol: 0x4137_0014, component: 1 }).expect("register");
+    let p = mgm
+        .register_protocol(
+            now,
+            ClientId {
+                protocol: 0x4137_0014,
+                component: 1,
+            },
+        )
+        .expect("register");
     for i in 1..=9 {
-        mgm.take_interface_ownership(now, &mut host, p, InterfaceId::new(i)).expect("take");
+        mgm.take_interface_ownership(now, &mut host, p, InterfaceId::new(i))
+            .expect("take");
     }
     // n (S,G) memberships, one per flow, spread over 8 downstream interfaces.
     let base = LIVE.load(Ordering::Relaxed);
     for i in 0..n {
-        let scope = Scope::SourceGroup { source: source(i), group: group(i) };
-        mgm.add_group_membership(now, &mut host, p, scope, oif(i), MembershipFlags::JOIN).expect("join");
+        let scope = Scope::SourceGroup {
+            source: source(i),
+            group: group(i),
+        };
+        mgm.add_group_membership(now, &mut host, p, scope, oif(i), MembershipFlags::JOIN)
+            .expect("join");
     }
     let after_members = LIVE.load(Ordering::Relaxed);
     // n MFEs, one per flow, each with one OIF.
     for i in 0..n {
-        let miss = Miss { source: source(i), group: group(i), arrival: UPSTREAM, header: &[] };
+        let miss = Miss {
+            source: source(i),
+            group: group(i),
+            arrival: UPSTREAM,
+            header: &[],
+        };
         mgm.handle_miss(now, &mut host, &miss).expect("miss");
         if i % 4096 == 0 {
             mgm.drain_mfe_changes().for_each(drop);
@@ -119,8 +148,10 @@ fn run(n: usize, samples: usize) -> Row {
         let i = (k * 7919) % n;
         let scope = Scope::AnySource { group: group(i) };
         let iface = InterfaceId::new(9);
-        mgm.add_group_membership(now, &mut host, p, scope, iface, MembershipFlags::JOIN).expect("add");
-        mgm.delete_group_membership(now, &mut host, p, scope, iface, MembershipFlags::JOIN).expect("del");
+        mgm.add_group_membership(now, &mut host, p, scope, iface, MembershipFlags::JOIN)
+            .expect("add");
+        mgm.delete_group_membership(now, &mut host, p, scope, iface, MembershipFlags::JOIN)
+            .expect("del");
         mgm.drain_mfe_changes().for_each(drop);
     }
     let change_ns = t.elapsed().as_nanos() as f64 / (2 * samples) as f64;
@@ -129,7 +160,12 @@ fn run(n: usize, samples: usize) -> Row {
     let t = Instant::now();
     for k in 0..samples {
         let i = (k * 7919) % n;
-        let miss = Miss { source: source(n + k), group: group(i), arrival: UPSTREAM, header: &[] };
+        let miss = Miss {
+            source: source(n + k),
+            group: group(i),
+            arrival: UPSTREAM,
+            header: &[],
+        };
         mgm.handle_miss(now, &mut host, &miss).expect("miss");
         mgm.drain_mfe_changes().for_each(drop);
     }
@@ -145,7 +181,10 @@ fn run(n: usize, samples: usize) -> Row {
 }
 
 fn main() {
-    let max: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let max: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let rows: Vec<Row> = [1_000, max].iter().map(|&n| run(n, 1_000.min(n))).collect();
     println!("| entries (memberships = MFEs) | bytes/membership | bytes/MFE | membership change (ns) | miss (ns) |");
     println!("|---:|---:|---:|---:|---:|");

@@ -29,15 +29,57 @@ pub fn star(g: &str) -> Scope {
 /// One recorded callback, named by the recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ev {
-    Rpf { to: String, source: Ipv4Addr, group: Ipv4Addr, iif: InterfaceId, upstream: Ipv4Addr, header: Vec<u8> },
-    Creation { to: String, source: Ipv4Addr, group: Ipv4Addr, iif: InterfaceId, oifs: Vec<OifEntry> },
-    Prune { to: String, scope: SourceGroupEntry, iface: InterfaceId, member_delete: bool, timeout: Duration },
-    Join { to: String, scope: SourceGroupEntry, member_update: bool },
-    WrongIf { to: String, source: Ipv4Addr, group: Ipv4Addr, iface: InterfaceId },
-    LocalJoin { to: String, scope: SourceGroupEntry, iface: InterfaceId },
-    LocalLeave { to: String, scope: SourceGroupEntry, iface: InterfaceId },
-    DisableIgmp { to: String, iface: InterfaceId },
-    EnableIgmp { to: String, iface: InterfaceId },
+    Rpf {
+        to: String,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: InterfaceId,
+        upstream: Ipv4Addr,
+        header: Vec<u8>,
+    },
+    Creation {
+        to: String,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: InterfaceId,
+        oifs: Vec<OifEntry>,
+    },
+    Prune {
+        to: String,
+        scope: SourceGroupEntry,
+        iface: InterfaceId,
+        member_delete: bool,
+        timeout: Duration,
+    },
+    Join {
+        to: String,
+        scope: SourceGroupEntry,
+        member_update: bool,
+    },
+    WrongIf {
+        to: String,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: InterfaceId,
+    },
+    LocalJoin {
+        to: String,
+        scope: SourceGroupEntry,
+        iface: InterfaceId,
+    },
+    LocalLeave {
+        to: String,
+        scope: SourceGroupEntry,
+        iface: InterfaceId,
+    },
+    DisableIgmp {
+        to: String,
+        iface: InterfaceId,
+    },
+    EnableIgmp {
+        to: String,
+        iface: InterfaceId,
+    },
 }
 
 impl Ev {
@@ -107,8 +149,21 @@ impl MgmClient for Recorder {
         }
     }
 
-    fn creation_alert(&mut self, mgm: &Mgm, source: Ipv4Addr, group: Ipv4Addr, iif: InterfaceId, oifs: &mut [OifEntry]) {
-        let ev = Ev::Creation { to: self.name.clone(), source, group, iif, oifs: oifs.to_vec() };
+    fn creation_alert(
+        &mut self,
+        mgm: &Mgm,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: InterfaceId,
+        oifs: &mut [OifEntry],
+    ) {
+        let ev = Ev::Creation {
+            to: self.name.clone(),
+            source,
+            group,
+            iif,
+            oifs: oifs.to_vec(),
+        };
         self.push(mgm, ev);
         for o in oifs.iter_mut() {
             if self.behaviour.disable.contains(&o.iface) {
@@ -132,28 +187,76 @@ impl MgmClient for Recorder {
     }
 
     fn join_alert(&mut self, mgm: &Mgm, scope: SourceGroupEntry, member_update: bool) {
-        self.push(mgm, Ev::Join { to: self.name.clone(), scope, member_update });
+        self.push(
+            mgm,
+            Ev::Join {
+                to: self.name.clone(),
+                scope,
+                member_update,
+            },
+        );
     }
 
-    fn wrong_interface(&mut self, mgm: &Mgm, source: Ipv4Addr, group: Ipv4Addr, iface: InterfaceId, _h: &[u8]) {
-        self.push(mgm, Ev::WrongIf { to: self.name.clone(), source, group, iface });
+    fn wrong_interface(
+        &mut self,
+        mgm: &Mgm,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: InterfaceId,
+        _h: &[u8],
+    ) {
+        self.push(
+            mgm,
+            Ev::WrongIf {
+                to: self.name.clone(),
+                source,
+                group,
+                iface,
+            },
+        );
     }
 
     fn local_join(&mut self, mgm: &Mgm, scope: SourceGroupEntry, iface: InterfaceId) {
-        self.push(mgm, Ev::LocalJoin { to: self.name.clone(), scope, iface });
+        self.push(
+            mgm,
+            Ev::LocalJoin {
+                to: self.name.clone(),
+                scope,
+                iface,
+            },
+        );
     }
 
     fn local_leave(&mut self, mgm: &Mgm, scope: SourceGroupEntry, iface: InterfaceId) {
-        self.push(mgm, Ev::LocalLeave { to: self.name.clone(), scope, iface });
+        self.push(
+            mgm,
+            Ev::LocalLeave {
+                to: self.name.clone(),
+                scope,
+                iface,
+            },
+        );
     }
 
     fn disable_igmp(&mut self, mgm: &Mgm, iface: InterfaceId) {
-        self.push(mgm, Ev::DisableIgmp { to: self.name.clone(), iface });
+        self.push(
+            mgm,
+            Ev::DisableIgmp {
+                to: self.name.clone(),
+                iface,
+            },
+        );
     }
 
     fn enable_igmp(&mut self, mgm: &Mgm, iface: InterfaceId) {
         self.enabled.push(iface);
-        self.push(mgm, Ev::EnableIgmp { to: self.name.clone(), iface });
+        self.push(
+            mgm,
+            Ev::EnableIgmp {
+                to: self.name.clone(),
+                iface,
+            },
+        );
     }
 }
 
@@ -197,7 +300,10 @@ impl H {
     pub fn with_config(config: MgmConfig) -> Self {
         H {
             mgm: Mgm::new(config),
-            host: TestHost { clients: HashMap::new(), rib: MulticastRib::new() },
+            host: TestHost {
+                clients: HashMap::new(),
+                rib: MulticastRib::new(),
+            },
             now: Duration::ZERO,
             log: Rc::default(),
             names: HashMap::new(),
@@ -206,7 +312,16 @@ impl H {
 
     /// Registers a recording client named `name` as (protocol, component).
     pub fn reg(&mut self, name: &str, protocol: u32, component: u32) -> ProtocolHandle {
-        let h = self.mgm.register_protocol(self.now, ClientId { protocol, component }).expect("register");
+        let h = self
+            .mgm
+            .register_protocol(
+                self.now,
+                ClientId {
+                    protocol,
+                    component,
+                },
+            )
+            .expect("register");
         self.host.clients.insert(
             h,
             Recorder {
@@ -234,27 +349,58 @@ impl H {
     }
 
     pub fn take(&mut self, h: ProtocolHandle, i: InterfaceId) -> Result<(), MgmError> {
-        self.mgm.take_interface_ownership(self.now, &mut self.host, h, i)
+        self.mgm
+            .take_interface_ownership(self.now, &mut self.host, h, i)
     }
 
     pub fn release(&mut self, h: ProtocolHandle, i: InterfaceId) -> Result<(), MgmError> {
-        self.mgm.release_interface_ownership(self.now, &mut self.host, h, i)
+        self.mgm
+            .release_interface_ownership(self.now, &mut self.host, h, i)
     }
 
-    pub fn join(&mut self, h: ProtocolHandle, scope: Scope, i: InterfaceId) -> Result<(), MgmError> {
-        self.mgm.add_group_membership(self.now, &mut self.host, h, scope, i, MembershipFlags::JOIN)
+    pub fn join(
+        &mut self,
+        h: ProtocolHandle,
+        scope: Scope,
+        i: InterfaceId,
+    ) -> Result<(), MgmError> {
+        self.mgm
+            .add_group_membership(self.now, &mut self.host, h, scope, i, MembershipFlags::JOIN)
     }
 
-    pub fn leave(&mut self, h: ProtocolHandle, scope: Scope, i: InterfaceId) -> Result<(), MgmError> {
-        self.mgm.delete_group_membership(self.now, &mut self.host, h, scope, i, MembershipFlags::JOIN)
+    pub fn leave(
+        &mut self,
+        h: ProtocolHandle,
+        scope: Scope,
+        i: InterfaceId,
+    ) -> Result<(), MgmError> {
+        self.mgm.delete_group_membership(
+            self.now,
+            &mut self.host,
+            h,
+            scope,
+            i,
+            MembershipFlags::JOIN,
+        )
     }
 
     pub fn miss(&mut self, s: &str, g: &str, arrival: InterfaceId) -> Result<(), MgmError> {
         self.miss_with(s, g, arrival, &[0x45, 0, 0, 20])
     }
 
-    pub fn miss_with(&mut self, s: &str, g: &str, arrival: InterfaceId, header: &[u8]) -> Result<(), MgmError> {
-        let m = Miss { source: ip(s), group: ip(g), arrival, header };
+    pub fn miss_with(
+        &mut self,
+        s: &str,
+        g: &str,
+        arrival: InterfaceId,
+        header: &[u8],
+    ) -> Result<(), MgmError> {
+        let m = Miss {
+            source: ip(s),
+            group: ip(g),
+            arrival,
+            header,
+        };
         self.mgm.handle_miss(self.now, &mut self.host, &m)
     }
 
@@ -265,8 +411,17 @@ impl H {
     }
 
     pub fn traffic(&mut self, s: &str, g: &str, packets: u64) {
-        let d = MfeStatsDelta { mfe: MfeCounters { in_packets: packets, in_octets: packets * 100, ..Default::default() }, oifs: vec![] };
-        self.mgm.update_mfe_stats(self.now, ip(s), ip(g), &d).expect("mfe exists");
+        let d = MfeStatsDelta {
+            mfe: MfeCounters {
+                in_packets: packets,
+                in_octets: packets * 100,
+                ..Default::default()
+            },
+            oifs: vec![],
+        };
+        self.mgm
+            .update_mfe_stats(self.now, ip(s), ip(g), &d)
+            .expect("mfe exists");
     }
 
     /// Takes the recorded callbacks.
@@ -279,7 +434,10 @@ impl H {
     }
 
     pub fn oifs(&self, s: &str, g: &str) -> Vec<InterfaceId> {
-        self.mgm.get_mfe(self.now, ip(s), ip(g)).expect("mfe exists").oifs
+        self.mgm
+            .get_mfe(self.now, ip(s), ip(g))
+            .expect("mfe exists")
+            .oifs
     }
 
     pub fn has_mfe(&self, s: &str, g: &str) -> bool {
