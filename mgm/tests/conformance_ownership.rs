@@ -70,40 +70,22 @@ fn c04_stale_or_bogus_handle_invalid_parameter() {
     let mut h = H::new();
     let a = h.reg("a", PIM, 1);
     h.mgm.deregister_protocol(h.now, a).unwrap();
-    // A handle from another MGM is just as bogus here.
+    // A handle minted by another MGM (third registration there, never issued here) is bogus.
     let mut other = Mgm::default();
-    let foreign = other
-        .register_protocol(
-            h.now,
-            ClientId {
-                protocol: 9,
-                component: 9,
-            },
-        )
+    let foreign = (0..3)
+        .map(|c| {
+            other
+                .register_protocol(
+                    h.now,
+                    ClientId {
+                        protocol: 9,
+                        component: c,
+                    },
+                )
+                .unwrap()
+        })
+        .last()
         .unwrap();
-    let foreign = {
-        // Make sure it does not collide with a live handle of `h`.
-        let _ = other
-            .register_protocol(
-                h.now,
-                ClientId {
-                    protocol: 9,
-                    component: 10,
-                },
-            )
-            .unwrap();
-        let f2 = other
-            .register_protocol(
-                h.now,
-                ClientId {
-                    protocol: 9,
-                    component: 11,
-                },
-            )
-            .unwrap();
-        let _ = foreign;
-        f2
-    };
     for bad in [a, foreign] {
         let e = MgmError::InvalidParameter;
         assert_eq!(h.take(bad, ifc(1)), Err(e));
