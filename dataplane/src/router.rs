@@ -3,6 +3,7 @@
 //! stop everything in order (workers, then ports, then EAL).
 
 use crate::dpdk::{DpdkError, Eal, LaunchError, Mempool, Port, PortStats, BURST};
+use crate::fib::rcu::{self, FibWriter};
 use crate::fib::ForwardingTable;
 use crate::worker::{Counters, Worker, WorkerStats};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,6 +77,7 @@ pub struct Dataplane {
     eal: Eal,
     ports: Vec<Port>,
     pool: Mempool,
+    fib: FibWriter,
     stop: Arc<AtomicBool>,
     workers: Vec<(Placement, Arc<WorkerStats>)>,
     inline_counters: Counters,
@@ -116,10 +118,16 @@ impl Dataplane {
             port.enable_allmulticast()?;
             macs.push(port.mac().0);
         }
-        let table = Arc::new(table);
+        let (mut fib, readers) = rcu::new(n_workers);
+        for (source, group, route) in table.routes() {
+            fib.insert(source, group, route.clone());
+        }
+        fib.publish();
         let stop = Arc::new(AtomicBool::new(false));
-        let mut built: Vec<Worker> = (0..n_workers)
-            .map(|w| Worker {
+        let mut built: Vec<Worker> = readers
+            .into_iter()
+            .enumerate()
+            .map(|(w, fib)| Worker {
                 rx: Vec::new(),
                 tx: handles
                     .iter()
@@ -127,7 +135,7 @@ impl Dataplane {
                     .collect(),
                 macs: macs.clone(),
                 pool,
-                table: Arc::clone(&table),
+                fib,
                 stop: Arc::clone(&stop),
                 stats: Arc::new(WorkerStats::default()),
             })
@@ -144,6 +152,7 @@ impl Dataplane {
             eal,
             ports: handles,
             pool,
+            fib,
             stop,
             workers: Vec::new(),
             inline_counters: Counters::default(),
@@ -177,11 +186,43 @@ impl Dataplane {
             if let Placement::Inline(w) = placement {
                 for _ in 0..turns {
                     w.poll_once(&mut self.inline_burst, &mut self.inline_counters);
+                    w.fib.quiescent();
                 }
                 stats.publish(&self.inline_counters);
             }
         }
         self.inline_counters.rx_packets - before
+    }
+
+    /// The control core's handle on the forwarding table: stage changes with it, then
+    /// [`Dataplane::publish`].
+    pub fn fib(&mut self) -> &mut FibWriter {
+        &mut self.fib
+    }
+
+    /// Publishes staged table changes; returns the epoch to wait for with
+    /// [`Dataplane::synchronize`].
+    pub fn publish(&mut self) -> u64 {
+        let epoch = self.fib.publish();
+        // A worker on the main lcore is between turns whenever this runs: it holds nothing.
+        for (placement, _) in &mut self.workers {
+            if let Placement::Inline(w) = placement {
+                w.fib.quiescent();
+            }
+        }
+        epoch
+    }
+
+    /// Waits until no worker can still use table state from before `epoch` (every worker
+    /// passed a quiescent point). False if a worker did not within `timeout`.
+    pub fn synchronize(&mut self, epoch: u64, timeout: std::time::Duration) -> bool {
+        self.fib.synchronize(epoch, timeout)
+    }
+
+    /// This worker-side tx queue of a port, for a control core (or a test) that sends packets
+    /// of its own; `None` if the queue does not exist or belongs to a worker.
+    pub fn take_tx_queue(&self, port: usize, queue: u16) -> Option<crate::dpdk::TxQueue> {
+        self.ports.get(port)?.take_tx_queue(queue)
     }
 
     /// Each worker's published counters, in worker order.

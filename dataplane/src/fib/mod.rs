@@ -4,8 +4,10 @@
 //! which is also the interface index while there is one interface per port), not by DPDK port
 //! id, so tx queues and MAC addresses are plain vectors indexed the same way.
 //!
-//! This is the foundation's table: built once by the control side and shared read-only with
-//! the workers through an `Arc`. Live publication (RCU) comes with the control core.
+//! [`ForwardingTable`] is a plain table (for building and tests); [`rcu`] is the table the
+//! workers read while the control core changes it.
+
+pub mod rcu;
 
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
@@ -66,6 +68,22 @@ impl ForwardingTable {
         self.sg
             .get(&sg_key(source, group))
             .or_else(|| self.star_g.get(&group))
+    }
+
+    /// Every route: `(source, group, route)`, source `None` for (*,G).
+    pub fn routes(&self) -> impl Iterator<Item = (Option<Ipv4Addr>, Ipv4Addr, &Route)> {
+        let sg = self.sg.iter().map(|(k, r)| {
+            (
+                Some(Ipv4Addr::from((k >> 32) as u32)),
+                Ipv4Addr::from(*k as u32),
+                r,
+            )
+        });
+        let star = self
+            .star_g
+            .iter()
+            .map(|(g, r)| (None, Ipv4Addr::from(*g), r));
+        sg.chain(star)
     }
 
     /// Number of (S,G) plus (*,G) routes.

@@ -12,7 +12,7 @@ pub use mcast_input::{classify, Flow};
 pub use stats::{Counters, DropReason, WorkerStats};
 
 use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue, BURST};
-use crate::fib::ForwardingTable;
+use crate::fib::rcu::FibReader;
 use replicate::Egress;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,8 +27,8 @@ pub struct Worker {
     pub macs: Vec<[u8; 6]>,
     /// Pool for extra copies.
     pub pool: Mempool,
-    /// The routes.
-    pub table: Arc<ForwardingTable>,
+    /// This worker's read handle on the published table.
+    pub fib: FibReader,
     /// Set by the control side to stop the loop.
     pub stop: Arc<AtomicBool>,
     /// Where this worker publishes its counters.
@@ -44,6 +44,7 @@ impl Worker {
         while !self.stop.load(Ordering::Relaxed) {
             let before = counters.rx_packets;
             self.poll_once(&mut burst, &mut counters);
+            self.fib.quiescent();
             if counters.rx_packets != before {
                 self.stats.publish(&counters);
             }
@@ -54,10 +55,11 @@ impl Worker {
         self.stats.publish(&counters);
     }
 
-    /// One loop turn: one burst from every rx queue, then flush every tx queue.
+    /// One loop turn: one burst from every rx queue, then flush every tx queue. The caller
+    /// reports the quiescent state ([`FibReader::quiescent`]) between turns.
     #[inline]
     pub fn poll_once(&mut self, burst: &mut Vec<Mbuf>, c: &mut Counters) {
-        let table = &*self.table;
+        let table = &self.fib;
         let mut out = Egress {
             pool: &self.pool,
             tx: &mut self.tx,
@@ -81,7 +83,7 @@ impl Worker {
 
 /// One packet through every stage.
 #[inline]
-fn forward(m: Mbuf, in_port: u16, table: &ForwardingTable, out: &mut Egress<'_>, c: &mut Counters) {
+fn forward(m: Mbuf, in_port: u16, table: &FibReader, out: &mut Egress<'_>, c: &mut Counters) {
     let flow = match classify(m.data()) {
         Ok(flow) => flow,
         Err(reason) => return c.drop(reason, 1),
