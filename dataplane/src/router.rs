@@ -5,7 +5,8 @@
 use crate::dpdk::{DpdkError, Eal, LaunchError, Mempool, Port, PortStats, BURST};
 use crate::fib::rcu::{self, FibWriter};
 use crate::fib::ForwardingTable;
-use crate::worker::{Counters, Worker, WorkerStats};
+use crate::worker::pending::Pending;
+use crate::worker::{signal, Counters, Signal, SignalRx, Worker, WorkerStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -78,6 +79,7 @@ pub struct Dataplane {
     ports: Vec<Port>,
     pool: Mempool,
     fib: FibWriter,
+    signal_rx: Vec<SignalRx>,
     stop: Arc<AtomicBool>,
     workers: Vec<(Placement, Arc<WorkerStats>)>,
     inline_counters: Counters,
@@ -124,10 +126,18 @@ impl Dataplane {
         }
         fib.publish();
         let stop = Arc::new(AtomicBool::new(false));
+        let hz = crate::dpdk::tsc_hz();
+        let mut signal_rx = Vec::with_capacity(n_workers);
         let mut built: Vec<Worker> = readers
             .into_iter()
             .enumerate()
             .map(|(w, fib)| Worker {
+                signals: {
+                    let (tx, rx) = signal::channel(hz);
+                    signal_rx.push(rx);
+                    tx
+                },
+                pending: Pending::new(hz),
                 rx: Vec::new(),
                 tx: handles
                     .iter()
@@ -153,6 +163,7 @@ impl Dataplane {
             ports: handles,
             pool,
             fib,
+            signal_rx,
             stop,
             workers: Vec::new(),
             inline_counters: Counters::default(),
@@ -225,6 +236,27 @@ impl Dataplane {
         self.ports.get(port)?.take_tx_queue(queue)
     }
 
+    /// Takes up to `max` signals (misses, wrong-interface packets) from the workers' rings, in
+    /// turn, and gives each to `f`. Returns how many were taken. Bounded work per call.
+    pub fn drain_signals(&mut self, max: usize, mut f: impl FnMut(Signal)) -> usize {
+        let mut taken = 0;
+        let mut progress = true;
+        while taken < max && progress {
+            progress = false;
+            for rx in &mut self.signal_rx {
+                if taken >= max {
+                    break;
+                }
+                if let Ok(s) = rx.pop() {
+                    f(s);
+                    taken += 1;
+                    progress = true;
+                }
+            }
+        }
+        taken
+    }
+
     /// Each worker's published counters, in worker order.
     pub fn worker_counters(&self) -> Vec<Counters> {
         self.workers.iter().map(|(_, s)| s.read()).collect()
@@ -269,9 +301,7 @@ impl Dataplane {
                     self.eal.wait(*l);
                 }
                 Placement::Inline(w) => {
-                    for q in &mut w.tx {
-                        self.inline_counters.unsent(q.flush() as u64);
-                    }
+                    w.finish(&mut self.inline_counters);
                     stats.publish(&self.inline_counters);
                 }
             }

@@ -1,19 +1,25 @@
-//! The poll-mode worker: rx burst -> classify -> route lookup -> incoming-interface and TTL
-//! checks -> replicate -> buffered tx, flushed once per loop turn.
+//! The poll-mode worker: rx burst -> classify -> TTL check -> route lookup -> incoming-interface
+//! check -> replicate -> buffered tx, flushed once per loop turn. Misses are held in the pending
+//! queue and signalled to the control core; wrong-interface packets are signalled too.
 //!
-//! A worker never blocks, allocates or locks on the per-packet path; it writes only its own
+//! A worker never blocks or locks, and allocates only on the miss path; it writes only its own
 //! counters (see [`stats`]).
 
 pub mod mcast_input;
+pub mod pending;
 pub mod replicate;
+pub mod signal;
 pub mod stats;
 
 pub use mcast_input::{classify, Flow};
+pub use signal::{Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
-use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue, BURST};
+use crate::dpdk::{tsc, Mbuf, Mempool, RxQueue, TxQueue, BURST};
 use crate::fib::rcu::FibReader;
+use pending::{Hold, Pending};
 use replicate::Egress;
+use signal::Sent;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -29,10 +35,23 @@ pub struct Worker {
     pub pool: Mempool,
     /// This worker's read handle on the published table.
     pub fib: FibReader,
+    /// Misses and wrong-interface signals to the control core.
+    pub signals: SignalTx,
+    /// First packets of flows being resolved.
+    pub pending: Pending,
     /// Set by the control side to stop the loop.
     pub stop: Arc<AtomicBool>,
     /// Where this worker publishes its counters.
     pub stats: Arc<WorkerStats>,
+}
+
+/// The parts of a worker one packet needs, borrowed apart from the rx queues.
+struct Ctx<'a> {
+    fib: &'a FibReader,
+    signals: &'a mut SignalTx,
+    pending: &'a mut Pending,
+    out: Egress<'a>,
+    now: u64,
 }
 
 impl Worker {
@@ -41,30 +60,48 @@ impl Worker {
         let mut counters = Counters::default();
         let mut burst: Vec<Mbuf> = Vec::with_capacity(BURST);
         // Relaxed: the flag carries no data; a worker seeing it one turn late is fine.
+        let mut published = counters;
         while !self.stop.load(Ordering::Relaxed) {
-            let before = counters.rx_packets;
             self.poll_once(&mut burst, &mut counters);
             self.fib.quiescent();
-            if counters.rx_packets != before {
+            if counters != published {
                 self.stats.publish(&counters);
+                published = counters;
             }
         }
-        for q in &mut self.tx {
-            counters.unsent(q.flush() as u64);
-        }
+        self.finish(&mut counters);
         self.stats.publish(&counters);
     }
 
-    /// One loop turn: one burst from every rx queue, then flush every tx queue. The caller
-    /// reports the quiescent state ([`FibReader::quiescent`]) between turns.
+    /// Stopping: sends what is buffered and drops what is still held (counted as no route).
+    pub fn finish(&mut self, c: &mut Counters) {
+        let held = self.pending.drain_all();
+        c.drop(DropReason::NoRoute, held.len() as u64);
+        drop(held);
+        for q in &mut self.tx {
+            c.unsent(q.flush() as u64);
+        }
+    }
+
+    /// One loop turn: release held packets whose entry has appeared, one burst from every rx
+    /// queue, then flush every tx queue. The caller reports the quiescent state
+    /// ([`FibReader::quiescent`]) between turns.
     #[inline]
     pub fn poll_once(&mut self, burst: &mut Vec<Mbuf>, c: &mut Counters) {
-        let table = &self.fib;
-        let mut out = Egress {
-            pool: &self.pool,
-            tx: &mut self.tx,
-            macs: &self.macs,
+        let mut ctx = Ctx {
+            fib: &self.fib,
+            signals: &mut self.signals,
+            pending: &mut self.pending,
+            out: Egress {
+                pool: &self.pool,
+                tx: &mut self.tx,
+                macs: &self.macs,
+            },
+            now: tsc(),
         };
+        if ctx.pending.held_flows > 0 {
+            release_pending(&mut ctx, c);
+        }
         for (port, rxq) in &mut self.rx {
             let n = rxq.rx_burst(burst);
             if n == 0 {
@@ -72,30 +109,110 @@ impl Worker {
             }
             c.rx_packets += n as u64;
             for m in burst.drain(..) {
-                forward(m, *port, table, &mut out, c);
+                forward(m, *port, &mut ctx, c);
             }
         }
-        for q in out.tx.iter_mut() {
+        for q in ctx.out.tx.iter_mut() {
             c.unsent(q.flush() as u64);
+        }
+    }
+}
+
+/// Sends held packets of flows that now have an entry; drops those held too long.
+#[cold]
+fn release_pending(ctx: &mut Ctx<'_>, c: &mut Counters) {
+    let fib = ctx.fib;
+    let (ready, expired) = ctx
+        .pending
+        .take_ready(ctx.now, |s, g| fib.lookup(s, g).is_some());
+    c.drop(DropReason::NoRoute, expired.len() as u64);
+    drop(expired);
+    for (port, packets) in ready {
+        for (m, flow) in packets {
+            route_packet(m, &flow, port, ctx, c);
         }
     }
 }
 
 /// One packet through every stage.
 #[inline]
-fn forward(m: Mbuf, in_port: u16, table: &FibReader, out: &mut Egress<'_>, c: &mut Counters) {
+fn forward(m: Mbuf, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
     let flow = match classify(m.data()) {
         Ok(flow) => flow,
         Err(reason) => return c.drop(reason, 1),
     };
-    let Some(route) = table.lookup(flow.source, flow.group) else {
-        return c.drop(DropReason::NoRoute, 1);
-    };
-    if route.iif != in_port {
-        return c.drop(DropReason::WrongInterface, 1);
-    }
+    // A TTL 0/1 packet can never be forwarded: drop it before it costs a lookup or a miss.
     if flow.ttl <= 1 {
         return c.drop(DropReason::TtlExpired, 1);
     }
-    replicate::replicate(m, &flow, route, out, c);
+    if ctx.pending.held_flows > 0 {
+        // Packets held for this flow go first, so a flow resolved mid-turn stays in order.
+        if let Some((port, held)) = ctx.pending.take_flow(&flow) {
+            if ctx.fib.lookup(flow.source, flow.group).is_some() {
+                for (hm, hf) in held {
+                    route_packet(hm, &hf, port, ctx, c);
+                }
+            } else {
+                // Still unresolved: put them back (same order) and queue this one after them.
+                for (hm, hf) in held {
+                    let _ = ctx.pending.hold(hm, hf, port, ctx.now);
+                }
+            }
+        }
+    }
+    route_packet(m, &flow, in_port, ctx, c);
+}
+
+/// Lookup, incoming-interface check and replication of a classified packet (TTL > 1).
+#[inline]
+fn route_packet(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    let Some(route) = ctx.fib.lookup(flow.source, flow.group) else {
+        return miss(m, flow, in_port, ctx, c);
+    };
+    if route.oifs.is_empty() {
+        // A negative entry: nobody wants this traffic (or there is no route to its source).
+        return c.drop(DropReason::NoOutgoing, 1);
+    }
+    if route.iif != in_port {
+        c.drop(DropReason::WrongInterface, 1);
+        let s = Signal::WrongInterface {
+            source: flow.source,
+            group: flow.group,
+            port: in_port,
+        };
+        if ctx.signals.send(s, ctx.now) == Sent::RingFull {
+            c.signals_dropped += 1;
+        }
+        return;
+    }
+    replicate::replicate(m, flow, route, &mut ctx.out, c);
+}
+
+#[cold]
+fn miss(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    match ctx.pending.hold(m, *flow, in_port, ctx.now) {
+        Hold::Held { .. } => {
+            let s = Signal::Miss {
+                source: flow.source,
+                group: flow.group,
+                port: in_port,
+            };
+            match ctx.signals.send(s, ctx.now) {
+                Sent::Queued => c.misses_signalled += 1,
+                Sent::Filtered => {}
+                Sent::RingFull => c.signals_dropped += 1,
+            }
+        }
+        Hold::Overflow => {
+            c.drop(DropReason::PendingOverflow, 1);
+            let s = Signal::Miss {
+                source: flow.source,
+                group: flow.group,
+                port: in_port,
+            };
+            if ctx.signals.send(s, ctx.now) == Sent::RingFull {
+                c.signals_dropped += 1;
+            }
+        }
+    }
 }

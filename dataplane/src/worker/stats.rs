@@ -20,7 +20,8 @@ pub enum DropReason {
     /// Link-local control traffic (224.0.0.0/24, IGMP, PIM): never forwarded; it belongs to the
     /// control core (which does not take punted packets yet).
     LocalControl,
-    /// No (S,G) or (*,G) route for the packet.
+    /// No entry for the packet and it could not wait for one: held longer than the pending
+    /// queue's hold time.
     NoRoute,
     /// The packet arrived on a port other than its route's incoming interface.
     WrongInterface,
@@ -33,11 +34,14 @@ pub enum DropReason {
     TxFull,
     /// A copy could not be made: the mbuf pool was empty.
     NoMbuf,
+    /// A packet of a flow being resolved found the pending queue full (the flow already holds
+    /// its share, or every pending slot is taken): the MGM's "queue overflow".
+    PendingOverflow,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::NotIpv4,
@@ -50,6 +54,7 @@ impl DropReason {
         DropReason::NoOutgoing,
         DropReason::TxFull,
         DropReason::NoMbuf,
+        DropReason::PendingOverflow,
     ];
 
     /// The name shown in statistics.
@@ -65,6 +70,7 @@ impl DropReason {
             DropReason::NoOutgoing => "no_outgoing",
             DropReason::TxFull => "tx_full",
             DropReason::NoMbuf => "no_mbuf",
+            DropReason::PendingOverflow => "pending_overflow",
         }
     }
 }
@@ -78,6 +84,10 @@ pub struct Counters {
     pub tx_packets: u64,
     /// Packets (or copies, for TxFull/NoMbuf) dropped, by reason.
     pub drops: [u64; DropReason::COUNT],
+    /// Miss signals put on the ring to the control core.
+    pub misses_signalled: u64,
+    /// Signals lost because the ring was full.
+    pub signals_dropped: u64,
 }
 
 impl Counters {
@@ -103,6 +113,8 @@ impl Counters {
     pub fn add(&mut self, other: &Counters) {
         self.rx_packets += other.rx_packets;
         self.tx_packets += other.tx_packets;
+        self.misses_signalled += other.misses_signalled;
+        self.signals_dropped += other.signals_dropped;
         for (a, b) in self.drops.iter_mut().zip(other.drops) {
             *a += b;
         }
@@ -115,6 +127,8 @@ impl Counters {
 pub struct WorkerStats {
     rx_packets: AtomicU64,
     tx_packets: AtomicU64,
+    misses_signalled: AtomicU64,
+    signals_dropped: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
 }
 
@@ -125,6 +139,10 @@ impl WorkerStats {
     pub fn publish(&self, c: &Counters) {
         self.rx_packets.store(c.rx_packets, Ordering::Relaxed);
         self.tx_packets.store(c.tx_packets, Ordering::Relaxed);
+        self.misses_signalled
+            .store(c.misses_signalled, Ordering::Relaxed);
+        self.signals_dropped
+            .store(c.signals_dropped, Ordering::Relaxed);
         for (a, v) in self.drops.iter().zip(c.drops) {
             a.store(v, Ordering::Relaxed);
         }
@@ -135,6 +153,8 @@ impl WorkerStats {
         let mut c = Counters {
             rx_packets: self.rx_packets.load(Ordering::Relaxed),
             tx_packets: self.tx_packets.load(Ordering::Relaxed),
+            misses_signalled: self.misses_signalled.load(Ordering::Relaxed),
+            signals_dropped: self.signals_dropped.load(Ordering::Relaxed),
             ..Counters::default()
         };
         for (v, a) in c.drops.iter_mut().zip(&self.drops) {

@@ -1,0 +1,135 @@
+//! The pending queue: the first packets of a flow that missed are held (a few per flow, a
+//! bounded number of flows per worker) and forwarded, in order, as soon as the control core
+//! has installed the flow's entry, so a new flow loses nothing while it is being resolved.
+//! Packets beyond the bound are dropped and counted (`pending_overflow`); flows that get no
+//! entry within [`HOLD_MS`] are dropped and counted (`no_route`).
+//!
+//! Worker-local: no sharing. It allocates only on the miss path (a new flow's small vector),
+//! never for a packet that hits an entry.
+
+use super::Flow;
+use crate::dpdk::Mbuf;
+
+/// Flows a worker holds packets for.
+pub const FLOWS: usize = 64;
+/// Packets held per flow.
+pub const PER_FLOW: usize = 4;
+/// How long a flow's packets are held at most.
+pub const HOLD_MS: u64 = 100;
+
+struct Held {
+    key: u64,
+    port: u16,
+    since_tsc: u64,
+    packets: Vec<(Mbuf, Flow)>,
+}
+
+/// One worker's held packets.
+pub struct Pending {
+    slots: Vec<Option<Held>>,
+    /// Flows held now (so the per-packet check costs one compare when nothing is held).
+    pub held_flows: usize,
+    hold_tsc: u64,
+}
+
+/// Result of [`Pending::hold`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Held; `first` is true for the flow's first held packet (signal a miss).
+    Held {
+        /// First packet held for this flow.
+        first: bool,
+    },
+    /// No room (the flow already holds [`PER_FLOW`] packets, or every slot is taken by other
+    /// flows): the packet was dropped.
+    Overflow,
+}
+
+#[inline]
+fn key(flow: &Flow) -> u64 {
+    u64::from(flow.source) << 32 | u64::from(flow.group)
+}
+
+impl Pending {
+    /// An empty queue; `tsc_hz` converts the hold time to TSC ticks.
+    pub fn new(tsc_hz: u64) -> Pending {
+        Pending {
+            slots: (0..FLOWS).map(|_| None).collect(),
+            held_flows: 0,
+            hold_tsc: (tsc_hz / 1000).max(1) * HOLD_MS,
+        }
+    }
+
+    /// Holds `m` until its flow's entry appears.
+    pub fn hold(&mut self, m: Mbuf, flow: Flow, port: u16, now_tsc: u64) -> Hold {
+        let k = key(&flow);
+        if let Some(h) = self.slots.iter_mut().flatten().find(|h| h.key == k) {
+            if h.packets.len() >= PER_FLOW {
+                return Hold::Overflow;
+            }
+            h.packets.push((m, flow));
+            return Hold::Held { first: false };
+        }
+        let Some(free) = self.slots.iter_mut().find(|s| s.is_none()) else {
+            return Hold::Overflow;
+        };
+        let mut packets = Vec::with_capacity(PER_FLOW);
+        packets.push((m, flow));
+        *free = Some(Held {
+            key: k,
+            port,
+            since_tsc: now_tsc,
+            packets,
+        });
+        self.held_flows += 1;
+        Hold::Held { first: true }
+    }
+
+    /// Takes the held packets of `flow`'s (S,G), if any (to send before a newer packet).
+    #[inline]
+    pub fn take_flow(&mut self, flow: &Flow) -> Option<(u16, Vec<(Mbuf, Flow)>)> {
+        let k = key(flow);
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| s.as_ref().is_some_and(|h| h.key == k))?;
+        let h = slot.take()?;
+        self.held_flows -= 1;
+        Some((h.port, h.packets))
+    }
+
+    /// Takes every held packet (the worker is stopping).
+    pub fn drain_all(&mut self) -> Vec<Mbuf> {
+        self.held_flows = 0;
+        self.slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .flat_map(|h| h.packets.into_iter().map(|(m, _)| m))
+            .collect()
+    }
+
+    /// Takes every flow for which `resolved(source, group)` is true, and every flow held
+    /// longer than the hold time (returned separately, to be dropped).
+    pub fn take_ready(
+        &mut self,
+        now_tsc: u64,
+        mut resolved: impl FnMut(u32, u32) -> bool,
+    ) -> (Vec<(u16, Vec<(Mbuf, Flow)>)>, Vec<Mbuf>) {
+        let mut ready = Vec::new();
+        let mut expired = Vec::new();
+        for slot in self.slots.iter_mut() {
+            let Some(h) = slot else { continue };
+            let (s, g) = ((h.key >> 32) as u32, h.key as u32);
+            if resolved(s, g) {
+                let h = slot.take().expect("checked");
+                ready.push((h.port, h.packets));
+                self.held_flows -= 1;
+            } else if now_tsc.wrapping_sub(h.since_tsc) > self.hold_tsc {
+                let h = slot.take().expect("checked");
+                expired.extend(h.packets.into_iter().map(|(m, _)| m));
+                self.held_flows -= 1;
+            }
+        }
+        (ready, expired)
+    }
+}

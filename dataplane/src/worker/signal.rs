@@ -1,0 +1,136 @@
+//! Signals from a worker to the control core: cache misses and wrong-interface packets, over a
+//! bounded single-producer single-consumer ring per worker (`rtrb`: wait-free push and pop, no
+//! lock, no allocation after creation). A full ring drops the signal and counts it; the worker
+//! never blocks.
+//!
+//! A small direct-mapped filter keeps one flow from flooding the ring: a (S,G) is signalled
+//! again only after [`RESIGNAL_MS`] (the control core may have rate-limited the first signal,
+//! so it must come back eventually).
+
+/// What the control core is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// No entry for (S,G): the MGM should create one.
+    Miss {
+        /// Source, host order.
+        source: u32,
+        /// Group, host order.
+        group: u32,
+        /// Port index the packet arrived on.
+        port: u16,
+    },
+    /// A packet of (S,G) arrived on a port other than the entry's incoming interface.
+    WrongInterface {
+        /// Source, host order.
+        source: u32,
+        /// Group, host order.
+        group: u32,
+        /// Port index the packet arrived on.
+        port: u16,
+    },
+}
+
+/// Signals a worker's ring holds.
+pub const RING_SIZE: usize = 4096;
+/// Minimum time between two signals of the same kind for the same (S,G) from one worker.
+pub const RESIGNAL_MS: u64 = 20;
+const FILTER_SLOTS: usize = 1024;
+
+/// The worker's end: the ring producer and the repeat filter.
+pub struct SignalTx {
+    ring: rtrb::Producer<Signal>,
+    filter: Box<[(u64, u64)]>,
+    interval_tsc: u64,
+}
+
+/// The control core's end.
+pub type SignalRx = rtrb::Consumer<Signal>;
+
+/// A ring for one worker; `tsc_hz` converts the resignal interval to TSC ticks.
+pub fn channel(tsc_hz: u64) -> (SignalTx, SignalRx) {
+    let (ring, rx) = rtrb::RingBuffer::new(RING_SIZE);
+    (
+        SignalTx {
+            ring,
+            filter: vec![(u64::MAX, 0); FILTER_SLOTS].into_boxed_slice(),
+            interval_tsc: (tsc_hz / 1000).max(1) * RESIGNAL_MS,
+        },
+        rx,
+    )
+}
+
+/// What happened to a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// On the ring.
+    Queued,
+    /// The same (S,G) was signalled moments ago: not repeated.
+    Filtered,
+    /// The ring was full: dropped (and counted by the caller).
+    RingFull,
+}
+
+impl SignalTx {
+    /// Sends `signal` unless the filter says it was just sent; `now_tsc` is the current TSC.
+    #[inline]
+    pub fn send(&mut self, signal: Signal, now_tsc: u64) -> Sent {
+        let (kind, source, group) = match signal {
+            Signal::Miss { source, group, .. } => (0u64, source, group),
+            Signal::WrongInterface { source, group, .. } => (1u64, source, group),
+        };
+        let key = (u64::from(source) << 32 | u64::from(group)) ^ (kind << 63);
+        let slot = &mut self.filter
+            [(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % FILTER_SLOTS];
+        if slot.0 == key && now_tsc.wrapping_sub(slot.1) < self.interval_tsc {
+            return Sent::Filtered;
+        }
+        match self.ring.push(signal) {
+            Ok(()) => {
+                *slot = (key, now_tsc);
+                Sent::Queued
+            }
+            Err(_) => Sent::RingFull,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn miss(source: u32) -> Signal {
+        Signal::Miss {
+            source,
+            group: 0xef01_0101,
+            port: 0,
+        }
+    }
+
+    #[test]
+    fn repeats_are_filtered_until_the_interval_passes() {
+        let (mut tx, mut rx) = channel(1000 * 1000); // 1000 ticks per ms
+        assert_eq!(tx.send(miss(1), 0), Sent::Queued);
+        assert_eq!(tx.send(miss(1), 5), Sent::Filtered);
+        assert_eq!(tx.send(miss(2), 5), Sent::Queued);
+        let wif = Signal::WrongInterface {
+            source: 1,
+            group: 0xef01_0101,
+            port: 1,
+        };
+        assert_eq!(tx.send(wif, 6), Sent::Queued, "another kind is another key");
+        assert_eq!(tx.send(miss(1), 1000 * RESIGNAL_MS), Sent::Queued);
+        let got: Vec<Signal> = std::iter::from_fn(|| rx.pop().ok()).collect();
+        assert_eq!(got, vec![miss(1), miss(2), wif, miss(1)]);
+    }
+
+    #[test]
+    fn a_full_ring_drops_and_says_so() {
+        let (mut tx, mut rx) = channel(1000);
+        for s in 0..RING_SIZE as u32 {
+            assert_eq!(tx.send(miss(s), 0), Sent::Queued);
+        }
+        assert_eq!(tx.send(miss(u32::MAX), 0), Sent::RingFull);
+        assert_eq!(rx.pop(), Ok(miss(0)));
+        assert_eq!(tx.send(miss(u32::MAX), 0), Sent::Queued);
+    }
+}
