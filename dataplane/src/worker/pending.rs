@@ -32,6 +32,9 @@ pub struct Pending {
     hold_tsc: u64,
 }
 
+/// A flow's held packets with the port they arrived on.
+pub type HeldFlow = (u16, Vec<(Mbuf, Flow)>);
+
 /// Result of [`Pending::hold`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Hold {
@@ -87,7 +90,7 @@ impl Pending {
 
     /// Takes the held packets of `flow`'s (S,G), if any (to send before a newer packet).
     #[inline]
-    pub fn take_flow(&mut self, flow: &Flow) -> Option<(u16, Vec<(Mbuf, Flow)>)> {
+    pub fn take_flow(&mut self, flow: &Flow) -> Option<HeldFlow> {
         let k = key(flow);
         let slot = self
             .slots
@@ -114,7 +117,7 @@ impl Pending {
         &mut self,
         now_tsc: u64,
         mut resolved: impl FnMut(u32, u32) -> bool,
-    ) -> (Vec<(u16, Vec<(Mbuf, Flow)>)>, Vec<Mbuf>) {
+    ) -> (Vec<HeldFlow>, Vec<Mbuf>) {
         let mut ready = Vec::new();
         let mut expired = Vec::new();
         for slot in self.slots.iter_mut() {
