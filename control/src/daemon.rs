@@ -5,9 +5,10 @@
 //! `mrouter --config FILE` with EAL arguments taken from the config's `eal:` list.
 
 use crate::config::{self, Config};
+use crate::core::ControlCore;
 use clap::Parser;
 use dataplane::dpdk::{Eal, PortStats};
-use dataplane::fib::{ForwardingTable, Oif, Route};
+use dataplane::fib::ForwardingTable;
 use dataplane::router::{Dataplane, PortSpec};
 use dataplane::worker::{Counters, DropReason};
 use std::io::Write;
@@ -113,31 +114,6 @@ pub fn port_specs(cfg: &Config) -> Vec<PortSpec> {
         .collect()
 }
 
-/// The forwarding table for the config's static routes. Routes name interfaces; the data plane
-/// names ports; with one interface per port the interface's port index is what goes in.
-pub fn forwarding_table(cfg: &Config) -> ForwardingTable {
-    let mut table = ForwardingTable::new();
-    for r in &cfg.routes {
-        let port = |ifidx: usize| cfg.port_of_interface(ifidx) as u16;
-        table.insert(
-            r.source,
-            r.group,
-            Route {
-                iif: port(r.iif),
-                oifs: r
-                    .oifs
-                    .iter()
-                    .map(|o| Oif {
-                        port: port(o.interface),
-                        ttl_threshold: o.ttl_threshold,
-                    })
-                    .collect(),
-            },
-        );
-    }
-    table
-}
-
 /// Runs mrouter with `argv` (including the program name); returns the exit code.
 pub fn main_with_args(argv: Vec<String>) -> i32 {
     let program = argv.first().cloned().unwrap_or_else(|| "mrouter".into());
@@ -177,8 +153,9 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .map_err(|e| format!("signal handler: {e}"))?;
     }
+    let mut core = ControlCore::new(cfg)?;
     let eal = Eal::init(args).map_err(|e| e.to_string())?;
-    let mut dp = Dataplane::start(eal, &port_specs(cfg), forwarding_table(cfg), &cfg.workers)
+    let mut dp = Dataplane::start(eal, &port_specs(cfg), ForwardingTable::new(), &cfg.workers)
         .map_err(|e| e.to_string())?;
     print_startup(cfg, &dp);
 
@@ -195,9 +172,11 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     // Relaxed: the flag is set by a signal handler and carries no data.
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
         if inline {
-            dp.poll_inline(1024);
-        } else {
-            std::thread::sleep(Duration::from_millis(20));
+            dp.poll_inline(64);
+            core.turn(&mut dp);
+        } else if !core.turn(&mut dp) {
+            // Idle: the control core shares its CPU with everything else on the machine.
+            std::thread::sleep(Duration::from_micros(200));
         }
         if let (Some(at), Some(i)) = (next_stats, interval) {
             if Instant::now() >= at {

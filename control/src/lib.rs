@@ -3,4 +3,6 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod core;
 pub mod daemon;
+pub mod protocols;

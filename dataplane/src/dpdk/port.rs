@@ -210,6 +210,14 @@ impl Port {
         EtherAddr(a.addr_bytes)
     }
 
+    /// Whether the link is up now (does not wait for auto-negotiation).
+    pub fn link_up(&self) -> bool {
+        let mut link = dpdk_sys::rte_eth_link::default();
+        // SAFETY: link is a valid out struct for a valid port id.
+        let ret = unsafe { dpdk_sys::rte_eth_link_get_nowait(self.id, &mut link) };
+        ret == 0 && link.link_status() != 0
+    }
+
     /// Current counters.
     pub fn stats(&self) -> PortStats {
         let mut s = dpdk_sys::rte_eth_stats::default();

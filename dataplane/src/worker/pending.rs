@@ -13,7 +13,7 @@ use crate::dpdk::Mbuf;
 /// Flows a worker holds packets for.
 pub const FLOWS: usize = 64;
 /// Packets held per flow.
-pub const PER_FLOW: usize = 4;
+pub const PER_FLOW: usize = 8;
 /// How long a flow's packets are held at most.
 pub const HOLD_MS: u64 = 100;
 

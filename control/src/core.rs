@@ -1,0 +1,324 @@
+//! The control core: drains the workers' miss and wrong-interface signals (bounded work per
+//! turn, de-duplicated per (S,G), rate-limited), feeds them to the MGM with the static routing
+//! protocol and the multicast RIB, runs the MGM's timers, and turns its MFE changes into
+//! forwarding-table changes that it publishes to the workers.
+
+use crate::config::Config;
+use crate::protocols::static_routes::{self, StaticRouting, STATIC_PROTOCOL};
+use dataplane::fib::{Oif, Route};
+use dataplane::router::Dataplane;
+use dataplane::worker::Signal;
+use mgm::{
+    Clients, InterfaceId, MembershipFlags, MfeChange, Mgm, MgmClient, Miss, MulticastRib,
+    ProtocolHandle, RpfLookup, RpfRoute, Scope,
+};
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+/// Signals taken from the rings per turn.
+pub const SIGNALS_PER_TURN: usize = 512;
+/// Misses handed to the MGM per second, sustained (a miss storm must not starve the loop).
+pub const MISS_RATE: f64 = 20_000.0;
+/// Misses that may be handled at once after a quiet period.
+pub const MISS_BURST: f64 = 2_000.0;
+
+/// What the MGM calls back into: the protocols and the RPF table.
+pub struct RouterHost {
+    /// The static routing protocol.
+    pub static_routing: StaticRouting,
+    static_handle: Option<ProtocolHandle>,
+    /// Connected subnets (and, later, static unicast routes) for RPF.
+    pub rib: MulticastRib,
+}
+
+impl Clients for RouterHost {
+    fn client(&mut self, handle: ProtocolHandle) -> Option<&mut dyn MgmClient> {
+        (Some(handle) == self.static_handle)
+            .then_some(&mut self.static_routing as &mut dyn MgmClient)
+    }
+}
+
+impl RpfLookup for RouterHost {
+    fn rpf_lookup(&self, source: Ipv4Addr) -> Option<RpfRoute> {
+        self.rib.rpf_lookup(source)
+    }
+}
+
+/// Control-core counters (shown by `show stats`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ControlCounters {
+    /// Miss signals taken from the rings.
+    pub misses_received: u64,
+    /// Misses for an (S,G) that already had an entry, or seen twice in one turn.
+    pub misses_duplicate: u64,
+    /// Misses dropped by the rate limit (the worker signals again later).
+    pub misses_rate_limited: u64,
+    /// Misses the MGM refused (bad addresses).
+    pub misses_rejected: u64,
+    /// Wrong-interface signals taken from the rings.
+    pub wrong_if_received: u64,
+    /// Entries installed, updated, deleted in the forwarding table.
+    pub mfes_installed: u64,
+    /// Entries updated.
+    pub mfes_updated: u64,
+    /// Entries deleted.
+    pub mfes_deleted: u64,
+    /// Table publications.
+    pub publishes: u64,
+}
+
+/// When an entry appeared (for `show mroute` uptime).
+#[derive(Debug, Clone, Copy)]
+pub struct MfeMeta {
+    /// Time of installation, on the control core's clock.
+    pub installed: Duration,
+}
+
+/// The control core's state.
+pub struct ControlCore {
+    mgm: Mgm,
+    host: RouterHost,
+    started: Instant,
+    port_of_interface: Vec<u16>,
+    interface_of_port: Vec<Option<usize>>,
+    counters: ControlCounters,
+    meta: HashMap<(Ipv4Addr, Ipv4Addr), MfeMeta>,
+    tokens: f64,
+    last_refill: Duration,
+}
+
+fn mgm_err(what: &str, e: mgm::MgmError) -> String {
+    format!("{what}: {e} (Windows error {})", e.code())
+}
+
+impl ControlCore {
+    /// Registers the static routing protocol, gives it every interface and turns the config's
+    /// routes into MGM memberships. The RPF table holds the interfaces' connected subnets.
+    pub fn new(cfg: &Config) -> Result<ControlCore, String> {
+        let mut core = ControlCore {
+            mgm: Mgm::default(),
+            host: RouterHost {
+                static_routing: StaticRouting::from_config(cfg),
+                static_handle: None,
+                rib: MulticastRib::new(),
+            },
+            started: Instant::now(),
+            port_of_interface: cfg.interfaces.iter().map(|i| i.port as u16).collect(),
+            interface_of_port: (0..cfg.ports.len())
+                .map(|p| cfg.interfaces.iter().position(|i| i.port == p))
+                .collect(),
+            counters: ControlCounters::default(),
+            meta: HashMap::new(),
+            tokens: MISS_BURST,
+            last_refill: Duration::ZERO,
+        };
+        let now = core.now();
+        for (idx, iface) in cfg.interfaces.iter().enumerate() {
+            core.host.rib.add_route(
+                iface.network(),
+                iface.prefix_len,
+                static_routes::interface_id(idx),
+                Ipv4Addr::UNSPECIFIED,
+            );
+        }
+        let handle = core
+            .mgm
+            .register_protocol(now, STATIC_PROTOCOL)
+            .map_err(|e| mgm_err("register static routing", e))?;
+        core.host.static_handle = Some(handle);
+        for idx in 0..cfg.interfaces.len() {
+            core.mgm
+                .take_interface_ownership(
+                    now,
+                    &mut core.host,
+                    handle,
+                    static_routes::interface_id(idx),
+                )
+                .map_err(|e| mgm_err(&format!("take interface {}", cfg.interfaces[idx].name), e))?;
+        }
+        for r in &cfg.routes {
+            let scope = match r.source {
+                Some(s) => Scope::source_group(s, r.group),
+                None => Scope::any_source(r.group),
+            }
+            .map_err(|e| mgm_err(&format!("route for {}", r.group), e))?;
+            for o in &r.oifs {
+                core.mgm
+                    .add_group_membership(
+                        now,
+                        &mut core.host,
+                        handle,
+                        scope,
+                        static_routes::interface_id(o.interface),
+                        MembershipFlags::JOIN,
+                    )
+                    .map_err(|e| mgm_err(&format!("membership for {}", r.group), e))?;
+            }
+        }
+        Ok(core)
+    }
+
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// One turn: signals, timers, table changes. Returns whether there was anything to do.
+    pub fn turn(&mut self, dp: &mut Dataplane) -> bool {
+        let now = self.now();
+        let mut signals = Vec::new();
+        let taken = dp.drain_signals(SIGNALS_PER_TURN, |s| signals.push(s));
+        let mut seen = HashSet::new();
+        self.refill(now);
+        for s in signals {
+            match s {
+                Signal::Miss {
+                    source,
+                    group,
+                    port,
+                } => {
+                    self.counters.misses_received += 1;
+                    let (source, group) = (Ipv4Addr::from(source), Ipv4Addr::from(group));
+                    if !seen.insert((source, group)) || self.mgm.get_mfe(now, source, group).is_ok()
+                    {
+                        self.counters.misses_duplicate += 1;
+                        continue;
+                    }
+                    if self.tokens < 1.0 {
+                        self.counters.misses_rate_limited += 1;
+                        continue;
+                    }
+                    self.tokens -= 1.0;
+                    let miss = Miss {
+                        source,
+                        group,
+                        arrival: self.interface(port),
+                        header: &[],
+                    };
+                    if self.mgm.handle_miss(now, &mut self.host, &miss).is_err() {
+                        self.counters.misses_rejected += 1;
+                    }
+                }
+                Signal::WrongInterface {
+                    source,
+                    group,
+                    port,
+                } => {
+                    self.counters.wrong_if_received += 1;
+                    let miss = Miss {
+                        source: source.into(),
+                        group: group.into(),
+                        arrival: self.interface(port),
+                        header: &[],
+                    };
+                    let _ = self.mgm.handle_wrong_interface(now, &mut self.host, &miss);
+                }
+            }
+        }
+        if self.mgm.poll_timeout().is_some_and(|t| t <= now) {
+            self.mgm.handle_timeout(now, &mut self.host);
+        }
+        let changed = self.apply_changes(dp, now);
+        taken > 0 || changed
+    }
+
+    fn refill(&mut self, now: Duration) {
+        let dt = now.saturating_sub(self.last_refill).as_secs_f64();
+        self.last_refill = now;
+        self.tokens = (self.tokens + dt * MISS_RATE).min(MISS_BURST);
+    }
+
+    fn interface(&self, port: u16) -> InterfaceId {
+        self.interface_of_port
+            .get(port as usize)
+            .copied()
+            .flatten()
+            .map_or(InterfaceId::NONE, static_routes::interface_id)
+    }
+
+    /// The data plane's route for an MFE: ports instead of interfaces, TTL thresholds from
+    /// the static route that governs it.
+    fn route_of(&self, entry: &mgm::MfeEntry) -> Route {
+        let port = |i: InterfaceId| {
+            static_routes::config_index(i).and_then(|idx| self.port_of_interface.get(idx).copied())
+        };
+        Route {
+            iif: port(entry.iif).unwrap_or(u16::MAX),
+            oifs: entry
+                .oifs
+                .iter()
+                .filter_map(|&o| {
+                    Some(Oif {
+                        port: port(o)?,
+                        ttl_threshold: self.host.static_routing.ttl_threshold(
+                            entry.source,
+                            entry.group,
+                            o,
+                        ),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    fn apply_changes(&mut self, dp: &mut Dataplane, now: Duration) -> bool {
+        let changes: Vec<MfeChange> = self.mgm.drain_mfe_changes().collect();
+        if changes.is_empty() {
+            return false;
+        }
+        for change in changes {
+            match change {
+                MfeChange::Install(e) => {
+                    let route = self.route_of(&e);
+                    dp.fib().insert(Some(e.source), e.group, route);
+                    self.meta
+                        .insert((e.source, e.group), MfeMeta { installed: now });
+                    self.counters.mfes_installed += 1;
+                }
+                MfeChange::Update(e) => {
+                    let route = self.route_of(&e);
+                    dp.fib().insert(Some(e.source), e.group, route);
+                    self.counters.mfes_updated += 1;
+                }
+                MfeChange::Delete { source, group } => {
+                    dp.fib().remove(Some(source), group);
+                    self.meta.remove(&(source, group));
+                    self.counters.mfes_deleted += 1;
+                }
+            }
+        }
+        dp.publish();
+        self.counters.publishes += 1;
+        true
+    }
+
+    /// The MGM (read-only), for views.
+    pub fn mgm(&self) -> &Mgm {
+        &self.mgm
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> ControlCounters {
+        self.counters
+    }
+
+    /// Time since the control core started.
+    pub fn uptime(&self) -> Duration {
+        self.now()
+    }
+
+    /// When an entry was installed.
+    pub fn meta(&self, source: Ipv4Addr, group: Ipv4Addr) -> Option<MfeMeta> {
+        self.meta.get(&(source, group)).copied()
+    }
+
+    /// The RPF route toward `source`.
+    pub fn rpf(&self, source: Ipv4Addr) -> Option<RpfRoute> {
+        self.host.rib.rpf_lookup(source)
+    }
+
+    /// The MGM's view of every MFE, in (group, source) order.
+    pub fn mfes(&self) -> Vec<mgm::MibMfe> {
+        self.mgm.mfes(self.now()).collect()
+    }
+}
