@@ -45,6 +45,24 @@ impl RpfLookup for RouterHost {
     }
 }
 
+/// The (scope, interface) memberships the static routes of `cfg` stand for.
+fn memberships(cfg: &Config) -> Result<Vec<(Scope, InterfaceId)>, String> {
+    let mut out = Vec::new();
+    for r in &cfg.routes {
+        let scope = match r.source {
+            Some(s) => Scope::source_group(s, r.group),
+            None => Scope::any_source(r.group),
+        }
+        .map_err(|e| mgm_err(&format!("route for {}", r.group), e))?;
+        out.extend(
+            r.oifs
+                .iter()
+                .map(|o| (scope, static_routes::interface_id(o.interface))),
+        );
+    }
+    Ok(out)
+}
+
 /// Control-core counters (shown by `show stats`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ControlCounters {
@@ -66,6 +84,10 @@ pub struct ControlCounters {
     pub mfes_deleted: u64,
     /// Table publications.
     pub publishes: u64,
+    /// Reloads applied.
+    pub reloads: u64,
+    /// Reloads refused (bad file or a change that needs a restart).
+    pub reloads_failed: u64,
 }
 
 /// When an entry appeared (for `show mroute` uptime).
@@ -137,26 +159,148 @@ impl ControlCore {
                 )
                 .map_err(|e| mgm_err(&format!("take interface {}", cfg.interfaces[idx].name), e))?;
         }
-        for r in &cfg.routes {
-            let scope = match r.source {
-                Some(s) => Scope::source_group(s, r.group),
-                None => Scope::any_source(r.group),
-            }
-            .map_err(|e| mgm_err(&format!("route for {}", r.group), e))?;
-            for o in &r.oifs {
-                core.mgm
-                    .add_group_membership(
-                        now,
-                        &mut core.host,
-                        handle,
-                        scope,
-                        static_routes::interface_id(o.interface),
-                        MembershipFlags::JOIN,
-                    )
-                    .map_err(|e| mgm_err(&format!("membership for {}", r.group), e))?;
-            }
+        for (scope, iface) in memberships(cfg)? {
+            core.mgm
+                .add_group_membership(
+                    now,
+                    &mut core.host,
+                    handle,
+                    scope,
+                    iface,
+                    MembershipFlags::JOIN,
+                )
+                .map_err(|e| mgm_err(&format!("membership on {iface}"), e))?;
         }
         Ok(core)
+    }
+
+    /// Applies `new` in place of `old` as a difference: memberships that went away are
+    /// deleted and new ones added, so the MGM updates only the entries whose outgoing
+    /// interfaces change; entries whose TTL thresholds change are re-published. Flows whose
+    /// routes did not change are not touched. Changes that need a restart (ports, interfaces,
+    /// workers, EAL arguments, a route's incoming interface) are refused and change nothing.
+    pub fn reload(
+        &mut self,
+        old: &Config,
+        new: &Config,
+        dp: &mut Dataplane,
+    ) -> Result<String, String> {
+        let result = self.apply_reload(old, new, dp);
+        if result.is_err() {
+            self.counters.reloads_failed += 1;
+        }
+        result
+    }
+
+    fn apply_reload(
+        &mut self,
+        old: &Config,
+        new: &Config,
+        dp: &mut Dataplane,
+    ) -> Result<String, String> {
+        let restart = [
+            (old.ports != new.ports, "ports"),
+            (old.interfaces != new.interfaces, "interfaces"),
+            (old.workers != new.workers, "workers"),
+            (old.eal != new.eal, "eal"),
+        ];
+        if let Some((_, what)) = restart.iter().find(|(changed, _)| *changed) {
+            return Err(format!(
+                "`{what}` changed: restart mrouter to apply that (nothing was changed)"
+            ));
+        }
+        let old_routes = StaticRouting::from_config(old);
+        let new_routes = StaticRouting::from_config(new);
+        for (key, r) in new_routes.routes() {
+            if let Some(o) = old_routes.routes().get(key) {
+                if o.iif != r.iif {
+                    let src = if key.0.is_unspecified() {
+                        "*".to_string()
+                    } else {
+                        key.0.to_string()
+                    };
+                    return Err(format!(
+                        "the incoming interface of route ({src}, {}) changed: remove the route, reload, then add it back (nothing was changed)",
+                        key.1
+                    ));
+                }
+            }
+        }
+        let before: HashSet<(Scope, InterfaceId)> = memberships(old)?.into_iter().collect();
+        let after: HashSet<(Scope, InterfaceId)> = memberships(new)?.into_iter().collect();
+        let handle = self
+            .host
+            .static_handle
+            .ok_or("static routing is not registered")?;
+        let now = self.now();
+        self.host.static_routing = new_routes;
+        let (mut removed, mut added) = (0, 0);
+        for &(scope, iface) in before.difference(&after) {
+            self.mgm
+                .delete_group_membership(
+                    now,
+                    &mut self.host,
+                    handle,
+                    scope,
+                    iface,
+                    MembershipFlags::JOIN,
+                )
+                .map_err(|e| mgm_err(&format!("remove membership on {iface}"), e))?;
+            removed += 1;
+        }
+        for &(scope, iface) in after.difference(&before) {
+            self.mgm
+                .add_group_membership(
+                    now,
+                    &mut self.host,
+                    handle,
+                    scope,
+                    iface,
+                    MembershipFlags::JOIN,
+                )
+                .map_err(|e| mgm_err(&format!("add membership on {iface}"), e))?;
+            added += 1;
+        }
+        // TTL thresholds live in the static routes, not in MGM: refresh the entries of groups
+        // whose routes changed at all (MGM's own updates are applied after, in order).
+        let changed_groups: HashSet<Ipv4Addr> = old_routes
+            .routes()
+            .iter()
+            .filter(|(k, r)| self.host.static_routing.routes().get(k) != Some(r))
+            .chain(
+                self.host
+                    .static_routing
+                    .routes()
+                    .iter()
+                    .filter(|(k, r)| old_routes.routes().get(k) != Some(r)),
+            )
+            .map(|((_, g), _)| *g)
+            .collect();
+        let mut refreshed = 0;
+        for mfe in self
+            .mgm
+            .mfes(now)
+            .filter(|m| changed_groups.contains(&m.group))
+        {
+            let entry = mgm::MfeEntry {
+                source: mfe.source,
+                group: mfe.group,
+                iif: mfe.iif,
+                upstream: mfe.upstream,
+                oifs: mfe.oifs.clone(),
+            };
+            let route = self.route_of(&entry);
+            dp.fib().insert(Some(mfe.source), mfe.group, route);
+            refreshed += 1;
+        }
+        self.apply_changes(dp, now);
+        if refreshed > 0 {
+            dp.publish();
+        }
+        self.counters.reloads += 1;
+        Ok(format!(
+            "reloaded: {removed} memberships removed, {added} added, {refreshed} entries refreshed"
+        ))
     }
 
     fn now(&self) -> Duration {
@@ -290,6 +434,11 @@ impl ControlCore {
         dp.publish();
         self.counters.publishes += 1;
         true
+    }
+
+    /// Counts a reload refused before it reached [`ControlCore::reload`] (a bad file).
+    pub fn reload_refused(&mut self) {
+        self.counters.reloads_failed += 1;
     }
 
     /// The MGM (read-only), for views.

@@ -147,12 +147,39 @@ pub fn main_with_args(argv: Vec<String>) -> i32 {
     }
 }
 
+/// Reloads the config file: the whole new file is validated first; a bad file, or a change
+/// that needs a restart, changes nothing and says why.
+fn reload(
+    opts: &Options,
+    cfg: &mut Config,
+    core: &mut ControlCore,
+    dp: &mut Dataplane,
+) -> Result<String, String> {
+    let new = match config::load(&opts.config) {
+        Ok(new) => new,
+        Err(e) => {
+            core.reload_refused();
+            return Err(format!("reload refused: {e}"));
+        }
+    };
+    let msg = core
+        .reload(cfg, &new, dp)
+        .map_err(|e| format!("reload refused: {e}"))?;
+    *cfg = new;
+    Ok(msg)
+}
+
 fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .map_err(|e| format!("signal handler: {e}"))?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .map_err(|e| format!("signal handler: {e}"))?;
+    let mut cfg = cfg.clone();
+    let cfg = &mut cfg;
     let mut core = ControlCore::new(cfg)?;
     let eal = Eal::init(args).map_err(|e| e.to_string())?;
     let mut dp = Dataplane::start(eal, &port_specs(cfg), ForwardingTable::new(), &cfg.workers)
@@ -177,6 +204,13 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         } else if !core.turn(&mut dp) {
             // Idle: the control core shares its CPU with everything else on the machine.
             std::thread::sleep(Duration::from_micros(200));
+        }
+        // Relaxed: the flag carries no data.
+        if hup.swap(false, Ordering::Relaxed) {
+            match reload(opts, cfg, &mut core, &mut dp) {
+                Ok(msg) => println!("mrouter: {msg}"),
+                Err(msg) => eprintln!("mrouter: {msg}"),
+            }
         }
         if let (Some(at), Some(i)) = (next_stats, interval) {
             if Instant::now() >= at {

@@ -44,7 +44,7 @@ impl Lab {
         format!("{}-{who}", self.prefix)
     }
 
-    fn start_router(&self, routes: &str) -> Router {
+    fn write_config(&self, routes: &str) -> PathBuf {
         let cfg = format!(
             r#"eal: ["--no-pci", "--file-prefix", "{prefix}", "--log-level", "*:warning"]
 ports:
@@ -63,6 +63,11 @@ workers: [1]
         );
         let path = self.dir.join("router.yaml");
         std::fs::write(&path, cfg).unwrap();
+        path
+    }
+
+    fn start_router(&self, routes: &str) -> Router {
+        let path = self.write_config(routes);
         let out_path = self.dir.join("router.out");
         let out = std::fs::File::create(&out_path).unwrap();
         let child = Command::new("ip")
@@ -121,7 +126,21 @@ workers: [1]
     }
 
     fn send(&self, h: u32, group: &str, count: u32, ttl: u8) {
-        let st = Command::new("ip")
+        let st = self.sender(h, group, 0, count, ttl, 2).wait().unwrap();
+        assert!(st.success(), "sender failed");
+    }
+
+    /// A sender in the background: `count` datagrams from sequence `start`, every `interval_ms`.
+    fn sender(
+        &self,
+        h: u32,
+        group: &str,
+        start: u32,
+        count: u32,
+        ttl: u8,
+        interval_ms: u32,
+    ) -> Child {
+        Command::new("ip")
             .args([
                 "netns",
                 "exec",
@@ -131,18 +150,16 @@ workers: [1]
                 "--group",
                 group,
             ])
+            .args(["--count", &count.to_string(), "--ttl", &ttl.to_string()])
             .args([
-                "--count",
-                &count.to_string(),
-                "--ttl",
-                &ttl.to_string(),
+                "--start-seq",
+                &start.to_string(),
                 "--interval-ms",
-                "2",
+                &interval_ms.to_string(),
             ])
             .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "sender failed");
+            .spawn()
+            .unwrap()
     }
 }
 
@@ -164,6 +181,22 @@ struct Router {
 impl Router {
     fn output(&self) -> String {
         std::fs::read_to_string(&self.out_path).unwrap_or_default()
+    }
+
+    /// SIGHUP, then wait until the output has one more line containing `marker`.
+    fn reload(&self, marker: &str) {
+        let before = self.output().matches(marker).count();
+        let pid = nix::unistd::Pid::from_raw(self.child.as_ref().unwrap().id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while self.output().matches(marker).count() == before {
+            assert!(
+                Instant::now() < end,
+                "no {marker:?} after SIGHUP:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGINT, wait, and return everything it printed (the final statistics included).
@@ -225,7 +258,11 @@ impl Receiver {
 }
 
 fn all(count: u32, ttl: u8) -> Vec<Datagram> {
-    (0..count)
+    seqs(0..count, ttl)
+}
+
+fn seqs(range: std::ops::Range<u32>, ttl: u8) -> Vec<Datagram> {
+    range
         .map(|seq| Datagram {
             seq,
             ttl,
@@ -332,4 +369,51 @@ fn traffic_from_the_wrong_interface_or_for_an_unrouted_group_is_dropped_and_coun
         0,
         "every miss was resolved by the control core"
     );
+}
+
+#[test]
+fn reload_adds_an_outgoing_interface_without_loss_on_unchanged_flows_and_refuses_a_broken_file() {
+    let lab = Lab::up("rld");
+    let before = r#"
+  - { group: 239.1.1.1, iif: if0, oifs: [ { interface: if1 } ] }
+  - { group: 239.2.2.2, source: 10.0.1.2, iif: if0, oifs: [ { interface: if1 } ] }
+"#;
+    let after = r#"
+  - { group: 239.1.1.1, iif: if0, oifs: [ { interface: if1 }, { interface: if2 } ] }
+  - { group: 239.2.2.2, source: 10.0.1.2, iif: if0, oifs: [ { interface: if1 } ] }
+"#;
+    let router = lab.start_router(before);
+    let steady = lab.receiver(1, "239.2.2.2", 6000);
+    let r2 = lab.receiver(2, "239.1.1.1", 6000);
+    // The unchanged flow runs through both reloads: 400 datagrams, one every 5 ms.
+    let mut flow = lab.sender(0, "239.2.2.2", 0, 400, 8, 5);
+    lab.send(0, "239.1.1.1", 30, 8); // if2 is not on the route yet
+    std::thread::sleep(Duration::from_millis(200));
+    lab.write_config(after);
+    router.reload("mrouter: reloaded");
+    let mut more = lab.sender(0, "239.1.1.1", 1000, 40, 8, 2);
+    assert!(more.wait().unwrap().success());
+    std::fs::write(
+        lab.dir.join("router.yaml"),
+        "ports: [ this is not a config\n",
+    )
+    .unwrap();
+    router.reload("reload refused");
+    let mut last = lab.sender(0, "239.1.1.1", 2000, 20, 8, 2);
+    assert!(last.wait().unwrap().success());
+    assert!(flow.wait().unwrap().success());
+    assert_eq!(
+        steady.finish(),
+        all(400, 7),
+        "the unchanged flow lost or duplicated nothing"
+    );
+    let mut want2 = seqs(1000..1040, 7);
+    want2.extend(seqs(2000..2020, 7));
+    assert_eq!(
+        r2.finish(),
+        want2,
+        "if2 receives from the reload on, and after the refused one"
+    );
+    let out = router.stop();
+    assert!(out.contains("reload refused: "), "{out}");
 }

@@ -36,6 +36,9 @@ enum Cmd {
         port: u16,
         #[arg(long, default_value_t = 10)]
         count: u32,
+        /// First sequence number.
+        #[arg(long, default_value_t = 0)]
+        start_seq: u32,
         #[arg(long, default_value_t = 16)]
         ttl: u32,
         #[arg(long, default_value_t = 10)]
@@ -74,6 +77,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             group,
             port,
             count,
+            start_seq,
             ttl,
             interval_ms,
             bind,
@@ -82,7 +86,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 UdpSocket::bind(SocketAddrV4::new(bind.unwrap_or(Ipv4Addr::UNSPECIFIED), 0))?;
             sock.set_multicast_ttl_v4(ttl)?;
             sock.set_multicast_loop_v4(false)?;
-            for seq in 0..count {
+            for seq in start_seq..start_seq.saturating_add(count) {
                 sock.send_to(
                     format!("mcast-probe seq={seq}").as_bytes(),
                     SocketAddrV4::new(group, port),
