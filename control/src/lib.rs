@@ -2,6 +2,7 @@
 //! the binaries (`mrouter`, `mcast-probe`).
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod core;
 pub mod daemon;

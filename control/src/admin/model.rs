@@ -1,0 +1,332 @@
+//! What the admin socket carries: requests from `mrouterctl` and the views the daemon fills.
+//!
+//! Views are snapshots by value, keyed by names and addresses, never references into the
+//! daemon's state, so they serialize as they are and tests can build them by hand.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+/// One multicast forwarding entry, as `show mroute` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MrouteView {
+    /// Source address; 0.0.0.0 for a (*,G) entry.
+    pub source: Ipv4Addr,
+    /// Group address.
+    pub group: Ipv4Addr,
+    /// Incoming interface name, `-` if none.
+    pub iif: String,
+    /// Upstream neighbour toward the source (RPF next hop), `None` when directly connected.
+    pub upstream: Option<Ipv4Addr>,
+    /// Outgoing interfaces.
+    pub oifs: Vec<OifView>,
+    /// Seconds since the entry was created.
+    pub uptime_secs: f64,
+    /// Seconds until the entry expires, `None` if it does not.
+    pub expires_secs: Option<f64>,
+    /// Packets forwarded.
+    pub packets: u64,
+    /// Bytes forwarded.
+    pub bytes: u64,
+    /// Packets that arrived on another interface than `iif`.
+    pub wrong_if: u64,
+    /// A negative entry: matching packets are dropped.
+    pub negative: bool,
+    /// `static` for an (S,G) config route, `mgm` for one created on demand.
+    pub origin: String,
+}
+
+/// One outgoing interface of an entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OifView {
+    /// Interface name.
+    pub interface: String,
+    /// A copy is sent when the packet's TTL is greater than this.
+    pub ttl_threshold: u8,
+}
+
+/// One IPv4 interface and its port's counters, as `show interfaces` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterfaceView {
+    /// Interface name (`if0`).
+    pub name: String,
+    /// Interface index.
+    pub index: u32,
+    /// Port name (`p0`).
+    pub port: String,
+    /// The port's device (`net_af_packet0,iface=r0`, `0000:3b:00.0`).
+    pub device: String,
+    /// DPDK driver name.
+    pub driver: String,
+    /// The port's MAC address.
+    pub mac: String,
+    /// Address and prefix length (`10.0.1.1/24`).
+    pub address: String,
+    /// Protocol that owns the interface in the MGM, if any.
+    pub owner: Option<String>,
+    /// Packets received on the port.
+    pub rx_packets: u64,
+    /// Packets sent on the port.
+    pub tx_packets: u64,
+    /// Packets the NIC dropped for lack of rx descriptors.
+    pub rx_missed: u64,
+    /// Receive failures for lack of mbufs.
+    pub rx_nombuf: u64,
+    /// Transmit errors.
+    pub tx_errors: u64,
+}
+
+/// One port's DPDK counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortStatsView {
+    /// Port name.
+    pub name: String,
+    /// Packets received.
+    pub ipackets: u64,
+    /// Packets sent.
+    pub opackets: u64,
+    /// Bytes received.
+    pub ibytes: u64,
+    /// Bytes sent.
+    pub obytes: u64,
+    /// Packets the NIC dropped for lack of rx descriptors.
+    pub imissed: u64,
+    /// Receive errors.
+    pub ierrors: u64,
+    /// Transmit errors.
+    pub oerrors: u64,
+    /// Receive failures for lack of mbufs.
+    pub rx_nombuf: u64,
+}
+
+/// One forwarding worker's counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerView {
+    /// The worker's lcore; `None` for the main lcore.
+    pub lcore: Option<u32>,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent (every copy counts).
+    pub tx_packets: u64,
+    /// Drops by reason (`ttl_expired`, `no_route`, ...).
+    pub drops: BTreeMap<String, u64>,
+}
+
+/// Everything `show stats` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsView {
+    /// Seconds since the daemon started.
+    pub uptime_secs: f64,
+    /// Per-port counters.
+    pub ports: Vec<PortStatsView>,
+    /// Per-worker counters.
+    pub workers: Vec<WorkerView>,
+    /// Drops by reason, summed over the workers; every reason is listed, zero or not.
+    pub drops: BTreeMap<String, u64>,
+    /// Control-core counters (`misses_received`, `misses_ring_full`, `mfes_installed`,
+    /// `reloads_ok`, `reloads_failed`, ...).
+    pub control: BTreeMap<String, u64>,
+}
+
+/// The unicast route the RPF check uses toward a source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RpfView {
+    /// The source asked about.
+    pub source: Ipv4Addr,
+    /// Interface toward the source; `None` when there is no route.
+    pub interface: Option<String>,
+    /// Next-hop router; `None` when the source is directly connected.
+    pub next_hop: Option<Ipv4Addr>,
+    /// The matching prefix (`10.0.1.0/24`).
+    pub prefix: Option<String>,
+    /// Where the route comes from: `connected` or `static`.
+    pub origin: Option<String>,
+}
+
+/// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
+/// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// The multicast forwarding entries.
+    ShowMroute,
+    /// The interfaces and their ports' counters.
+    ShowInterfaces,
+    /// Port, worker, drop and control-core counters.
+    ShowStats,
+    /// The RPF route toward a source.
+    ShowRpf {
+        /// The source address.
+        source: Ipv4Addr,
+    },
+    /// Re-read the configuration.
+    Reload,
+}
+
+/// The command names, as `cmd` spells them, for error messages.
+pub const COMMANDS: [&str; 5] = [
+    "show_mroute",
+    "show_interfaces",
+    "show_stats",
+    "show_rpf",
+    "reload",
+];
+
+impl Request {
+    /// Parses one request line, with a message that says what is wrong and what was expected.
+    pub fn from_line(line: &[u8]) -> Result<Request, String> {
+        let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
+            format!(
+                "malformed request: not valid JSON ({e}); expected one JSON object per line, \
+                 e.g. {{\"cmd\":\"show_mroute\"}}"
+            )
+        })?;
+        let Some(object) = value.as_object() else {
+            return Err(
+                "malformed request: expected a JSON object, e.g. {\"cmd\":\"show_mroute\"}"
+                    .to_string(),
+            );
+        };
+        let cmd = match object.get("cmd") {
+            Some(serde_json::Value::String(cmd)) => cmd.clone(),
+            Some(_) => return Err("malformed request: `cmd` must be a string".to_string()),
+            None => return Err("malformed request: missing field `cmd`".to_string()),
+        };
+        if !COMMANDS.contains(&cmd.as_str()) {
+            return Err(format!(
+                "unknown command `{cmd}` (expected one of: {})",
+                COMMANDS.join(", ")
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| format!("bad arguments to `{cmd}`: {e}"))
+    }
+
+    /// The request as one line of JSON, without the newline.
+    pub fn to_line(&self) -> String {
+        // Serializing a plain enum of strings and addresses cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The daemon's answer: one JSON object per line, `{"kind":"...","data":...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to [`Request::ShowMroute`].
+    Mroute(Vec<MrouteView>),
+    /// Answer to [`Request::ShowInterfaces`].
+    Interfaces(Vec<InterfaceView>),
+    /// Answer to [`Request::ShowStats`].
+    Stats(StatsView),
+    /// Answer to [`Request::ShowRpf`].
+    Rpf(RpfView),
+    /// The configuration was reloaded.
+    Reloaded {
+        /// What changed.
+        message: String,
+    },
+    /// The request failed; nothing changed.
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Response {
+    /// An error response.
+    pub fn error(message: impl Into<String>) -> Response {
+        Response::Error {
+            message: message.into(),
+        }
+    }
+
+    /// The response as one line of JSON, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_else(|e| {
+            // Plain data with string map keys does not fail to encode; if it ever does, say so
+            // rather than hang up on the client.
+            let fallback = Response::error(format!("cannot encode the response: {e}"));
+            serde_json::to_vec(&fallback).unwrap_or_default()
+        });
+        line.push(b'\n');
+        line
+    }
+
+    /// The payload alone (the list or struct, without the `kind` wrapper), for `--json`.
+    pub fn payload_json(&self) -> serde_json::Result<serde_json::Value> {
+        match self {
+            Response::Mroute(v) => serde_json::to_value(v),
+            Response::Interfaces(v) => serde_json::to_value(v),
+            Response::Stats(v) => serde_json::to_value(v),
+            Response::Rpf(v) => serde_json::to_value(v),
+            Response::Reloaded { message } | Response::Error { message } => {
+                Ok(serde_json::json!({ "message": message }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse() {
+        assert_eq!(
+            Request::from_line(br#"{"cmd":"show_mroute"}"#),
+            Ok(Request::ShowMroute)
+        );
+        assert_eq!(
+            Request::from_line(br#"{"cmd":"show_rpf","source":"10.0.1.2"}"#),
+            Ok(Request::ShowRpf {
+                source: Ipv4Addr::new(10, 0, 1, 2)
+            })
+        );
+        for r in [
+            Request::ShowMroute,
+            Request::ShowInterfaces,
+            Request::ShowStats,
+            Request::ShowRpf {
+                source: Ipv4Addr::new(1, 2, 3, 4),
+            },
+            Request::Reload,
+        ] {
+            assert_eq!(Request::from_line(r.to_line().as_bytes()), Ok(r));
+        }
+    }
+
+    #[test]
+    fn bad_requests_say_why() {
+        let e = Request::from_line(b"{nope").unwrap_err();
+        assert!(e.contains("not valid JSON"), "{e}");
+        let e = Request::from_line(b"[1]").unwrap_err();
+        assert!(e.contains("expected a JSON object"), "{e}");
+        let e = Request::from_line(b"{}").unwrap_err();
+        assert!(e.contains("missing field `cmd`"), "{e}");
+        let e = Request::from_line(br#"{"cmd":"frobnicate"}"#).unwrap_err();
+        assert!(e.contains("unknown command `frobnicate`"), "{e}");
+        assert!(e.contains("show_mroute"), "{e}");
+        let e = Request::from_line(br#"{"cmd":"show_rpf","source":"10.0.1.300"}"#).unwrap_err();
+        assert!(e.contains("bad arguments to `show_rpf`"), "{e}");
+        let e = Request::from_line(br#"{"cmd":"show_rpf"}"#).unwrap_err();
+        assert!(e.contains("missing field `source`"), "{e}");
+    }
+
+    #[test]
+    fn responses_round_trip() {
+        let r = Response::Rpf(RpfView {
+            source: Ipv4Addr::new(10, 0, 1, 2),
+            interface: Some("if0".into()),
+            next_hop: None,
+            prefix: Some("10.0.1.0/24".into()),
+            origin: Some("connected".into()),
+        });
+        let line = r.to_line();
+        assert_eq!(line.last(), Some(&b'\n'));
+        let back: Response = serde_json::from_slice(&line).unwrap();
+        assert_eq!(back, r);
+        let m = Response::Mroute(vec![]);
+        assert_eq!(serde_json::from_slice::<Response>(&m.to_line()).unwrap(), m);
+    }
+}

@@ -1,0 +1,587 @@
+//! Text for people: the tables `mrouterctl show ...` prints, in the spirit of
+//! `smcroutectl show mroute` and FRR's `show ip mroute`.
+//!
+//! Columns are as wide as their widest cell, so long interface names or OIF lists never run
+//! into the next column; counters are right-aligned.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use super::model::{InterfaceView, MrouteView, OifView, Response, RpfView, StatsView, WorkerView};
+
+/// How a column's cells line up.
+#[derive(Clone, Copy, PartialEq)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// A table of text cells with a header row.
+struct Table {
+    columns: Vec<(&'static str, Align)>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(columns: &[(&'static str, Align)]) -> Table {
+        Table {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn render(&self, indent: &str, out: &mut String) {
+        let widths: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .map(|c| c.chars().count())
+                    .chain([name.len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let header: Vec<String> = self.columns.iter().map(|(n, _)| n.to_string()).collect();
+        for cells in std::iter::once(&header).chain(&self.rows) {
+            let mut line = String::from(indent);
+            for (i, ((_, align), width)) in self.columns.iter().zip(&widths).enumerate() {
+                let cell = cells.get(i).map(String::as_str).unwrap_or("");
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                match align {
+                    Align::Left => {
+                        let _ = write!(line, "{cell:<width$}");
+                    }
+                    Align::Right => {
+                        let _ = write!(line, "{cell:>width$}");
+                    }
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+}
+
+/// `HH:MM:SS`, or `NdHHhMMm` from a day up; `-` for a negative or non-finite value.
+pub fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "-".to_string();
+    }
+    // Truncation toward zero is what a clock display does.
+    let total = secs as u64;
+    let (d, h, m, s) = (
+        total / 86_400,
+        total / 3_600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
+    if d > 0 {
+        format!("{d}d{h:02}h{m:02}m")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+fn opt_addr(a: Option<Ipv4Addr>) -> String {
+    a.map_or_else(|| "-".to_string(), |a| a.to_string())
+}
+
+fn source(a: Ipv4Addr) -> String {
+    if a.is_unspecified() {
+        "*".to_string()
+    } else {
+        a.to_string()
+    }
+}
+
+/// `if1 if2(>10)`: the threshold is shown only where it is above 1, since TTL 0 and 1 are
+/// never forwarded anyway.
+fn oifs(route: &MrouteView) -> String {
+    if route.negative {
+        return "(negative)".to_string();
+    }
+    if route.oifs.is_empty() {
+        return "-".to_string();
+    }
+    let one = |o: &OifView| {
+        if o.ttl_threshold > 1 {
+            format!("{}(>{})", o.interface, o.ttl_threshold)
+        } else {
+            o.interface.clone()
+        }
+    };
+    route.oifs.iter().map(one).collect::<Vec<_>>().join(" ")
+}
+
+fn flags(route: &MrouteView) -> String {
+    let mut f = String::new();
+    match route.origin.as_str() {
+        "static" => f.push('S'),
+        "mgm" => f.push('D'),
+        _ => f.push('?'),
+    }
+    if route.negative {
+        f.push('N');
+    }
+    f
+}
+
+/// `show mroute`: one line per forwarding entry.
+pub fn mroutes(routes: &[MrouteView]) -> String {
+    if routes.is_empty() {
+        return "No multicast routes.\n".to_string();
+    }
+    use Align::{Left as L, Right as R};
+    let mut t = Table::new(&[
+        ("Source", L),
+        ("Group", L),
+        ("IIF", L),
+        ("Upstream", L),
+        ("OIFs (ttl)", L),
+        ("Uptime", R),
+        ("Expires", R),
+        ("Packets", R),
+        ("Bytes", R),
+        ("WrongIf", R),
+        ("Flags", L),
+    ]);
+    for r in routes {
+        t.row(vec![
+            source(r.source),
+            r.group.to_string(),
+            r.iif.clone(),
+            opt_addr(r.upstream),
+            oifs(r),
+            duration(r.uptime_secs),
+            r.expires_secs.map_or_else(|| "never".to_string(), duration),
+            r.packets.to_string(),
+            r.bytes.to_string(),
+            r.wrong_if.to_string(),
+            flags(r),
+        ]);
+    }
+    let mut out = String::from(
+        "Flags: S - static (S,G) route, D - created on demand (MGM), N - negative (dropped)\n\n",
+    );
+    t.render("", &mut out);
+    out
+}
+
+/// `show interfaces`: one line per interface with its port's counters.
+pub fn interfaces(interfaces: &[InterfaceView]) -> String {
+    if interfaces.is_empty() {
+        return "No interfaces.\n".to_string();
+    }
+    use Align::{Left as L, Right as R};
+    let mut t = Table::new(&[
+        ("Name", L),
+        ("Index", R),
+        ("Port", L),
+        ("Driver", L),
+        ("MAC", L),
+        ("Address", L),
+        ("Owner", L),
+        ("RxPackets", R),
+        ("TxPackets", R),
+        ("RxMissed", R),
+        ("RxNoMbuf", R),
+        ("TxErrors", R),
+    ]);
+    for i in interfaces {
+        t.row(vec![
+            i.name.clone(),
+            i.index.to_string(),
+            i.port.clone(),
+            i.driver.clone(),
+            i.mac.clone(),
+            i.address.clone(),
+            i.owner.clone().unwrap_or_else(|| "-".to_string()),
+            i.rx_packets.to_string(),
+            i.tx_packets.to_string(),
+            i.rx_missed.to_string(),
+            i.rx_nombuf.to_string(),
+            i.tx_errors.to_string(),
+        ]);
+    }
+    let mut out = String::new();
+    t.render("", &mut out);
+    out
+}
+
+fn worker_name(w: &WorkerView) -> String {
+    w.lcore
+        .map_or_else(|| "main".to_string(), |l| l.to_string())
+}
+
+/// `show stats`: ports, workers (with their non-zero drops), every drop reason summed, and the
+/// control core's counters.
+pub fn stats(stats: &StatsView) -> String {
+    use Align::{Left as L, Right as R};
+    let mut out = format!("Uptime: {}\n\nPorts:\n", duration(stats.uptime_secs));
+    let mut ports = Table::new(&[
+        ("Port", L),
+        ("RxPackets", R),
+        ("TxPackets", R),
+        ("RxBytes", R),
+        ("TxBytes", R),
+        ("RxMissed", R),
+        ("RxErrors", R),
+        ("TxErrors", R),
+        ("RxNoMbuf", R),
+    ]);
+    for p in &stats.ports {
+        ports.row(vec![
+            p.name.clone(),
+            p.ipackets.to_string(),
+            p.opackets.to_string(),
+            p.ibytes.to_string(),
+            p.obytes.to_string(),
+            p.imissed.to_string(),
+            p.ierrors.to_string(),
+            p.oerrors.to_string(),
+            p.rx_nombuf.to_string(),
+        ]);
+    }
+    ports.render("  ", &mut out);
+
+    out.push_str("\nWorkers:\n");
+    let mut workers = Table::new(&[
+        ("Lcore", L),
+        ("RxPackets", R),
+        ("TxPackets", R),
+        ("Drops", L),
+    ]);
+    for w in &stats.workers {
+        let drops: Vec<String> = w
+            .drops
+            .iter()
+            .filter(|(_, &n)| n > 0)
+            .map(|(reason, n)| format!("{reason}={n}"))
+            .collect();
+        workers.row(vec![
+            worker_name(w),
+            w.rx_packets.to_string(),
+            w.tx_packets.to_string(),
+            if drops.is_empty() {
+                "-".to_string()
+            } else {
+                drops.join(" ")
+            },
+        ]);
+    }
+    workers.render("  ", &mut out);
+
+    counters(&mut out, "Drops (all workers)", &stats.drops);
+    counters(&mut out, "Control", &stats.control);
+    out
+}
+
+fn counters<'a>(
+    out: &mut String,
+    title: &str,
+    counters: impl IntoIterator<Item = (&'a String, &'a u64)>,
+) {
+    let _ = writeln!(out, "\n{title}:");
+    let mut t = Table::new(&[("Counter", Align::Left), ("Value", Align::Right)]);
+    for (name, value) in counters {
+        t.row(vec![name.clone(), value.to_string()]);
+    }
+    if t.rows.is_empty() {
+        out.push_str("  (none)\n");
+    } else {
+        t.render("  ", out);
+    }
+}
+
+/// `show rpf SOURCE`: one line.
+pub fn rpf(rpf: &RpfView) -> String {
+    let Some(interface) = &rpf.interface else {
+        return format!("RPF for {}: no route\n", rpf.source);
+    };
+    let prefix = rpf.prefix.as_deref().unwrap_or("?");
+    let via = match (rpf.next_hop, rpf.origin.as_deref()) {
+        (None, Some("connected") | None) => format!("via directly connected {prefix}"),
+        (None, Some(origin)) => format!("via {origin} route {prefix}"),
+        (Some(hop), origin) => {
+            format!("via {hop} ({} route {prefix})", origin.unwrap_or("unicast"))
+        }
+    };
+    format!("RPF for {}: interface {interface}, {via}\n", rpf.source)
+}
+
+/// Any response as text: the tables above, a reload's message, or `error: ...`.
+pub fn response(response: &Response) -> String {
+    match response {
+        Response::Mroute(r) => mroutes(r),
+        Response::Interfaces(i) => interfaces(i),
+        Response::Stats(s) => stats(s),
+        Response::Rpf(r) => rpf(r),
+        Response::Reloaded { message } => format!("{message}\n"),
+        Response::Error { message } => format!("error: {message}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::model::PortStatsView;
+    use std::collections::BTreeMap;
+
+    fn a(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn route(src: &str, group: &str) -> MrouteView {
+        MrouteView {
+            source: a(src),
+            group: a(group),
+            iif: "if0".into(),
+            upstream: None,
+            oifs: vec![
+                OifView {
+                    interface: "if1".into(),
+                    ttl_threshold: 1,
+                },
+                OifView {
+                    interface: "if2".into(),
+                    ttl_threshold: 10,
+                },
+            ],
+            uptime_secs: 65.4,
+            expires_secs: Some(835.0),
+            packets: 1234,
+            bytes: 56789,
+            wrong_if: 0,
+            negative: false,
+            origin: "mgm".into(),
+        }
+    }
+
+    /// The cells of the line that starts with `first`, split on runs of spaces.
+    fn cells<'a>(text: &'a str, first: &str) -> Vec<&'a str> {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(first))
+            .unwrap_or_else(|| panic!("no line starting with {first} in:\n{text}"))
+            .split_whitespace()
+            .collect()
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(0.0), "00:00:00");
+        assert_eq!(duration(65.9), "00:01:05");
+        assert_eq!(duration(835.0), "00:13:55");
+        assert_eq!(duration(86_400.0 + 2.0 * 3600.0 + 180.0), "1d02h03m");
+        assert_eq!(duration(-1.0), "-");
+        assert_eq!(duration(f64::NAN), "-");
+    }
+
+    #[test]
+    fn mroute_table() {
+        let mut negative = route("10.0.1.9", "239.9.9.9");
+        negative.negative = true;
+        negative.oifs.clear();
+        let mut star = route("0.0.0.0", "239.3.3.3");
+        star.origin = "static".into();
+        star.expires_secs = None;
+        star.upstream = Some(a("10.0.1.254"));
+        star.iif = "a-very-long-interface".into();
+        let text = mroutes(&[route("10.0.1.2", "239.1.1.1"), negative, star]);
+        let header = cells(&text, "Source");
+        assert_eq!(
+            header,
+            [
+                "Source", "Group", "IIF", "Upstream", "OIFs", "(ttl)", "Uptime", "Expires",
+                "Packets", "Bytes", "WrongIf", "Flags"
+            ]
+        );
+        assert_eq!(
+            cells(&text, "10.0.1.2"),
+            [
+                "10.0.1.2",
+                "239.1.1.1",
+                "if0",
+                "-",
+                "if1",
+                "if2(>10)",
+                "00:01:05",
+                "00:13:55",
+                "1234",
+                "56789",
+                "0",
+                "D"
+            ]
+        );
+        let neg = cells(&text, "10.0.1.9");
+        assert_eq!(neg[4], "(negative)");
+        assert_eq!(neg.last(), Some(&"DN"));
+        let star = cells(&text, "*");
+        assert_eq!(
+            &star[..4],
+            ["*", "239.3.3.3", "a-very-long-interface", "10.0.1.254"]
+        );
+        assert_eq!(star[7], "never");
+        assert_eq!(star.last(), Some(&"S"));
+        // Columns line up: every row's Group starts where the header's does.
+        let col = |l: &str| l.find("239.").unwrap();
+        let header_line = text.lines().find(|l| l.starts_with("Source")).unwrap();
+        let group_col = header_line.find("Group").unwrap();
+        for l in text.lines().filter(|l| l.contains("239.")) {
+            assert_eq!(col(l), group_col, "{text}");
+        }
+        assert!(text.starts_with("Flags: S - static"));
+        assert_eq!(mroutes(&[]), "No multicast routes.\n");
+    }
+
+    #[test]
+    fn interface_table() {
+        let text = interfaces(&[InterfaceView {
+            name: "if0".into(),
+            index: 0,
+            port: "p0".into(),
+            device: "net_af_packet0,iface=r0".into(),
+            driver: "net_af_packet".into(),
+            mac: "02:00:00:00:00:01".into(),
+            address: "10.0.1.1/24".into(),
+            owner: Some("static".into()),
+            rx_packets: 60,
+            tx_packets: 0,
+            rx_missed: 1,
+            rx_nombuf: 2,
+            tx_errors: 3,
+        }]);
+        assert_eq!(
+            cells(&text, "Name"),
+            [
+                "Name",
+                "Index",
+                "Port",
+                "Driver",
+                "MAC",
+                "Address",
+                "Owner",
+                "RxPackets",
+                "TxPackets",
+                "RxMissed",
+                "RxNoMbuf",
+                "TxErrors"
+            ]
+        );
+        assert_eq!(
+            cells(&text, "if0"),
+            [
+                "if0",
+                "0",
+                "p0",
+                "net_af_packet",
+                "02:00:00:00:00:01",
+                "10.0.1.1/24",
+                "static",
+                "60",
+                "0",
+                "1",
+                "2",
+                "3"
+            ]
+        );
+        assert_eq!(interfaces(&[]), "No interfaces.\n");
+    }
+
+    #[test]
+    fn stats_tables() {
+        let drops = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let view = StatsView {
+            uptime_secs: 3725.0,
+            ports: vec![PortStatsView {
+                name: "p0".into(),
+                ipackets: 60,
+                opackets: 5,
+                ibytes: 6000,
+                obytes: 500,
+                imissed: 1,
+                ierrors: 2,
+                oerrors: 3,
+                rx_nombuf: 4,
+            }],
+            workers: vec![
+                WorkerView {
+                    lcore: None,
+                    rx_packets: 10,
+                    tx_packets: 7,
+                    drops: drops(&[("ttl_expired", 20), ("no_route", 0)]),
+                },
+                WorkerView {
+                    lcore: Some(3),
+                    rx_packets: 50,
+                    tx_packets: 40,
+                    drops: drops(&[("ttl_expired", 0)]),
+                },
+            ],
+            drops: drops(&[("ttl_expired", 20), ("no_route", 0), ("local_control", 18)]),
+            control: drops(&[("misses_received", 12), ("reloads_ok", 1)]),
+        };
+        let text = stats(&view);
+        assert!(text.starts_with("Uptime: 01:02:05\n"), "{text}");
+        assert_eq!(
+            cells(&text, "p0"),
+            ["p0", "60", "5", "6000", "500", "1", "2", "3", "4"]
+        );
+        assert_eq!(cells(&text, "main"), ["main", "10", "7", "ttl_expired=20"]);
+        assert_eq!(cells(&text, "3"), ["3", "50", "40", "-"]);
+        // Summed drops list every reason, zero included.
+        assert_eq!(cells(&text, "no_route"), ["no_route", "0"]);
+        assert_eq!(cells(&text, "local_control"), ["local_control", "18"]);
+        assert_eq!(cells(&text, "misses_received"), ["misses_received", "12"]);
+        let drops_at = text.find("Drops (all workers):").unwrap();
+        let control_at = text.find("Control:").unwrap();
+        assert!(drops_at < text.find("local_control").unwrap());
+        assert!(control_at < text.find("misses_received").unwrap());
+    }
+
+    #[test]
+    fn rpf_lines() {
+        let mut v = RpfView {
+            source: a("10.0.1.2"),
+            interface: Some("if0".into()),
+            next_hop: None,
+            prefix: Some("10.0.1.0/24".into()),
+            origin: Some("connected".into()),
+        };
+        assert_eq!(
+            rpf(&v),
+            "RPF for 10.0.1.2: interface if0, via directly connected 10.0.1.0/24\n"
+        );
+        v.next_hop = Some(a("10.0.2.254"));
+        v.origin = Some("static".into());
+        v.prefix = Some("10.9.0.0/16".into());
+        assert_eq!(
+            rpf(&v),
+            "RPF for 10.0.1.2: interface if0, via 10.0.2.254 (static route 10.9.0.0/16)\n"
+        );
+        v.interface = None;
+        assert_eq!(rpf(&v), "RPF for 10.0.1.2: no route\n");
+    }
+
+    #[test]
+    fn other_responses() {
+        assert_eq!(
+            response(&Response::Reloaded {
+                message: "reloaded: 2 routes".into()
+            }),
+            "reloaded: 2 routes\n"
+        );
+        assert_eq!(response(&Response::error("boom")), "error: boom\n");
+    }
+}

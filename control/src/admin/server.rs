@@ -1,0 +1,301 @@
+//! The admin socket server, polled from the daemon's control loop.
+//!
+//! Single-threaded and non-blocking: [`AdminServer::poll`] accepts a few connections, reads what
+//! has arrived, answers complete request lines through the caller's handler and writes what the
+//! sockets take, then returns. Every step is bounded (connections accepted, bytes read and
+//! requests answered per call), so a chatty or hostile client cannot stall forwarding control.
+//! A connection that errors, hangs up or sends an overlong line is dropped; a malformed request
+//! gets an error response and the connection stays usable.
+
+use std::fs;
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use super::model::{Request, Response};
+
+/// Where the daemon listens and `mrouterctl` connects unless told otherwise.
+pub const DEFAULT_SOCKET: &str = "/var/run/mrouter/mrouter.sock";
+
+/// Longest request line accepted, newline excluded.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Most connections open at once; further ones get an error and are closed.
+pub const MAX_CONNECTIONS: usize = 16;
+/// Most connections accepted per [`AdminServer::poll`].
+pub const ACCEPTS_PER_POLL: usize = 8;
+/// Most requests answered per connection per [`AdminServer::poll`].
+pub const REQUESTS_PER_POLL: usize = 16;
+/// Bytes read per `read` call.
+const READ_CHUNK: usize = 16 * 1024;
+/// A connection's answers waiting to be written stop it from being read further beyond this, so
+/// a client that sends but never reads cannot make the daemon buffer without end.
+const MAX_PENDING_OUTPUT: usize = 4 * 1024 * 1024;
+
+/// The admin socket: a listening Unix stream socket and its open connections.
+#[derive(Debug)]
+pub struct AdminServer {
+    listener: UnixListener,
+    path: PathBuf,
+    /// Device and inode of the socket file this server created, so that drop removes only that
+    /// file and not one a later daemon put in its place.
+    identity: Option<(u64, u64)>,
+    connections: Vec<Connection>,
+}
+
+#[derive(Debug)]
+struct Connection {
+    stream: UnixStream,
+    /// Bytes received, not yet a complete line.
+    input: Vec<u8>,
+    /// Response bytes the socket has not taken yet.
+    output: Vec<u8>,
+    /// The peer has shut down its sending side: answer what is buffered, then close.
+    eof: bool,
+    /// Close once `output` is written (after an overlong line or a refused connection).
+    closing: bool,
+    /// The socket failed: drop at once.
+    dead: bool,
+}
+
+impl AdminServer {
+    /// Listens on `path`, mode 0600 (owner only).
+    ///
+    /// Creates the parent directory (mode 0700) if it is missing. A socket file already at
+    /// `path` is replaced only if nothing answers on it; if a live mrouter owns it, this fails
+    /// with [`ErrorKind::AddrInUse`]. Anything at `path` that is not a socket is left alone and
+    /// reported.
+    pub fn bind(path: &Path) -> io::Result<AdminServer> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.exists() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .map_err(|e| annotate(e, format!("cannot create {}", parent.display())))?;
+            }
+        }
+        match fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_socket() => match UnixStream::connect(path) {
+                Ok(_) => {
+                    return Err(io::Error::new(
+                        ErrorKind::AddrInUse,
+                        format!(
+                            "{} is in use: another mrouter is running and answers on it \
+                             (stop it, or give this one another admin socket path)",
+                            path.display()
+                        ),
+                    ))
+                }
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                    // Left behind by a daemon that died without cleaning up.
+                    fs::remove_file(path).map_err(|e| {
+                        annotate(e, format!("cannot remove stale socket {}", path.display()))
+                    })?;
+                }
+                Err(e) => {
+                    return Err(annotate(
+                        e,
+                        format!("cannot check existing socket {}", path.display()),
+                    ))
+                }
+            },
+            Ok(_) => {
+                return Err(io::Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "{} exists and is not a socket; not replacing it",
+                        path.display()
+                    ),
+                ))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(annotate(e, format!("cannot inspect {}", path.display()))),
+        }
+        let listener = UnixListener::bind(path)
+            .map_err(|e| annotate(e, format!("cannot listen on {}", path.display())))?;
+        // The file exists with the umask's mode until this chmod; the parent directory (0700
+        // when we created it) is what keeps others out during that window.
+        let server = AdminServer {
+            identity: fs::metadata(path).ok().map(|m| (m.dev(), m.ino())),
+            listener,
+            path: path.to_path_buf(),
+            connections: Vec::new(),
+        };
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .map_err(|e| annotate(e, format!("cannot set the mode of {}", path.display())))?;
+        server.listener.set_nonblocking(true)?;
+        Ok(server)
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Connections open now.
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Does a bounded amount of admin work: accepts up to [`ACCEPTS_PER_POLL`] connections,
+    /// reads what has arrived on each, answers up to [`REQUESTS_PER_POLL`] complete lines per
+    /// connection through `handler`, and writes what the sockets take. Returns the number of
+    /// requests handled (malformed ones included). Never blocks.
+    pub fn poll(&mut self, handler: &mut dyn FnMut(Request) -> Response) -> usize {
+        self.accept();
+        let mut handled = 0;
+        for conn in &mut self.connections {
+            handled += conn.service(handler);
+        }
+        self.connections.retain(|c| !c.finished());
+        handled
+    }
+
+    fn accept(&mut self) {
+        for _ in 0..ACCEPTS_PER_POLL {
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
+                // WouldBlock: nobody waiting. Other errors (EMFILE, ECONNABORTED) are
+                // per-attempt; try again at the next poll.
+                Err(_) => return,
+            };
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let mut conn = Connection::new(stream);
+            if self.connections.len() >= MAX_CONNECTIONS {
+                // Best effort: a short line into a fresh socket's empty buffer goes at once.
+                conn.output = Response::error(format!(
+                    "too many admin connections ({MAX_CONNECTIONS} open); try again later"
+                ))
+                .to_line();
+                conn.flush();
+                continue;
+            }
+            self.connections.push(conn);
+        }
+    }
+}
+
+impl Drop for AdminServer {
+    fn drop(&mut self) {
+        let ours = fs::symlink_metadata(&self.path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+            .is_some_and(|id| Some(id) == self.identity);
+        if ours {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Connection {
+    fn new(stream: UnixStream) -> Connection {
+        Connection {
+            stream,
+            input: Vec::new(),
+            output: Vec::new(),
+            eof: false,
+            closing: false,
+            dead: false,
+        }
+    }
+
+    /// Done with: failed, or closing / hung up with everything answered and written.
+    fn finished(&self) -> bool {
+        self.dead
+            || (self.output.is_empty()
+                && (self.closing || (self.eof && !self.input.contains(&b'\n'))))
+    }
+
+    /// One poll's worth of work on this connection; returns the requests handled.
+    fn service(&mut self, handler: &mut dyn FnMut(Request) -> Response) -> usize {
+        self.flush();
+        if self.dead || self.closing {
+            return 0;
+        }
+        self.read();
+        if self.dead {
+            return 0;
+        }
+        if self.eof && !self.input.is_empty() && !self.input.ends_with(b"\n") {
+            // A last request without its newline (`printf ... | nc -U`): answer it too.
+            self.input.push(b'\n');
+        }
+        let mut handled = 0;
+        while handled < REQUESTS_PER_POLL && self.output.len() < MAX_PENDING_OUTPUT {
+            let Some(end) = self.input.iter().position(|&b| b == b'\n') else {
+                if self.input.len() > MAX_LINE {
+                    self.reject_overlong();
+                }
+                break;
+            };
+            if end > MAX_LINE {
+                self.reject_overlong();
+                break;
+            }
+            let line: Vec<u8> = self.input.drain(..=end).collect();
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            let response = match Request::from_line(line) {
+                Ok(request) => handler(request),
+                Err(message) => Response::error(message),
+            };
+            self.output.extend_from_slice(&response.to_line());
+            handled += 1;
+        }
+        self.flush();
+        handled
+    }
+
+    /// Reads what the socket has, stopping once a full line's worth is buffered (the rest
+    /// waits in the socket for a later poll).
+    fn read(&mut self) {
+        let mut chunk = [0u8; READ_CHUNK];
+        while !self.eof && self.input.len() <= MAX_LINE {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.dead = true;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Writes what the socket takes; keeps the rest for the next poll.
+    fn flush(&mut self) {
+        while !self.output.is_empty() && !self.dead {
+            match self.stream.write(&self.output) {
+                Ok(0) => self.dead = true,
+                Ok(n) => {
+                    self.output.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => self.dead = true,
+            }
+        }
+    }
+
+    fn reject_overlong(&mut self) {
+        self.input.clear();
+        self.closing = true;
+        self.output.extend_from_slice(
+            &Response::error(format!(
+                "request line longer than {MAX_LINE} bytes; closing the connection"
+            ))
+            .to_line(),
+        );
+    }
+}
+
+fn annotate(e: io::Error, context: String) -> io::Error {
+    io::Error::new(e.kind(), format!("{context}: {e}"))
+}
