@@ -120,6 +120,7 @@ impl Dataplane {
             port.enable_allmulticast()?;
             macs.push(port.mac().0);
         }
+        let chains: Vec<bool> = handles.iter().map(Port::supports_chains).collect();
         let (mut fib, readers) = rcu::new(n_workers);
         for (source, group, route) in table.routes() {
             fib.insert(source, group, route.clone());
@@ -144,6 +145,7 @@ impl Dataplane {
                     .map(|p| p.take_tx_queue(w as u16).expect("tx queues >= workers"))
                     .collect(),
                 macs: macs.clone(),
+                chains: chains.clone(),
                 pool,
                 fib,
                 stop: Arc::clone(&stop),

@@ -5,11 +5,18 @@ use std::ptr::NonNull;
 
 /// Packets per rx/tx burst.
 pub const BURST: usize = 32;
+/// Length of an Ethernet header: what [`Mbuf::header_mut`] may reach.
+pub const ETHER_HEADER_LEN: usize = 14;
+/// Shared (cloned) payloads never start before this offset (Ethernet + minimal IPv4 header).
+pub const SHARED_FROM: usize = 14 + 20;
 
 /// One packet buffer (possibly a chain of segments), owned by this handle and freed on drop.
 ///
-/// The safe API never creates indirect mbufs or bumps reference counts, so an `Mbuf` is always
-/// the only reference to its data: that is what makes [`Mbuf::data_mut`] sound.
+/// The only way this API shares packet data is [`Mbuf::header_chain`], whose indirect mbufs
+/// cover the original's bytes from offset [`SHARED_FROM`] on and are never written. While a
+/// buffer is shared, the original may be written only below [`ETHER_HEADER_LEN`] (through
+/// [`Mbuf::header_mut`]); [`Mbuf::data_mut`] requires an unshared buffer (checked in debug
+/// builds). No Rust reference ever points into the shared part from two places for writing.
 /// `repr(transparent)` over a non-null pointer: a `[Mbuf]` has the layout of `rte_mbuf *[]`,
 /// which is how bursts are passed to and from DPDK without copying.
 #[repr(transparent)]
@@ -77,11 +84,66 @@ impl Mbuf {
         }
     }
 
-    /// The bytes of the first segment, writable.
+    /// The Ethernet header of the first segment, writable even while the payload is shared
+    /// with copies made by [`Mbuf::header_chain`] (they never cover these bytes).
+    #[inline]
+    pub fn header_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; shared payloads start at SHARED_FROM > ETHER_HEADER_LEN, so the
+        // first ETHER_HEADER_LEN bytes belong to this mbuf alone.
+        unsafe {
+            let m = self.raw.as_ref();
+            let len = (m.data_len as usize).min(ETHER_HEADER_LEN);
+            std::slice::from_raw_parts_mut((m.buf_addr as *mut u8).add(m.data_off as usize), len)
+        }
+    }
+
+    /// A copy for one more output that shares this packet's payload: a new mbuf holding the
+    /// first `header_len` bytes (which the caller then rewrites freely), chained to an indirect
+    /// mbuf over the rest. `header_len` must be at least [`SHARED_FROM`] and within the first
+    /// segment. `None` when the pool is empty or the arguments do not fit.
+    pub fn header_chain(&self, pool: &Mempool, header_len: usize) -> Option<Mbuf> {
+        if header_len < SHARED_FROM || header_len > self.data().len() {
+            return None;
+        }
+        let head = Mbuf::from_bytes(pool, &self.data()[..header_len])?;
+        // SAFETY: self is a valid mbuf; the clone is an indirect mbuf attached to self's buffer
+        // (refcount bumped by DPDK), owned by the new Mbuf.
+        let tail =
+            NonNull::new(unsafe { dpdk_sys::rte_pktmbuf_clone(self.raw.as_ptr(), pool.as_ptr()) })
+                .map(|raw| Mbuf { raw })?;
+        // SAFETY: tail is a valid mbuf we own and header_len <= its first segment's length.
+        if unsafe { dpdk_sys::rte_pktmbuf_adj(tail.raw.as_ptr(), header_len as u16) }.is_null() {
+            return None;
+        }
+        let (head_raw, tail_raw) = (head.into_raw(), tail.into_raw());
+        // SAFETY: both are valid owned mbufs; on success head owns the chain, on failure
+        // nothing changed and both are freed here.
+        if unsafe { dpdk_sys::rte_pktmbuf_chain(head_raw, tail_raw) } != 0 {
+            // SAFETY: still two separate owned mbufs.
+            unsafe {
+                dpdk_sys::rte_pktmbuf_free(head_raw);
+                dpdk_sys::rte_pktmbuf_free(tail_raw);
+            }
+            return None;
+        }
+        // SAFETY: head_raw is non-null (it came from an Mbuf) and owns the chain.
+        Some(Mbuf {
+            raw: unsafe { NonNull::new_unchecked(head_raw) },
+        })
+    }
+
+    /// The bytes of the first segment, writable. The buffer must not be shared (no copy made
+    /// by [`Mbuf::header_chain`] is alive); use [`Mbuf::header_mut`] otherwise.
     #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`; the data is not shared (no clones or indirect mbufs are ever
-        // made through this API), so a unique borrow of self is a unique borrow of the bytes.
+        // SAFETY: reading the reference count of a valid mbuf.
+        debug_assert_eq!(
+            unsafe { dpdk_sys::rte_mbuf_refcnt_read(self.raw.as_ptr()) },
+            1,
+            "data_mut on a shared buffer"
+        );
+        // SAFETY: as in `data`; the buffer is not shared (see the type doc and the check
+        // above), so a unique borrow of self is a unique borrow of the bytes.
         unsafe {
             let m = self.raw.as_ref();
             std::slice::from_raw_parts_mut(

@@ -7,7 +7,7 @@ mod mempool;
 mod port;
 
 pub use eal::{lcore_id, tsc, tsc_hz, Eal, LaunchError};
-pub use mbuf::{Mbuf, BURST};
+pub use mbuf::{Mbuf, BURST, ETHER_HEADER_LEN, SHARED_FROM};
 pub use mempool::Mempool;
 pub use port::{EtherAddr, Port, PortStats, RxQueue, TxQueue, TX_BUFFER};
 

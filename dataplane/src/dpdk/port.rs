@@ -9,6 +9,8 @@ use std::sync::Mutex;
 const RSS_IPV4: u64 = 1 << 2;
 const RSS_FRAG_IPV4: u64 = 1 << 3;
 const RSS_NONFRAG_IPV4_UDP: u64 = 1 << 5;
+// RTE_ETH_TX_OFFLOAD_MULTI_SEGS, also an RTE_BIT64() macro.
+const TX_OFFLOAD_MULTI_SEGS: u64 = 1 << 15;
 
 /// A MAC address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,6 +135,9 @@ impl Port {
             });
         }
         let mut conf = dpdk_sys::rte_eth_conf::default();
+        // Chained mbufs (header + shared payload) need the multi-segment tx offload where the
+        // device has it.
+        conf.txmode.offloads |= info.tx_offload_capa & TX_OFFLOAD_MULTI_SEGS;
         if rx_queues > 1 && info.flow_type_rss_offloads != 0 {
             conf.rxmode.mq_mode = dpdk_sys::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf =
@@ -173,6 +178,22 @@ impl Port {
             vec![false; tx_queues as usize],
         );
         Ok(())
+    }
+
+    /// Whether the port can send chained (multi-segment) mbufs: it advertises the
+    /// multi-segment tx offload, or its driver is one known to handle chains without it
+    /// (net_pcap linearises them, net_null frees them, net_ring passes them on).
+    pub fn supports_chains(&self) -> bool {
+        let mut info = dpdk_sys::rte_eth_dev_info::default();
+        // SAFETY: info is a valid out struct for a valid port.
+        if unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) } != 0 {
+            return false;
+        }
+        info.tx_offload_capa & TX_OFFLOAD_MULTI_SEGS != 0
+            || matches!(
+                self.driver_name().as_str(),
+                "net_pcap" | "net_null" | "net_ring"
+            )
     }
 
     /// Starts the port.

@@ -31,6 +31,8 @@ pub struct Worker {
     pub tx: Vec<TxQueue>,
     /// Every port's MAC address, by port index.
     pub macs: Vec<[u8; 6]>,
+    /// Whether each port can send chained mbufs, by port index.
+    pub chains: Vec<bool>,
     /// Pool for extra copies.
     pub pool: Mempool,
     /// This worker's read handle on the published table.
@@ -96,6 +98,7 @@ impl Worker {
                 pool: &self.pool,
                 tx: &mut self.tx,
                 macs: &self.macs,
+                chains: &self.chains,
             },
             now: tsc(),
         };
