@@ -126,22 +126,20 @@ impl Mbuf {
             }
             return None;
         }
-        // SAFETY: head_raw is non-null (it came from an Mbuf) and owns the chain.
-        Some(Mbuf {
-            raw: unsafe { NonNull::new_unchecked(head_raw) },
-        })
+        // head_raw came from an Mbuf, so it is non-null; it now owns the chain.
+        NonNull::new(head_raw).map(|raw| Mbuf { raw })
     }
 
     /// The bytes of the first segment, writable. The buffer must not be shared (no copy made
     /// by [`Mbuf::header_chain`] is alive); use [`Mbuf::header_mut`] otherwise.
     #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: reading the reference count of a valid mbuf.
-        debug_assert_eq!(
-            unsafe { dpdk_sys::rte_mbuf_refcnt_read(self.raw.as_ptr()) },
-            1,
-            "data_mut on a shared buffer"
-        );
+        #[cfg(debug_assertions)]
+        {
+            // SAFETY: reading the reference count of a valid mbuf.
+            let refs = unsafe { dpdk_sys::rte_mbuf_refcnt_read(self.raw.as_ptr()) };
+            assert_eq!(refs, 1, "data_mut on a shared buffer");
+        }
         // SAFETY: as in `data`; the buffer is not shared (see the type doc and the check
         // above), so a unique borrow of self is a unique borrow of the bytes.
         unsafe {
