@@ -41,7 +41,7 @@ fn every_copy_is_byte_exact_for_every_size_and_fan_out() {
     let mut frames = Vec::new();
     let mut fanout_of = Vec::new();
     // Both replication paths are exercised.
-    assert!(256 <= COPY_LIMIT && 1500 > COPY_LIMIT);
+    const { assert!(256 <= COPY_LIMIT && 1500 > COPY_LIMIT) };
     for size in [64usize, 256, 1500] {
         for k in 1..=OUTPUTS as u8 {
             for seq in 0..2u8 {
