@@ -1,0 +1,104 @@
+//! `mrouterctl`: asks a running mrouter what it is doing, over its admin socket.
+//!
+//! ```text
+//! mrouterctl [--socket PATH] [--json] show mroute|interfaces|stats|rpf SOURCE
+//! mrouterctl [--socket PATH] reload
+//! ```
+//! Exit status: 0 on success, 1 when mrouter cannot be reached or answers with an error.
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use control::admin::client::{self, DEFAULT_TIMEOUT};
+use control::admin::{render, Request, Response, DEFAULT_SOCKET};
+
+#[derive(Parser)]
+#[command(name = "mrouterctl", about = "Show and control a running mrouter")]
+struct Cli {
+    /// The daemon's admin socket.
+    #[arg(long, global = true, default_value = DEFAULT_SOCKET, value_name = "PATH")]
+    socket: PathBuf,
+    /// Print the answer as JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show routes, interfaces, counters or the RPF route toward a source.
+    #[command(subcommand)]
+    Show(Show),
+    /// Re-read the configuration file (like SIGHUP).
+    Reload,
+}
+
+#[derive(Subcommand)]
+enum Show {
+    /// Multicast forwarding entries.
+    Mroute,
+    /// Interfaces and their ports' counters.
+    Interfaces,
+    /// Port, worker, drop and control-core counters.
+    Stats,
+    /// The unicast route the RPF check uses toward SOURCE.
+    Rpf {
+        /// Source address.
+        source: Ipv4Addr,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let request = match cli.command {
+        Command::Show(Show::Mroute) => Request::ShowMroute,
+        Command::Show(Show::Interfaces) => Request::ShowInterfaces,
+        Command::Show(Show::Stats) => Request::ShowStats,
+        Command::Show(Show::Rpf { source }) => Request::ShowRpf { source },
+        Command::Reload => Request::Reload,
+    };
+    let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
+        Ok(response) => response,
+        Err(e) => {
+            eprintln!("mrouterctl: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Response::Error { message } = &response {
+        eprintln!("mrouterctl: {message}");
+        return ExitCode::FAILURE;
+    }
+    if !answers(&request, &response) {
+        eprintln!("mrouterctl: mrouter answered {request:?} with an unexpected {response:?}");
+        return ExitCode::FAILURE;
+    }
+    if cli.json {
+        match response
+            .payload_json()
+            .and_then(|v| serde_json::to_string_pretty(&v))
+        {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("mrouterctl: cannot print the answer as JSON: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", render::response(&response));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Whether `response` is the kind of answer `request` calls for.
+fn answers(request: &Request, response: &Response) -> bool {
+    matches!(
+        (request, response),
+        (Request::ShowMroute, Response::Mroute(_))
+            | (Request::ShowInterfaces, Response::Interfaces(_))
+            | (Request::ShowStats, Response::Stats(_))
+            | (Request::ShowRpf { .. }, Response::Rpf(_))
+            | (Request::Reload, Response::Reloaded { .. })
+    )
+}
