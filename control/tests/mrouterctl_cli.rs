@@ -1,0 +1,207 @@
+//! The real `mrouterctl` binary against an `AdminServer` polled by a thread of this test,
+//! answering from canned views.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use control::admin::{AdminServer, MrouteView, OifView, Request, Response, RpfView};
+
+fn mroutes() -> Vec<MrouteView> {
+    vec![MrouteView {
+        source: Ipv4Addr::new(10, 0, 1, 2),
+        group: Ipv4Addr::new(239, 1, 1, 1),
+        iif: "if0".into(),
+        upstream: None,
+        oifs: vec![
+            OifView {
+                interface: "if1".into(),
+                ttl_threshold: 1,
+            },
+            OifView {
+                interface: "if2".into(),
+                ttl_threshold: 10,
+            },
+        ],
+        uptime_secs: 65.0,
+        expires_secs: Some(835.0),
+        packets: 1234,
+        bytes: 56789,
+        wrong_if: 0,
+        negative: false,
+        origin: "mgm".into(),
+    }]
+}
+
+fn handler(request: Request) -> Response {
+    match request {
+        Request::ShowMroute => Response::Mroute(mroutes()),
+        Request::ShowRpf { source } => Response::Rpf(RpfView {
+            source,
+            interface: Some("if0".into()),
+            next_hop: None,
+            prefix: Some("10.0.1.0/24".into()),
+            origin: Some("connected".into()),
+        }),
+        Request::Reload => Response::Reloaded {
+            message: "configuration reloaded: 1 route added".into(),
+        },
+        _ => Response::error("stats are not available in this test"),
+    }
+}
+
+/// An admin server polled by a background thread until dropped.
+struct Daemon {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Daemon {
+    fn start(test: &str) -> Daemon {
+        let path = std::env::temp_dir()
+            .join(format!("mrouterctl-cli-{}-{test}", std::process::id()))
+            .join("mrouter.sock");
+        let mut server = AdminServer::bind(&path).expect("bind the admin socket");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                server.poll(&mut handler);
+                thread::sleep(Duration::from_millis(1));
+            }
+        });
+        Daemon {
+            path,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        // The server removed its socket when the thread dropped it; now its directory.
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+fn mrouterctl(socket: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mrouterctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run mrouterctl")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn show_mroute_prints_a_table() {
+    let daemon = Daemon::start("mroute");
+    let out = mrouterctl(&daemon.path, &["show", "mroute"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("10.0.1.2"))
+        .unwrap_or_else(|| panic!("no route line in:\n{text}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        [
+            "10.0.1.2",
+            "239.1.1.1",
+            "if0",
+            "-",
+            "if1",
+            "if2(>10)",
+            "00:01:05",
+            "00:13:55",
+            "1234",
+            "56789",
+            "0",
+            "D"
+        ]
+    );
+    assert!(text.lines().any(|l| l.starts_with("Source ")), "{text}");
+}
+
+#[test]
+fn show_mroute_json_is_the_list() {
+    let daemon = Daemon::start("json");
+    let out = mrouterctl(&daemon.path, &["show", "mroute", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let routes: Vec<MrouteView> = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    assert_eq!(routes, mroutes());
+    // --json before the subcommand works too.
+    let out = mrouterctl(&daemon.path, &["--json", "show", "mroute"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again: Vec<MrouteView> = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    assert_eq!(again, routes);
+}
+
+#[test]
+fn show_rpf_prints_one_line() {
+    let daemon = Daemon::start("rpf");
+    let out = mrouterctl(&daemon.path, &["show", "rpf", "10.0.1.2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "RPF for 10.0.1.2: interface if0, via directly connected 10.0.1.0/24\n"
+    );
+}
+
+#[test]
+fn reload_prints_the_message() {
+    let daemon = Daemon::start("reload");
+    let out = mrouterctl(&daemon.path, &["reload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "configuration reloaded: 1 route added\n");
+}
+
+#[test]
+fn error_response_goes_to_stderr_with_status_1() {
+    let daemon = Daemon::start("error");
+    let out = mrouterctl(&daemon.path, &["show", "stats"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("stats are not available in this test"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn missing_socket_says_so_with_status_1() {
+    let path = std::env::temp_dir()
+        .join(format!("mrouterctl-cli-{}-missing", std::process::id()))
+        .join("nothing.sock");
+    let out = mrouterctl(&path, &["show", "mroute"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot reach mrouter at {}", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("is mrouter running? see --socket"), "{err}");
+}
