@@ -1,0 +1,689 @@
+//! `mrbench`: runs the benchmark scenarios on this machine's virtual devices and writes the
+//! report (`report.md`, `results.json`, `runs.csv`, `summary.csv`, SVG plots).
+//!
+//! Every throughput figure is taken with the program under test saturated by a `net_pcap`
+//! `infinite_rx` source and counted through DPDK's telemetry socket, for mrouter and the
+//! reference programs alike. Runs are interleaved (mrouter, testpmd, ipv4_multicast, mrouter,
+//! ...) and compared pair by pair, because this machine's throughput drifts 30-50% between
+//! identical runs: only the median of per-pair ratios means anything.
+
+mod programs;
+mod publish;
+mod report;
+mod runner;
+
+use bench::median;
+use clap::Parser;
+use programs::{Env, Program};
+use runner::Measure;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// mrbench options.
+#[derive(Debug, Parser)]
+#[command(name = "mrbench", about = "mrouter benchmark harness")]
+struct Opts {
+    /// About two minutes instead of about ten: 2 pairs, 1 s windows, tables up to 64k.
+    #[arg(long)]
+    quick: bool,
+    /// Output directory.
+    #[arg(long, default_value = "bench-results")]
+    out: PathBuf,
+    /// A/B pairs per case in scenarios 1 and 2 (default 5, quick 2).
+    #[arg(long)]
+    pairs: Option<usize>,
+    /// Rounds over the table sizes in scenario 3 (default 3, quick 1).
+    #[arg(long)]
+    table_rounds: Option<usize>,
+    /// Measured window per run, seconds (default 2, quick 1).
+    #[arg(long)]
+    window: Option<f64>,
+    /// Warm-up after the first forwarded packet, seconds (default 0.7, quick 0.4).
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Scenarios to run (default all): fanout, sizes, table, miss, publish, latency.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Option<Vec<String>>,
+    /// mrouter binary (default: next to this one).
+    #[arg(long)]
+    mrouter: Option<PathBuf>,
+    /// mcgen binary (default: next to this one).
+    #[arg(long)]
+    mcgen: Option<PathBuf>,
+    /// testpmd binary.
+    #[arg(long, default_value = "dpdk-testpmd")]
+    testpmd: PathBuf,
+}
+
+/// One measured run (or a failed attempt).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Run {
+    pub scenario: String,
+    pub case: String,
+    pub program: String,
+    pub pair: usize,
+    pub ok: bool,
+    #[serde(flatten)]
+    pub sample: runner::Sample,
+    /// TSC cycles per received packet on the forwarding lcore (it polls 100% of the time).
+    pub cycles_per_packet: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// Medians over the pairs of one case and program.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub case: String,
+    pub program: String,
+    pub runs_ok: usize,
+    pub rx_mpps: Option<f64>,
+    pub tx_mpps: Option<f64>,
+    pub cycles_per_packet: Option<f64>,
+    /// Median over pairs of mrouter rx Mpps / testpmd rx Mpps (mrouter rows only).
+    pub ratio_vs_testpmd: Option<f64>,
+    /// Median over pairs of mrouter rx Mpps / ipv4_multicast rx Mpps (mrouter rows only).
+    pub ratio_vs_ipv4mc: Option<f64>,
+    /// Scenario 3: median over rounds of rx Mpps / rx Mpps with a 1-entry table.
+    pub ratio_vs_first_case: Option<f64>,
+}
+
+/// A scenario that did not run, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotAvailable {
+    pub scenario: String,
+    pub why: String,
+}
+
+/// Everything the report is made of.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Results {
+    pub started: String,
+    pub quick: bool,
+    pub tsc_hz: f64,
+    pub pairs: usize,
+    pub window_s: f64,
+    pub ipv4mc: Option<programs::Ipv4mcBuild>,
+    pub runs: Vec<Run>,
+    pub summaries: Vec<Summary>,
+    pub publish: Vec<publish::PublishCost>,
+    pub latency: Vec<serde_json::Value>,
+    pub not_available: Vec<NotAvailable>,
+    pub wall_s: f64,
+}
+
+struct Case {
+    scenario: &'static str,
+    name: String,
+    progs: Vec<(Program, Vec<String>, Measure)>,
+}
+
+const PREFIX: &str = "@PREFIX@";
+
+fn main() {
+    let opts = Opts::parse();
+    if let Err(e) = run(opts) {
+        eprintln!("mrbench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn sibling(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn run(opts: Opts) -> Result<(), String> {
+    let t_start = Instant::now();
+    let q = opts.quick;
+    let pairs = opts.pairs.unwrap_or(if q { 2 } else { 5 });
+    let table_rounds = opts.table_rounds.unwrap_or(if q { 1 } else { 3 });
+    let window = Duration::from_secs_f64(opts.window.unwrap_or(if q { 1.0 } else { 2.0 }));
+    let warmup = Duration::from_secs_f64(opts.warmup.unwrap_or(if q { 0.4 } else { 0.7 }));
+    let all = ["fanout", "sizes", "table", "miss", "publish", "latency"];
+    let scen: Vec<String> = opts
+        .scenarios
+        .clone()
+        .unwrap_or_else(|| all.iter().map(|s| s.to_string()).collect());
+    for s in &scen {
+        if !all.contains(&s.as_str()) {
+            return Err(format!("unknown scenario {s} (known: {})", all.join(", ")));
+        }
+    }
+    let want = |s: &str| scen.iter().any(|x| x == s);
+    let work = opts.out.join("work");
+    let logs = opts.out.join("logs");
+    for d in [&work, &logs, &opts.out.join("plots")] {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let mrouter = opts.mrouter.clone().unwrap_or_else(|| sibling("mrouter"));
+    if !mrouter.exists() {
+        return Err(format!(
+            "{} not found (cargo build --release -p control)",
+            mrouter.display()
+        ));
+    }
+    let mut env = Env {
+        mrouter,
+        testpmd: opts.testpmd.clone(),
+        ipv4mc: None,
+        work: work.clone(),
+        logs: logs.clone(),
+    };
+    let mut res = Results {
+        started: chrono_like_now(),
+        quick: q,
+        pairs,
+        window_s: window.as_secs_f64(),
+        ..Default::default()
+    };
+    res.tsc_hz = runner::tsc_hz();
+    println!(
+        "mrbench: TSC {:.3} GHz, {pairs} pairs, {:.1} s windows, output {}",
+        res.tsc_hz / 1e9,
+        window.as_secs_f64(),
+        opts.out.display()
+    );
+
+    let group = Ipv4Addr::new(239, 1, 1, 1);
+    if want("fanout") || want("sizes") {
+        let pcap = programs::source_pcap(&env, ipv4_group(1), 64).map_err(|e| e.to_string())?;
+        let b = programs::build_ipv4mc(&work, &logs, &pcap);
+        println!(
+            "mrbench: stock ipv4_multicast on null/pcap ports: {}",
+            b.stock_result
+        );
+        env.ipv4mc = b.patched.clone();
+        res.ipv4mc = Some(b);
+    }
+    let mk = |m: Measure| Measure {
+        warmup,
+        window,
+        start_timeout: Duration::from_secs(20),
+        ..m
+    };
+    let dur = (warmup + window).as_secs_f64() + 25.0;
+
+    // Scenarios 1 and 2: fan-out at 64 B, packet sizes at fan-out 2.
+    let mut cases: Vec<Case> = Vec::new();
+    let add_case =
+        |scenario: &'static str, name: String, fanout: usize, size: u16| -> Result<Case, String> {
+            let pcap = programs::source_pcap(&env, group, size).map_err(|e| e.to_string())?;
+            let dev = format!("net_pcap0,rx_pcap={},infinite_rx=1", pcap.display());
+            let cfg = programs::mrouter_config(
+                &env,
+                &format!("fanout{fanout}-{size}"),
+                &dev,
+                fanout,
+                group,
+                None,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut progs = vec![(
+                Program::Mrouter,
+                programs::mrouter_argv(&env, PREFIX, &cfg, dur),
+                mk(Measure {
+                    ports: 1 + fanout as u16,
+                    source: 0,
+                    sinks: (1..=fanout as u16).collect(),
+                    warmup,
+                    window,
+                    start_timeout: warmup,
+                }),
+            )];
+            let (a, m) = programs::testpmd_argv(&env, PREFIX, &pcap);
+            progs.push((Program::Testpmd, a, mk(m)));
+            if let (Some(exe), Some(g)) = (&env.ipv4mc, programs::ipv4mc_group(fanout)) {
+                let p = programs::source_pcap(&env, g, size).map_err(|e| e.to_string())?;
+                let (a, m) = programs::ipv4mc_argv(exe, PREFIX, &p, fanout);
+                progs.push((Program::Ipv4Multicast, a, mk(m)));
+            }
+            Ok(Case {
+                scenario,
+                name,
+                progs,
+            })
+        };
+    if want("fanout") {
+        for k in [1, 2, 4, 8] {
+            cases.push(add_case("1-fanout", format!("fan-out {k}"), k, 64)?);
+        }
+    }
+    if want("sizes") {
+        for s in [64u16, 256, 512, 1500] {
+            cases.push(add_case("2-sizes", format!("{s} B"), 2, s)?);
+        }
+    }
+    let total: usize = cases.iter().map(|c| c.progs.len() * pairs).sum();
+    let mut n = 0;
+    for case in &cases {
+        for pair in 0..pairs {
+            for (prog, argv, m) in &case.progs {
+                n += 1;
+                let r = one_run(
+                    &env,
+                    &res,
+                    case.scenario,
+                    &case.name,
+                    *prog,
+                    pair,
+                    argv,
+                    m,
+                    n,
+                );
+                print_run(&r, n, total);
+                res.runs.push(r);
+            }
+        }
+    }
+
+    // Scenario 3: table size, mrouter only, rounds interleaved over sizes.
+    if want("table") {
+        let sizes: Vec<usize> = if q {
+            vec![1, 1 << 10, 1 << 16]
+        } else {
+            vec![1, 1 << 10, 1 << 16, 1 << 20]
+        };
+        let mut tcases = Vec::new();
+        for &entries in &sizes {
+            let pcap = programs::table_pcap(&env, entries, 4096, 64).map_err(|e| e.to_string())?;
+            let dev = format!("net_pcap0,rx_pcap={},infinite_rx=1", pcap.display());
+            let cfg = programs::mrouter_config(
+                &env,
+                &format!("table{entries}"),
+                &dev,
+                1,
+                group,
+                Some(entries),
+            )
+            .map_err(|e| e.to_string())?;
+            let m = Measure {
+                start_timeout: Duration::from_secs(90),
+                ..mk(Measure {
+                    ports: 2,
+                    source: 0,
+                    sinks: vec![1],
+                    warmup,
+                    window,
+                    start_timeout: warmup,
+                })
+            };
+            tcases.push((
+                table_name(entries),
+                programs::mrouter_argv(&env, PREFIX, &cfg, dur + 90.0),
+                m,
+            ));
+        }
+        if !q {
+            res.not_available.push(NotAvailable {
+                scenario: "3-table".into(),
+                why: "note: 4096 distinct entries per run are hit, spread evenly over the table (the pcap source replays at most what fits mrouter's mbuf pool)".into(),
+            });
+        }
+        let total = sizes.len() * table_rounds;
+        let mut k = 0;
+        for round in 0..table_rounds {
+            for (name, argv, m) in &tcases {
+                k += 1;
+                let r = one_run(
+                    &env,
+                    &res,
+                    "3-table",
+                    name,
+                    Program::Mrouter,
+                    round,
+                    argv,
+                    m,
+                    1000 + k,
+                );
+                print_run(&r, k, total);
+                res.runs.push(r);
+            }
+        }
+    } else {
+        res.not_available.push(na("3-table", "not selected"));
+    }
+
+    if want("miss") {
+        res.not_available.push(na(
+            "4-miss-storm",
+            "not available: needs data-driven MFE creation (issue 4); routes are static today",
+        ));
+    }
+    if want("publish") {
+        let sizes: Vec<usize> = if q {
+            vec![1, 1 << 10, 1 << 16]
+        } else {
+            vec![1, 1 << 10, 1 << 16, 1 << 20]
+        };
+        for &s in &sizes {
+            let c = publish::measure(s, if q { 200 } else { 1000 });
+            println!(
+                "publish {:>8} entries: insert+publish p50 {:.1} us p99 {:.1} us, visible to readers p50 {:.1} us p99 {:.1} us",
+                s, c.publish_us_p50, c.publish_us_p99, c.visible_us_p50, c.visible_us_p99
+            );
+            res.publish.push(c);
+        }
+    }
+    if want("miss") {
+        res.not_available.push(na(
+            "6-miss-to-first-forwarded",
+            "not available: needs data-driven MFE creation (issue 4); routes are static today",
+        ));
+    }
+    if want("latency") {
+        let mcgen = opts.mcgen.clone().unwrap_or_else(|| sibling("mcgen"));
+        latency(&env, &mcgen, q, &mut res);
+    }
+
+    res.summaries = summarize(&res.runs);
+    res.wall_s = t_start.elapsed().as_secs_f64();
+    report::write(&opts.out, &res).map_err(|e| format!("writing the report: {e}"))?;
+    println!(
+        "mrbench: done in {:.0} s; report {}",
+        res.wall_s,
+        opts.out.join("report.md").display()
+    );
+    Ok(())
+}
+
+fn ipv4_group(fanout: usize) -> Ipv4Addr {
+    programs::ipv4mc_group(fanout).unwrap_or(Ipv4Addr::new(224, 0, 0, 101))
+}
+
+fn table_name(entries: usize) -> String {
+    match entries {
+        n if n >= 1 << 20 => format!("{}M (S,G)", n >> 20),
+        n if n >= 1 << 10 => format!("{}k (S,G)", n >> 10),
+        n => format!("{n} (S,G)"),
+    }
+}
+
+fn na(s: &str, why: &str) -> NotAvailable {
+    NotAvailable {
+        scenario: s.into(),
+        why: why.into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one_run(
+    env: &Env,
+    res: &Results,
+    scenario: &str,
+    case: &str,
+    prog: Program,
+    pair: usize,
+    argv: &[String],
+    m: &Measure,
+    n: usize,
+) -> Run {
+    let prefix = format!("mrb{}-{n}", std::process::id());
+    let argv: Vec<String> = argv.iter().map(|a| a.replace(PREFIX, &prefix)).collect();
+    let slug: String = format!("{scenario}-{case}-{}-{pair}", prog.name())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let log = env.logs.join(format!("{slug}.log"));
+    let r = runner::measure(&argv, &prefix, m, &log);
+    let (ok, sample, error) = match r {
+        Ok(s) => (true, s, None),
+        Err(e) => (false, Default::default(), Some(e)),
+    };
+    let cpp =
+        (ok && sample.rx_packets > 0).then(|| res.tsc_hz * sample.secs / sample.rx_packets as f64);
+    Run {
+        scenario: scenario.into(),
+        case: case.into(),
+        program: prog.name().into(),
+        pair,
+        ok,
+        sample,
+        cycles_per_packet: cpp,
+        error,
+    }
+}
+
+fn print_run(r: &Run, n: usize, total: usize) {
+    if r.ok {
+        println!(
+            "[{n:>3}/{total}] {:<10} {:<12} {:<15} #{}: rx {:6.2} Mpps  tx {:6.2} Mpps  {:5.0} cycles/pkt",
+            r.scenario,
+            r.case,
+            r.program,
+            r.pair,
+            r.sample.rx_mpps,
+            r.sample.tx_mpps,
+            r.cycles_per_packet.unwrap_or(0.0)
+        );
+    } else {
+        println!(
+            "[{n:>3}/{total}] {:<10} {:<12} {:<15} #{}: FAILED {}",
+            r.scenario,
+            r.case,
+            r.program,
+            r.pair,
+            r.error.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn summarize(runs: &[Run]) -> Vec<Summary> {
+    let mut keys: Vec<(String, String, String)> = Vec::new();
+    for r in runs {
+        let k = (r.scenario.clone(), r.case.clone(), r.program.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let find = |s: &str, c: &str, p: &str, pair: usize| {
+        runs.iter()
+            .find(|r| r.scenario == s && r.case == c && r.program == p && r.pair == pair && r.ok)
+    };
+    keys.iter()
+        .map(|(s, c, p)| {
+            let mine: Vec<&Run> = runs
+                .iter()
+                .filter(|r| &r.scenario == s && &r.case == c && &r.program == p && r.ok)
+                .collect();
+            let col = |f: &dyn Fn(&Run) -> Option<f64>| {
+                median(&mine.iter().filter_map(|r| f(r)).collect::<Vec<_>>())
+            };
+            let ratio = |other: &str| -> Option<f64> {
+                if p != "mrouter" {
+                    return None;
+                }
+                let v: Vec<f64> = mine
+                    .iter()
+                    .filter_map(|r| {
+                        let o = find(s, c, other, r.pair)?;
+                        (o.sample.rx_mpps > 0.0).then(|| r.sample.rx_mpps / o.sample.rx_mpps)
+                    })
+                    .collect();
+                median(&v)
+            };
+            let first_case = runs
+                .iter()
+                .find(|r| &r.scenario == s)
+                .map(|r| r.case.clone());
+            let vs_first = if s == "3-table" {
+                let fc = first_case.unwrap_or_default();
+                let v: Vec<f64> = mine
+                    .iter()
+                    .filter_map(|r| {
+                        let o = find(s, &fc, p, r.pair)?;
+                        (o.sample.rx_mpps > 0.0).then(|| r.sample.rx_mpps / o.sample.rx_mpps)
+                    })
+                    .collect();
+                median(&v)
+            } else {
+                None
+            };
+            Summary {
+                scenario: s.clone(),
+                case: c.clone(),
+                program: p.clone(),
+                runs_ok: mine.len(),
+                rx_mpps: col(&|r| Some(r.sample.rx_mpps)),
+                tx_mpps: col(&|r| Some(r.sample.tx_mpps)),
+                cycles_per_packet: col(&|r| r.cycles_per_packet),
+                ratio_vs_testpmd: ratio("testpmd-io"),
+                ratio_vs_ipv4mc: ratio("ipv4_multicast"),
+                ratio_vs_first_case: vs_first,
+            }
+        })
+        .collect()
+}
+
+/// Latency and loss through mrouter: mcgen (memif server ports) -> mrouter (memif client
+/// ports, fan-out 2) -> mcgen. Two processes, so the worker's TSC stamps are comparable.
+fn latency(env: &Env, mcgen: &std::path::Path, quick: bool, res: &mut Results) {
+    if !mcgen.exists() {
+        res.not_available
+            .push(na("L-latency", &format!("{} not found", mcgen.display())));
+        return;
+    }
+    let secs = if quick { 2 } else { 4 };
+    for pps in [100_000u64, 1_000_000] {
+        let tag = format!("lat{pps}");
+        let sock = |i: usize| {
+            env.work
+                .join(format!("{tag}-{}-m{i}.sock", std::process::id()))
+        };
+        let cfg = env.work.join(format!("{tag}.yaml"));
+        let mut y = String::from("ports:\n");
+        for i in 0..3 {
+            y.push_str(&format!(
+                "  - {{ name: p{i}, device: \"net_memif{i},role=client,socket={},id=0\" }}\n",
+                sock(i).display()
+            ));
+        }
+        y.push_str("interfaces:\n");
+        for i in 0..3 {
+            y.push_str(&format!(
+                "  - {{ name: if{i}, port: p{i}, address: 10.0.{}.1/24 }}\n",
+                i + 1
+            ));
+        }
+        y.push_str("workers: [1]\nroutes:\n  - { group: 239.1.1.1, iif: if0, oifs: [{interface: if1}, {interface: if2}] }\n");
+        if let Err(e) = std::fs::write(&cfg, y) {
+            res.not_available.push(na("L-latency", &e.to_string()));
+            return;
+        }
+        let gprefix = format!("mrb{}-g{pps}", std::process::id());
+        let rprefix = format!("mrb{}-r{pps}", std::process::id());
+        let json = env.work.join(format!("{tag}.json"));
+        let _ = std::fs::remove_file(&json);
+        let mut gargv = vec![
+            mcgen.display().to_string(),
+            "--lcores".into(),
+            "0@0,1@0".into(),
+            "--no-pci".into(),
+            "--file-prefix".into(),
+            gprefix.clone(),
+        ];
+        for i in 0..3 {
+            gargv.push("--vdev".into());
+            gargv.push(format!(
+                "net_memif{i},role=server,socket={},id=0",
+                sock(i).display()
+            ));
+        }
+        gargv.extend(
+            [
+                "--",
+                "--tx",
+                "net_memif0",
+                "--rx",
+                "net_memif1,net_memif2",
+                "--source",
+                "10.0.1.2",
+                "--sources",
+                "4",
+                "--group",
+                "239.1.1.1",
+                "--groups",
+                "1",
+                "--size",
+                "64",
+                "--ttl",
+                "16",
+                "--link-wait",
+                "10",
+                "--quiet",
+            ]
+            .map(String::from),
+        );
+        gargv.extend([
+            "--pps".into(),
+            pps.to_string(),
+            "--duration".into(),
+            secs.to_string(),
+            "--json".into(),
+            json.display().to_string(),
+        ]);
+        let glog = env.logs.join(format!("{tag}-mcgen.log"));
+        let rlog = env.logs.join(format!("{tag}-mrouter.log"));
+        let g = runner::start(&gargv, &gprefix, Duration::from_secs(secs + 30), &glog);
+        std::thread::sleep(Duration::from_millis(1500));
+        let r = runner::start(
+            &programs::mrouter_argv(env, &rprefix, &cfg, (secs + 20) as f64),
+            &rprefix,
+            Duration::from_secs(secs + 30),
+            &rlog,
+        );
+        // Wait for the generator to finish (it exits after --duration plus its drain time).
+        let deadline = Instant::now() + Duration::from_secs(secs + 25);
+        while !json.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        if let Ok(r) = r {
+            r.stop(Duration::from_secs(3));
+        }
+        let gout = g
+            .map(|g| g.stop(Duration::from_secs(3)))
+            .unwrap_or_default();
+        match std::fs::read_to_string(&json)
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        {
+            Some(mut v) => {
+                v["offered_pps"] = pps.into();
+                println!("latency @ {pps} pps: {}", report::latency_line(&v));
+                res.latency.push(v);
+            }
+            None => {
+                let t: Vec<&str> = gout.lines().collect();
+                res.not_available.push(na(
+                    &format!("L-latency @ {pps} pps"),
+                    &format!(
+                        "mcgen produced no result: {}",
+                        t[t.len().saturating_sub(3)..].join(" | ")
+                    ),
+                ));
+            }
+        }
+        for i in 0..3 {
+            let _ = std::fs::remove_file(sock(i));
+        }
+    }
+}
+
+fn chrono_like_now() -> String {
+    std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%dT%H:%M:%SZ")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,360 @@
+//! Writing the results: `results.json` (everything), `runs.csv`, `summary.csv`, SVG plots and
+//! `report.md` (the tables the README's Benchmarks section quotes).
+
+use super::{Results, Summary};
+use bench::plot::{bar_chart, Series};
+use std::fmt::Write as _;
+use std::io;
+use std::path::Path;
+
+fn f(v: Option<f64>, digits: usize) -> String {
+    v.map_or("n/a".into(), |x| format!("{x:.digits$}"))
+}
+
+/// One line about a latency run from mcgen's JSON.
+pub fn latency_line(v: &serde_json::Value) -> String {
+    let t = &v["total"];
+    let l = &v["latency_ns"];
+    let us = |k: &str| {
+        l[k].as_f64()
+            .map_or("n/a".into(), |x| format!("{:.1}", x / 1e3))
+    };
+    format!(
+        "sent {} expected {} received {} lost {} dup {} reordered {}; latency us p50 {} p99 {} p99.9 {} max {}",
+        t["sent"], t["expected"], t["received"], t["lost"], t["duplicates"], t["reordered"],
+        us("p50"), us("p99"), us("p999"), us("max")
+    )
+}
+
+/// Writes every output file under `out`.
+pub fn write(out: &Path, r: &Results) -> io::Result<()> {
+    std::fs::write(out.join("results.json"), serde_json::to_string_pretty(r)?)?;
+    let mut csv = String::from("scenario,case,program,pair,ok,secs,rx_packets,tx_packets,rx_mpps,tx_mpps,rx_dropped,tx_errors,cycles_per_packet,error\n");
+    for x in &r.runs {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{:.4},{},{},{:.4},{:.4},{},{},{},\"{}\"",
+            x.scenario,
+            x.case,
+            x.program,
+            x.pair,
+            x.ok,
+            x.sample.secs,
+            x.sample.rx_packets,
+            x.sample.tx_packets,
+            x.sample.rx_mpps,
+            x.sample.tx_mpps,
+            x.sample.rx_dropped,
+            x.sample.tx_errors,
+            f(x.cycles_per_packet, 1),
+            x.error.as_deref().unwrap_or("").replace('"', "'")
+        );
+    }
+    std::fs::write(out.join("runs.csv"), csv)?;
+    let mut csv = String::from("scenario,case,program,runs_ok,rx_mpps,tx_mpps,cycles_per_packet,ratio_vs_testpmd,ratio_vs_ipv4mc,ratio_vs_first_case\n");
+    for s in &r.summaries {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{}",
+            s.scenario,
+            s.case,
+            s.program,
+            s.runs_ok,
+            f(s.rx_mpps, 3),
+            f(s.tx_mpps, 3),
+            f(s.cycles_per_packet, 1),
+            f(s.ratio_vs_testpmd, 3),
+            f(s.ratio_vs_ipv4mc, 3),
+            f(s.ratio_vs_first_case, 3)
+        );
+    }
+    std::fs::write(out.join("summary.csv"), csv)?;
+    let plots = plots(r);
+    for (name, svg) in &plots {
+        std::fs::write(out.join("plots").join(name), svg)?;
+    }
+    std::fs::write(out.join("report.md"), markdown(r, &plots))
+}
+
+fn scenario_rows<'a>(r: &'a Results, scenario: &str) -> Vec<&'a Summary> {
+    r.summaries
+        .iter()
+        .filter(|s| s.scenario == scenario)
+        .collect()
+}
+
+fn cases(rows: &[&Summary]) -> Vec<String> {
+    let mut c: Vec<String> = Vec::new();
+    for s in rows {
+        if !c.contains(&s.case) {
+            c.push(s.case.clone());
+        }
+    }
+    c
+}
+
+fn plots(r: &Results) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (scenario, file, title) in [
+        (
+            "1-fanout",
+            "fanout.svg",
+            "Input rate vs fan-out (64 B, 1 forwarding core)",
+        ),
+        (
+            "2-sizes",
+            "sizes.svg",
+            "Input rate vs packet size (fan-out 2; testpmd 1:1)",
+        ),
+        (
+            "3-table",
+            "table.svg",
+            "mrouter input rate vs (S,G) table size (64 B, fan-out 1)",
+        ),
+    ] {
+        let rows = scenario_rows(r, scenario);
+        if rows.is_empty() {
+            continue;
+        }
+        let cats = cases(&rows);
+        let mut progs: Vec<String> = Vec::new();
+        for s in &rows {
+            if !progs.contains(&s.program) {
+                progs.push(s.program.clone());
+            }
+        }
+        let series: Vec<Series> = progs
+            .iter()
+            .map(|p| Series {
+                name: if p == "ipv4_multicast" {
+                    "ipv4_multicast (patched offload mask)".into()
+                } else {
+                    p.clone()
+                },
+                values: cats
+                    .iter()
+                    .map(|c| {
+                        rows.iter()
+                            .find(|s| &s.case == c && &s.program == p)
+                            .and_then(|s| s.rx_mpps)
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.push((
+            file.to_string(),
+            bar_chart(title, "Mpps received (median)", &cats, &series),
+        ));
+        if scenario != "3-table" {
+            let mr: Vec<&&Summary> = rows.iter().filter(|s| s.program == "mrouter").collect();
+            let ratio_series = vec![
+                Series {
+                    name: "mrouter / testpmd-io".into(),
+                    values: mr.iter().map(|s| s.ratio_vs_testpmd).collect(),
+                },
+                Series {
+                    name: "mrouter / ipv4_multicast".into(),
+                    values: mr.iter().map(|s| s.ratio_vs_ipv4mc).collect(),
+                },
+            ];
+            let cats: Vec<String> = mr.iter().map(|s| s.case.clone()).collect();
+            out.push((
+                file.replace(".svg", "-ratio.svg"),
+                bar_chart(
+                    &format!("{title}: median per-pair ratio"),
+                    "ratio of input rates",
+                    &cats,
+                    &ratio_series,
+                ),
+            ));
+        }
+    }
+    if !r.publish.is_empty() {
+        let cats: Vec<String> = r.publish.iter().map(|p| p.entries.to_string()).collect();
+        let series = vec![
+            Series {
+                name: "insert+publish p50 (us)".into(),
+                values: r.publish.iter().map(|p| Some(p.publish_us_p50)).collect(),
+            },
+            Series {
+                name: "visible to readers p50 (us)".into(),
+                values: r.publish.iter().map(|p| Some(p.visible_us_p50)).collect(),
+            },
+            Series {
+                name: "visible p99 (us)".into(),
+                values: r.publish.iter().map(|p| Some(p.visible_us_p99)).collect(),
+            },
+        ];
+        out.push((
+            "publish.svg".into(),
+            bar_chart(
+                "Publish cost of one change vs table size",
+                "microseconds",
+                &cats,
+                &series,
+            ),
+        ));
+    }
+    out
+}
+
+fn markdown(r: &Results, plots: &[(String, String)]) -> String {
+    let mut m = String::new();
+    let _ = writeln!(m, "# mrouter benchmark report\n");
+    let _ = writeln!(
+        m,
+        "Run {} ({}), TSC {:.3} GHz, {} A/B pairs per case, {:.1} s measured per run, wall time {:.0} s.\n",
+        r.started,
+        if r.quick { "--quick" } else { "default" },
+        r.tsc_hz / 1e9,
+        r.pairs,
+        r.window_s,
+        r.wall_s
+    );
+    let _ = writeln!(m, "Source: `net_pcap` with `infinite_rx=1` (512 frames, 16 senders); sinks: `net_null,no-rx=1`; one forwarding lcore (1) for every program. Rates are packets received on the source port per second (input), counted through DPDK telemetry for every program. Ratios are medians of per-pair ratios (runs interleaved mrouter, testpmd, ipv4_multicast, ...). mrouter forwards 239.1.1.1; ipv4_multicast gets the same frames sent to its fixed groups 224.0.0.101/.103/.115 (port masks 0x1/0x3/0xF; it has no fan-out 8).\n");
+    if let Some(b) = &r.ipv4mc {
+        let _ = writeln!(
+            m,
+            "Reference `{}`. Stock ipv4_multicast on these ports: {}\n",
+            b.label, b.stock_result
+        );
+    }
+    for (scenario, title) in [
+        ("1-fanout", "1. Fan-out (64 B)"),
+        ("2-sizes", "2. Packet size (fan-out 2)"),
+    ] {
+        let rows = scenario_rows(r, scenario);
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(m, "## {title}\n");
+        let _ = writeln!(m, "| case | program | runs | input Mpps | output Mpps | cycles/packet | mrouter/testpmd | mrouter/ipv4_multicast |");
+        let _ = writeln!(m, "|---|---|---|---|---|---|---|---|");
+        for s in rows {
+            let _ = writeln!(
+                m,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                s.case,
+                s.program,
+                s.runs_ok,
+                f(s.rx_mpps, 2),
+                f(s.tx_mpps, 2),
+                f(s.cycles_per_packet, 0),
+                f(s.ratio_vs_testpmd, 2),
+                f(s.ratio_vs_ipv4mc, 2)
+            );
+        }
+        m.push('\n');
+    }
+    let rows = scenario_rows(r, "3-table");
+    if !rows.is_empty() {
+        let _ = writeln!(
+            m,
+            "## 3. Table size (64 B, fan-out 1, static (S,G) routes)\n"
+        );
+        let _ = writeln!(
+            m,
+            "4096 distinct entries are hit per run, spread evenly over the table.\n"
+        );
+        let _ = writeln!(
+            m,
+            "| active (S,G) | runs | input Mpps | cycles/packet | vs 1 entry (median per round) |"
+        );
+        let _ = writeln!(m, "|---|---|---|---|---|");
+        for s in rows {
+            let _ = writeln!(
+                m,
+                "| {} | {} | {} | {} | {} |",
+                s.case,
+                s.runs_ok,
+                f(s.rx_mpps, 2),
+                f(s.cycles_per_packet, 0),
+                f(s.ratio_vs_first_case, 2)
+            );
+        }
+        m.push('\n');
+    }
+    if !r.publish.is_empty() {
+        let _ = writeln!(
+            m,
+            "## 5. Publish cost of one change vs table size (`dataplane::fib::rcu`)\n"
+        );
+        let _ = writeln!(m, "One writer, one reader thread reporting quiescence in a loop; each change rewrites one entry's OIF list, publishes and waits until the reader acknowledged it.\n");
+        let _ = writeln!(m, "| entries | changes | insert+publish p50 / p99 (us) | until visible p50 / p99 (us) | build whole table (s) |");
+        let _ = writeln!(m, "|---|---|---|---|---|");
+        for p in &r.publish {
+            let _ = writeln!(
+                m,
+                "| {} | {} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2} |",
+                p.entries,
+                p.changes,
+                p.publish_us_p50,
+                p.publish_us_p99,
+                p.visible_us_p50,
+                p.visible_us_p99,
+                p.build_secs
+            );
+        }
+        m.push('\n');
+    }
+    if !r.latency.is_empty() {
+        let _ = writeln!(m, "## Latency and loss through mrouter (mcgen -> memif -> mrouter fan-out 2 -> memif -> mcgen)\n");
+        let _ = writeln!(m, "Generator and router are two processes on the two cores; memif is a shared-memory link, so latency includes the generator's own rx polling and is an upper bound on mrouter's.\n");
+        let _ = writeln!(m, "| offered pps | sent | expected | received | lost | duplicates | reordered | p50 us | p99 us | p99.9 us | max us |");
+        let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|");
+        for v in &r.latency {
+            let t = &v["total"];
+            let l = &v["latency_ns"];
+            let us = |k: &str| {
+                l[k].as_f64()
+                    .map_or("n/a".into(), |x| format!("{:.1}", x / 1e3))
+            };
+            let _ = writeln!(
+                m,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                v["offered_pps"],
+                t["sent"],
+                t["expected"],
+                t["received"],
+                t["lost"],
+                t["duplicates"],
+                t["reordered"],
+                us("p50"),
+                us("p99"),
+                us("p999"),
+                us("max")
+            );
+        }
+        m.push('\n');
+    }
+    if !r.not_available.is_empty() {
+        let _ = writeln!(m, "## Not available / notes\n");
+        for n in &r.not_available {
+            let _ = writeln!(m, "- **{}**: {}", n.scenario, n.why);
+        }
+        m.push('\n');
+    }
+    let failed: Vec<_> = r.runs.iter().filter(|x| !x.ok).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(m, "## Failed runs\n");
+        for x in failed {
+            let _ = writeln!(
+                m,
+                "- {} {} {} #{}: {}",
+                x.scenario,
+                x.case,
+                x.program,
+                x.pair,
+                x.error.as_deref().unwrap_or("")
+            );
+        }
+        m.push('\n');
+    }
+    if !plots.is_empty() {
+        let _ = writeln!(m, "## Plots\n");
+        for (name, _) in plots {
+            let _ = writeln!(m, "![{name}](plots/{name})");
+        }
+    }
+    m
+}
