@@ -309,11 +309,20 @@ mod tests {
     use std::thread;
     use std::time::{Duration, Instant};
 
+    /// Removes a test's directory when the test ends, pass or fail.
+    struct TestDir(PathBuf);
+
+    impl Drop for TestDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
     /// A fresh socket path in its own not-yet-existing directory, so `bind` creates it.
-    fn socket_path(test: &str) -> PathBuf {
+    fn socket_path(test: &str) -> (PathBuf, TestDir) {
         let dir = std::env::temp_dir().join(format!("mrouter-admin-{}-{test}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        dir.join("admin.sock")
+        (dir.join("admin.sock"), TestDir(dir))
     }
 
     fn handler(request: Request) -> Response {
@@ -406,7 +415,7 @@ mod tests {
 
     #[test]
     fn answers_good_and_bad_requests_on_one_connection() {
-        let path = socket_path("mixed");
+        let (path, _dir) = socket_path("mixed");
         let mut server = AdminServer::bind(&path).unwrap();
         let p = path.clone();
         serve_while(&mut server, move || {
@@ -437,7 +446,7 @@ mod tests {
 
     #[test]
     fn two_requests_in_one_write_and_one_split_across_two() {
-        let path = socket_path("framing");
+        let (path, _dir) = socket_path("framing");
         let mut server = AdminServer::bind(&path).unwrap();
         let p = path.clone();
         serve_while(&mut server, move || {
@@ -460,7 +469,7 @@ mod tests {
 
     #[test]
     fn overlong_line_gets_an_error_and_the_connection_closes() {
-        let path = socket_path("overlong");
+        let (path, _dir) = socket_path("overlong");
         let mut server = AdminServer::bind(&path).unwrap();
         let p = path.clone();
         serve_while(&mut server, move || {
@@ -493,7 +502,7 @@ mod tests {
 
     #[test]
     fn socket_is_owner_only_and_removed_on_drop() {
-        let path = socket_path("mode");
+        let (path, _dir) = socket_path("mode");
         let server = AdminServer::bind(&path).unwrap();
         let meta = fs::symlink_metadata(&path).unwrap();
         assert!(meta.file_type().is_socket());
@@ -506,7 +515,7 @@ mod tests {
 
     #[test]
     fn second_bind_on_a_live_socket_fails_and_leaves_it_alone() {
-        let path = socket_path("live");
+        let (path, _dir) = socket_path("live");
         let mut server = AdminServer::bind(&path).unwrap();
         let err = AdminServer::bind(&path).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AddrInUse);
@@ -524,7 +533,7 @@ mod tests {
 
     #[test]
     fn stale_socket_is_replaced_and_other_files_are_not() {
-        let path = socket_path("stale");
+        let (path, _dir) = socket_path("stale");
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         drop(UnixListener::bind(&path).unwrap()); // leaves the file, nobody listening
         assert!(path.exists());
@@ -547,7 +556,7 @@ mod tests {
 
     #[test]
     fn connections_beyond_the_limit_are_refused_with_a_message() {
-        let path = socket_path("limit");
+        let (path, _dir) = socket_path("limit");
         let mut server = AdminServer::bind(&path).unwrap();
         // Unix stream connects complete in the listen backlog, so one thread can do both sides.
         let mut clients: Vec<Client> = (0..MAX_CONNECTIONS + 1)
@@ -576,7 +585,7 @@ mod tests {
 
     #[test]
     fn work_per_poll_is_bounded() {
-        let path = socket_path("bounded");
+        let (path, _dir) = socket_path("bounded");
         let mut server = AdminServer::bind(&path).unwrap();
         let mut c = Client::connect(&path);
         c.send(
