@@ -8,10 +8,14 @@
 //! gets an error response and the connection stays usable.
 
 use std::fs;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{self, MsgFlags};
 
 use super::model::{Request, Response};
 
@@ -26,6 +30,9 @@ pub const MAX_CONNECTIONS: usize = 16;
 pub const ACCEPTS_PER_POLL: usize = 8;
 /// Most requests answered per connection per [`AdminServer::poll`].
 pub const REQUESTS_PER_POLL: usize = 16;
+/// A connection that sends nothing and takes nothing for this long is closed, so idle clients
+/// cannot hold the [`MAX_CONNECTIONS`] slots for ever.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes read per `read` call.
 const READ_CHUNK: usize = 16 * 1024;
 /// A connection's answers waiting to be written stop it from being read further beyond this, so
@@ -41,6 +48,7 @@ pub struct AdminServer {
     /// file and not one a later daemon put in its place.
     identity: Option<(u64, u64)>,
     connections: Vec<Connection>,
+    idle_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -56,6 +64,8 @@ struct Connection {
     closing: bool,
     /// The socket failed: drop at once.
     dead: bool,
+    /// Last time bytes moved either way.
+    last_activity: Instant,
 }
 
 impl AdminServer {
@@ -121,6 +131,7 @@ impl AdminServer {
             listener,
             path: path.to_path_buf(),
             connections: Vec::new(),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         };
         fs::set_permissions(path, fs::Permissions::from_mode(0o600))
             .map_err(|e| annotate(e, format!("cannot set the mode of {}", path.display())))?;
@@ -131,6 +142,11 @@ impl AdminServer {
     /// The socket's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Closes connections idle for longer than `timeout` (default [`DEFAULT_IDLE_TIMEOUT`]).
+    pub fn set_idle_timeout(&mut self, timeout: Duration) {
+        self.idle_timeout = timeout;
     }
 
     /// Connections open now.
@@ -148,7 +164,11 @@ impl AdminServer {
         for conn in &mut self.connections {
             handled += conn.service(handler);
         }
-        self.connections.retain(|c| !c.finished());
+        let now = Instant::now();
+        let idle_timeout = self.idle_timeout;
+        self.connections.retain(|c| {
+            !c.finished() && now.saturating_duration_since(c.last_activity) <= idle_timeout
+        });
         handled
     }
 
@@ -199,6 +219,7 @@ impl Connection {
             eof: false,
             closing: false,
             dead: false,
+            last_activity: Instant::now(),
         }
     }
 
@@ -258,7 +279,10 @@ impl Connection {
         while !self.eof && self.input.len() <= MAX_LINE {
             match self.stream.read(&mut chunk) {
                 Ok(0) => self.eof = true,
-                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    self.input.extend_from_slice(&chunk[..n]);
+                    self.last_activity = Instant::now();
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => {
@@ -272,10 +296,19 @@ impl Connection {
     /// Writes what the socket takes; keeps the rest for the next poll.
     fn flush(&mut self) {
         while !self.output.is_empty() && !self.dead {
-            match self.stream.write(&self.output) {
+            // MSG_NOSIGNAL: a client that hung up must cost a dropped connection (EPIPE), not
+            // a SIGPIPE, whatever the daemon's signal setup is.
+            let sent = socket::send(
+                self.stream.as_raw_fd(),
+                &self.output,
+                MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+            )
+            .map_err(io::Error::from);
+            match sent {
                 Ok(0) => self.dead = true,
                 Ok(n) => {
                     self.output.drain(..n);
+                    self.last_activity = Instant::now();
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -304,7 +337,7 @@ fn annotate(e: io::Error, context: String) -> io::Error {
 mod tests {
     use super::*;
     use crate::admin::model::{MrouteView, RpfView};
-    use std::io::{BufRead, BufReader};
+    use std::io::{BufRead, BufReader, Write};
     use std::net::Ipv4Addr;
     use std::thread;
     use std::time::{Duration, Instant};
@@ -580,6 +613,29 @@ mod tests {
         // Hung-up clients are dropped.
         drop(clients);
         server.poll(&mut handler);
+        assert_eq!(server.connection_count(), 0);
+    }
+
+    #[test]
+    fn idle_and_vanished_clients_are_dropped() {
+        let (path, _dir) = socket_path("idle");
+        let mut server = AdminServer::bind(&path).unwrap();
+        server.set_idle_timeout(Duration::from_millis(50));
+        let mut idle = Client::connect(&path);
+        server.poll(&mut handler);
+        assert_eq!(server.connection_count(), 1);
+        thread::sleep(Duration::from_millis(100));
+        server.poll(&mut handler);
+        assert_eq!(server.connection_count(), 0);
+        assert_eq!(idle.receive(), None);
+
+        // A client that asks a lot and leaves without reading costs a dropped connection.
+        let mut gone = Client::connect(&path);
+        gone.send(b"{\"cmd\":\"show_mroute\"}\n".repeat(1000).as_slice());
+        drop(gone);
+        for _ in 0..200 {
+            server.poll(&mut handler);
+        }
         assert_eq!(server.connection_count(), 0);
     }
 
