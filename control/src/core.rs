@@ -446,6 +446,11 @@ impl ControlCore {
         &self.mgm
     }
 
+    /// The static routing protocol's current routes.
+    pub fn static_routing(&self) -> &StaticRouting {
+        &self.host.static_routing
+    }
+
     /// Counters.
     pub fn counters(&self) -> ControlCounters {
         self.counters

@@ -4,8 +4,10 @@
 //! Command line, DPDK style: `mrouter [EAL args] -- --config FILE [options]`, or
 //! `mrouter --config FILE` with EAL arguments taken from the config's `eal:` list.
 
+use crate::admin::{AdminServer, Request, Response};
 use crate::config::{self, Config};
 use crate::core::ControlCore;
+use crate::views;
 use clap::Parser;
 use dataplane::dpdk::{Eal, PortStats};
 use dataplane::fib::ForwardingTable;
@@ -36,6 +38,9 @@ pub struct Options {
     /// Print statistics as one JSON object per line, prefixed `STATS ` (for scripts).
     #[arg(long)]
     pub stats_json: bool,
+    /// Admin socket for `mrouterctl` (owner-only permissions).
+    #[arg(long, default_value = crate::admin::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
 }
 
 /// Splits `argv` (without the program name) into EAL arguments and mrouter's own.
@@ -184,7 +189,10 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     let eal = Eal::init(args).map_err(|e| e.to_string())?;
     let mut dp = Dataplane::start(eal, &port_specs(cfg), ForwardingTable::new(), &cfg.workers)
         .map_err(|e| e.to_string())?;
+    let mut admin = AdminServer::bind(&opts.socket)
+        .map_err(|e| format!("admin socket {}: {e}", opts.socket.display()))?;
     print_startup(cfg, &dp);
+    println!("mrouter: admin socket {}", opts.socket.display());
 
     let started = Instant::now();
     let deadline = opts
@@ -205,6 +213,22 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             // Idle: the control core shares its CPU with everything else on the machine.
             std::thread::sleep(Duration::from_micros(200));
         }
+        admin.poll(&mut |req| match req {
+            Request::ShowMroute => Response::Mroute(views::mroutes(cfg, &core)),
+            Request::ShowInterfaces => Response::Interfaces(views::interfaces(cfg, &core, &dp)),
+            Request::ShowStats => Response::Stats(views::stats(cfg, &core, &dp)),
+            Request::ShowRpf { source } => Response::Rpf(views::rpf(cfg, &core, source)),
+            Request::Reload => match reload(opts, cfg, &mut core, &mut dp) {
+                Ok(message) => {
+                    println!("mrouter: {message}");
+                    Response::Reloaded { message }
+                }
+                Err(message) => {
+                    eprintln!("mrouter: {message}");
+                    Response::error(message)
+                }
+            },
+        });
         // Relaxed: the flag carries no data.
         if hup.swap(false, Ordering::Relaxed) {
             match reload(opts, cfg, &mut core, &mut dp) {

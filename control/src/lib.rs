@@ -7,3 +7,4 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod protocols;
+pub mod views;

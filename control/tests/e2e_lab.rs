@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 const MROUTER: &str = env!("CARGO_BIN_EXE_mrouter");
 const PROBE: &str = env!("CARGO_BIN_EXE_mcast-probe");
+const CTL: &str = env!("CARGO_BIN_EXE_mrouterctl");
 
 fn netlab() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/netlab.sh")
@@ -38,6 +39,27 @@ impl Lab {
             .unwrap();
         assert!(st.success(), "netlab up failed");
         Lab { prefix, dir }
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("mrouter.sock")
+    }
+
+    /// `mrouterctl --socket S --json ARGS...` from the host namespace, parsed.
+    fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = Command::new(CTL)
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mrouterctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
     }
 
     fn ns(&self, who: &str) -> String {
@@ -73,6 +95,8 @@ workers: [1]
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns("r"), MROUTER, "--", "--config"])
             .arg(&path)
+            .arg("--socket")
+            .arg(self.socket())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
@@ -296,6 +320,28 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
     lab.send(0, "239.1.1.1", 50, 8);
     assert_eq!(r1.finish(), all(50, 7), "h1 (if1)");
     assert_eq!(r2.finish(), all(50, 7), "h2 (if2)");
+    // Only (*,G) is configured: the (S,G) entry was created on demand from the first packet.
+    let mroutes = lab.ctl_json(&["show", "mroute"]);
+    let entry = mroutes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source"] == "10.0.1.2" && m["group"] == "239.1.1.1")
+        .unwrap_or_else(|| panic!("no (10.0.1.2, 239.1.1.1) in {mroutes}"));
+    assert_eq!(entry["iif"], "if0");
+    let oifs: Vec<&str> = entry["oifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["interface"].as_str().unwrap())
+        .collect();
+    assert_eq!(oifs, ["if1", "if2"]);
+    assert_eq!(entry["negative"], false);
+    assert_eq!(entry["origin"], "mgm");
+    let stats = lab.ctl_json(&["show", "stats"]);
+    assert_eq!(stats["control"]["mfes_installed"], 1, "{stats}");
+    let rpf = lab.ctl_json(&["show", "rpf", "10.0.1.2"]);
+    assert_eq!(rpf["interface"], "if0");
     let out = router.stop();
     assert_eq!(counter(&out, "tx_full"), 0);
     assert_eq!(counter(&out, "no_mbuf"), 0);
@@ -353,6 +399,25 @@ fn traffic_from_the_wrong_interface_or_for_an_unrouted_group_is_dropped_and_coun
     assert_eq!(r0.finish(), vec![]);
     assert_eq!(r2.finish(), vec![]);
     assert_eq!(r2b.finish(), vec![]);
+    let mroutes = lab.ctl_json(&["show", "mroute"]);
+    let find = |s: &str, g: &str| {
+        mroutes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["source"] == s && m["group"] == g)
+            .unwrap_or_else(|| panic!("no ({s}, {g}) in {mroutes}"))
+            .clone()
+    };
+    let wrong = find("10.0.2.2", "239.1.1.1");
+    assert_eq!(
+        wrong["iif"], "if0",
+        "the static route's incoming interface, not h1's"
+    );
+    assert!(wrong["wrong_if"].as_u64().unwrap() >= 1, "{wrong}");
+    let negative = find("10.0.1.2", "239.9.9.9");
+    assert_eq!(negative["negative"], true);
+    assert_eq!(negative["oifs"], serde_json::json!([]));
     let out = router.stop();
     // Every packet is accounted for: the first ones of each flow waited in the pending queue
     // (a few may overflow it when the machine is loaded), then hit the entry the control core

@@ -1,0 +1,194 @@
+//! Builds the admin views (`mrouterctl show ...`) from the control core, the data plane and
+//! the running config.
+
+use crate::admin::{
+    InterfaceView, MrouteView, OifView, PortStatsView, RpfView, StatsView, WorkerView,
+};
+use crate::config::Config;
+use crate::core::ControlCore;
+use crate::protocols::static_routes;
+use dataplane::router::Dataplane;
+use dataplane::worker::{Counters, DropReason};
+use mgm::{InterfaceId, StatsLayout};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+fn iface_name(cfg: &Config, iface: InterfaceId) -> String {
+    static_routes::config_index(iface)
+        .and_then(|i| cfg.interfaces.get(i))
+        .map_or_else(|| "-".to_string(), |i| i.name.clone())
+}
+
+/// Every MFE, in (group, source) order.
+pub fn mroutes(cfg: &Config, core: &ControlCore) -> Vec<MrouteView> {
+    let now = core.uptime();
+    let routing = core.static_routing();
+    core.mfes()
+        .into_iter()
+        .map(|m| {
+            let stats = core
+                .mgm()
+                .get_mfe_stats(now, m.source, m.group, StatsLayout::Extended, usize::MAX)
+                .ok();
+            let counters = stats.map(|s| s.counters).unwrap_or_default();
+            MrouteView {
+                source: m.source,
+                group: m.group,
+                iif: iface_name(cfg, m.iif),
+                upstream: (!m.upstream.is_unspecified()).then_some(m.upstream),
+                oifs: m
+                    .oifs
+                    .iter()
+                    .map(|&o| OifView {
+                        interface: iface_name(cfg, o),
+                        ttl_threshold: routing.ttl_threshold(m.source, m.group, o),
+                    })
+                    .collect(),
+                uptime_secs: f64::from(m.up_time_s),
+                expires_secs: (m.expiry_s > 0).then_some(f64::from(m.expiry_s)),
+                packets: counters.in_packets,
+                bytes: counters.in_octets,
+                wrong_if: counters.pkts_different_if,
+                negative: m.oifs.is_empty(),
+                origin: if routing.routes().contains_key(&(m.source, m.group)) {
+                    "static".into()
+                } else {
+                    "mgm".into()
+                },
+            }
+        })
+        .collect()
+}
+
+/// Every interface with its port's counters.
+pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<InterfaceView> {
+    let stats = dp.port_stats();
+    let info = dp.port_info();
+    cfg.interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let s = stats.get(f.port).copied().unwrap_or_default();
+            let (driver, mac) = info.get(f.port).cloned().unwrap_or_default();
+            InterfaceView {
+                name: f.name.clone(),
+                index: static_routes::interface_id(i).index,
+                port: cfg.ports[f.port].name.clone(),
+                device: cfg.ports[f.port].device.clone(),
+                driver,
+                mac,
+                address: format!("{}/{}", f.address, f.prefix_len),
+                owner: core
+                    .mgm()
+                    .get_protocol_on_interface(static_routes::interface_id(i))
+                    .ok()
+                    .map(|c| {
+                        if c == static_routes::STATIC_PROTOCOL {
+                            "static".into()
+                        } else {
+                            format!("{:#x}/{}", c.protocol, c.component)
+                        }
+                    }),
+                rx_packets: s.ipackets,
+                tx_packets: s.opackets,
+                rx_missed: s.imissed,
+                rx_nombuf: s.rx_nombuf,
+                tx_errors: s.oerrors,
+            }
+        })
+        .collect()
+}
+
+fn drops(c: &Counters) -> BTreeMap<String, u64> {
+    DropReason::ALL
+        .iter()
+        .map(|r| (r.name().to_string(), c.dropped(*r)))
+        .collect()
+}
+
+/// Port, worker, drop and control-core counters.
+pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
+    let workers = dp.worker_counters();
+    let mut total = Counters::default();
+    for w in &workers {
+        total.add(w);
+    }
+    let cc = core.counters();
+    let m = core.mgm().counters();
+    let control: BTreeMap<String, u64> = [
+        ("misses_received", cc.misses_received),
+        ("misses_duplicate", cc.misses_duplicate),
+        ("misses_rate_limited", cc.misses_rate_limited),
+        ("misses_rejected", cc.misses_rejected),
+        ("misses_signalled", total.misses_signalled),
+        ("signals_dropped_ring_full", total.signals_dropped),
+        ("wrong_if_received", cc.wrong_if_received),
+        ("mfes_installed", cc.mfes_installed),
+        ("mfes_updated", cc.mfes_updated),
+        ("mfes_deleted", cc.mfes_deleted),
+        ("publishes", cc.publishes),
+        ("reloads", cc.reloads),
+        ("reloads_failed", cc.reloads_failed),
+        ("mgm_misses_without_rpf_route", m.no_route_misses),
+        ("mgm_expirations", m.expirations),
+        ("mgm_revalidations", m.revalidations),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    StatsView {
+        uptime_secs: core.uptime().as_secs_f64(),
+        ports: dp
+            .port_stats()
+            .iter()
+            .zip(&cfg.ports)
+            .map(|(s, p)| PortStatsView {
+                name: p.name.clone(),
+                ipackets: s.ipackets,
+                opackets: s.opackets,
+                ibytes: s.ibytes,
+                obytes: s.obytes,
+                imissed: s.imissed,
+                ierrors: s.ierrors,
+                oerrors: s.oerrors,
+                rx_nombuf: s.rx_nombuf,
+            })
+            .collect(),
+        workers: workers
+            .iter()
+            .zip(dp.worker_lcores())
+            .map(|(c, lcore)| WorkerView {
+                lcore,
+                rx_packets: c.rx_packets,
+                tx_packets: c.tx_packets,
+                drops: drops(c),
+            })
+            .collect(),
+        drops: drops(&total),
+        control,
+    }
+}
+
+/// The RPF route toward `source`.
+pub fn rpf(cfg: &Config, core: &ControlCore, source: Ipv4Addr) -> RpfView {
+    match core.rpf(source) {
+        Some(r) => RpfView {
+            source,
+            interface: Some(iface_name(cfg, r.iif)),
+            next_hop: (!r.upstream.is_unspecified()).then_some(r.upstream),
+            prefix: Some(format!(
+                "{}/{}",
+                r.route.network,
+                u32::from(r.route.mask).count_ones()
+            )),
+            origin: Some("connected".into()),
+        },
+        None => RpfView {
+            source,
+            interface: None,
+            next_hop: None,
+            prefix: None,
+            origin: None,
+        },
+    }
+}
