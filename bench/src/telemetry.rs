@@ -56,7 +56,10 @@ impl Telemetry {
         addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
         let bytes = path.as_os_str().as_bytes();
         if bytes.len() >= addr.sun_path.len() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "socket path too long"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "socket path too long",
+            ));
         }
         for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
             *d = *s as libc::c_char;
@@ -126,7 +129,10 @@ impl Telemetry {
             return Err(io::Error::last_os_error());
         }
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "telemetry closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "telemetry closed",
+            ));
         }
         buf.truncate(n as usize);
         Ok(buf)
@@ -153,9 +159,15 @@ impl Telemetry {
     /// Counters of port `port`.
     pub fn eth_stats(&self, port: u16) -> io::Result<EthStats> {
         let v = self.query(&format!("/ethdev/stats,{port}"))?;
-        let s = v.get("/ethdev/stats").filter(|s| s.is_object()).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("no stats for port {port}: {v}"))
-        })?;
+        let s = v
+            .get("/ethdev/stats")
+            .filter(|s| s.is_object())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("no stats for port {port}: {v}"),
+                )
+            })?;
         let g = |k: &str| s.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
         Ok(EthStats {
             ipackets: g("ipackets"),

@@ -53,7 +53,7 @@ pub const FIRST_SOURCE: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
 /// ports 0.. and the source comes last, so fan-out k uses mask (1 << k) - 1.
 pub fn ipv4mc_group(fanout: usize) -> Option<Ipv4Addr> {
     match fanout {
-        1 | 2 | 3 | 4 => Some(Ipv4Addr::new(224, 0, 0, 100 + ((1u8 << fanout) - 1))),
+        1..=4 => Some(Ipv4Addr::new(224, 0, 0, 100 + ((1u8 << fanout) - 1))),
         _ => None,
     }
 }

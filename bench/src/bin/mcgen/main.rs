@@ -1,0 +1,310 @@
+//! `mcgen`: a DPDK multicast traffic generator, in the spirit of pktgen.
+//!
+//! ```text
+//! mcgen [EAL args] -- --tx PORT --rx PORT[,PORT..] [--sources N --groups N --size B --pps R
+//!                     --duration S --ttl T --vlan ID] [--config streams.yaml] [--json out.json]
+//! ```
+//!
+//! Streams (sources x groups) leave the tx port round-robin, each packet carrying a stream id,
+//! a sequence number and the TSC at transmit (see `bench::stamp`). Every rx port is expected
+//! to receive every stream (the router's outgoing interfaces); per port and stream it counts
+//! packets, loss, duplicates and reordering, and it histograms the latency. The main lcore
+//! prints a live table per port each second (Mpps and Mbit/s at layer 1, +24 bytes per frame,
+//! as pktgen counts, plus imissed / rx_nombuf / errors) and a progress line; a worker lcore
+//! does the tx/rx loop. Ports are EAL devices: vdevs (`--vdev net_memif0,...`) or PCI NICs.
+
+mod config;
+mod report;
+
+use bench::flow::Receive;
+use bench::frames::{self, FrameSpec};
+use bench::stamp::{self, Stamp};
+use clap::Parser;
+use dataplane::dpdk::{tsc, tsc_hz, Eal, Mbuf, Mempool, Port, PortStats, RxQueue, TxQueue, BURST};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One stream: its template frame and where the stamp goes.
+pub struct Stream {
+    pub spec: FrameSpec,
+    frame: Vec<u8>,
+    stamp_at: usize,
+}
+
+/// What the worker hands back.
+pub struct Outcome {
+    /// Packets sent per stream.
+    pub sent: Vec<u64>,
+    /// Transmit attempts the queue refused (retried later; not counted as sent).
+    pub tx_full: u64,
+    /// Allocation failures.
+    pub no_mbuf: u64,
+    pub rx: Receive,
+    /// Seconds of transmission actually done.
+    pub tx_secs: f64,
+}
+
+/// Counters the live table reads while the worker runs.
+#[derive(Default)]
+struct Progress {
+    sent: AtomicU64,
+    received: AtomicU64,
+    done: AtomicBool,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (eal_args, own) = match args.iter().position(|a| a == "--") {
+        Some(i) => (args[..i].to_vec(), args[i + 1..].to_vec()),
+        None => (args[..1].to_vec(), args[1..].to_vec()),
+    };
+    let mut own_argv = vec![args[0].clone()];
+    own_argv.extend(own);
+    let opts = config::Opts::parse_from(own_argv);
+    if let Err(e) = run(&eal_args, &opts) {
+        eprintln!("mcgen: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
+    let plan = config::plan(opts)?;
+    let streams: Vec<Stream> = plan
+        .sets
+        .iter()
+        .flat_map(|s| {
+            (0..s.sources).flat_map(move |i| {
+                (0..s.groups).map(move |j| FrameSpec {
+                    source: frames::add(s.source, i),
+                    group: frames::add(s.group, j),
+                    ttl: s.ttl,
+                    size: s.size,
+                    vlan: s.vlan,
+                })
+            })
+        })
+        .map(|spec| {
+            let frame = frames::template(&spec);
+            let stamp_at = stamp::udp_payload_offset(&frame).expect("template is IPv4/UDP");
+            Stream {
+                spec,
+                frame,
+                stamp_at,
+            }
+        })
+        .collect();
+
+    let eal = Eal::init(eal_args).map_err(|e| e.to_string())?;
+    let hz = tsc_hz();
+    let pool = Mempool::new("mcgen_pkt", 32767, 256, eal.socket_id()).map_err(|e| e.to_string())?;
+    // Distinct port names in order: tx first, then rx.
+    let mut names: Vec<String> = vec![plan.tx.clone()];
+    for r in &plan.rx {
+        if !names.contains(r) {
+            names.push(r.clone());
+        }
+    }
+    let ports: Vec<Port> = names
+        .iter()
+        .map(|n| Port::by_name(n))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    for p in &ports {
+        p.configure(1, 1, 1024, &pool, None)
+            .map_err(|e| e.to_string())?;
+        p.start().map_err(|e| e.to_string())?;
+        let _ = p.enable_allmulticast(); // not every vdev has either mode; tx ports need neither
+    }
+    let deadline = Instant::now() + Duration::from_secs_f64(opts.link_wait);
+    while !ports.iter().all(Port::link_up) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for p in &ports {
+        if !p.link_up() {
+            eprintln!(
+                "mcgen: warning: port {} link is down; sending anyway",
+                p.name()
+            );
+        }
+    }
+    let txq = ports[0].take_tx_queue(0).ok_or("tx queue taken")?;
+    let rx_index: Vec<usize> = plan
+        .rx
+        .iter()
+        .map(|r| names.iter().position(|n| n == r).unwrap_or(0))
+        .collect();
+    let rxqs: Vec<RxQueue> = rx_index
+        .iter()
+        .map(|&i| ports[i].take_rx_queue(0).ok_or("rx queue taken"))
+        .collect::<Result<_, _>>()?;
+
+    let progress = Arc::new(Progress::default());
+    let result: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
+    let (pr, res) = (Arc::clone(&progress), Arc::clone(&result));
+    let (pps, duration, drain) = (plan.pps, plan.duration, opts.drain);
+    let n_rx = rxqs.len();
+    let base: Vec<PortStats> = ports.iter().map(Port::stats).collect();
+    eal.launch(opts.lcore, move || {
+        let out = generate(streams, txq, rxqs, pool, hz, pps, duration, drain, &pr);
+        pr.done.store(true, Ordering::Release);
+        *res.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+        0
+    })
+    .map_err(|e| e.to_string())?;
+
+    let started = Instant::now();
+    let mut last = (started, base.clone());
+    let interval = Duration::from_secs_f64(opts.interval.max(0.1));
+    while !progress.done.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(20));
+        if last.0.elapsed() >= interval {
+            let now: Vec<PortStats> = ports.iter().map(Port::stats).collect();
+            if !opts.quiet {
+                report::live(
+                    &names,
+                    &last.1,
+                    &now,
+                    last.0.elapsed().as_secs_f64(),
+                    started.elapsed().as_secs_f64(),
+                    duration,
+                    &progress.sent,
+                    &progress.received,
+                );
+            }
+            last = (Instant::now(), now);
+        }
+    }
+    eal.wait(opts.lcore);
+    let outcome = result
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .ok_or("worker gave no result")?;
+    let end: Vec<PortStats> = ports.iter().map(Port::stats).collect();
+    let json = report::final_report(&plan, &names, n_rx, &outcome, &base, &end, hz);
+    if let Some(path) = &opts.json {
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&json).unwrap_or_default(),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    for p in &ports {
+        let _ = p.close();
+    }
+    Ok(())
+}
+
+/// The tx/rx loop. Paces with the TSC: by time t it has sent `pps * t` packets (at most a
+/// burst per turn, so a slow turn catches up gradually); without a rate it sends a burst every
+/// turn. Streams take turns packet by packet. Every turn also drains every rx queue.
+#[allow(clippy::too_many_arguments)]
+fn generate(
+    streams: Vec<Stream>,
+    mut txq: TxQueue,
+    mut rxqs: Vec<RxQueue>,
+    pool: Mempool,
+    hz: u64,
+    pps: Option<f64>,
+    duration: f64,
+    drain: f64,
+    progress: &Progress,
+) -> Outcome {
+    let n = streams.len();
+    let mut sent = vec![0u64; n];
+    let mut rx = Receive::new(rxqs.len(), n);
+    let (mut tx_full, mut no_mbuf, mut total_sent, mut total_rx) = (0u64, 0u64, 0u64, 0u64);
+    let mut next = 0usize;
+    let mut burst_streams = [0usize; BURST];
+    let mut bufs: Vec<Mbuf> = Vec::with_capacity(BURST);
+    let start = tsc();
+    let end_tx = start + (duration * hz as f64) as u64;
+    let end = end_tx + (drain * hz as f64) as u64;
+    let ns_per_tick = 1e9 / hz as f64;
+    let mut turns = 0u64;
+    loop {
+        let now = tsc();
+        if now >= end {
+            break;
+        }
+        if now < end_tx {
+            let want = match pps {
+                Some(r) => {
+                    ((((now - start) as f64) * r / hz as f64) as u64).saturating_sub(total_sent)
+                }
+                None => BURST as u64,
+            }
+            .min(BURST as u64) as usize;
+            let mut k = 0;
+            while k < want {
+                let Some(mut m) = Mbuf::alloc(&pool) else {
+                    no_mbuf += 1;
+                    break;
+                };
+                let s = &streams[next];
+                if !m.append(&s.frame) {
+                    no_mbuf += 1;
+                    break;
+                }
+                let seq = sent[next] as u32;
+                stamp::write(
+                    m.data_mut(),
+                    s.stamp_at,
+                    Stamp {
+                        stream: next as u16,
+                        seq,
+                        tsc: now,
+                    },
+                );
+                sent[next] += 1;
+                burst_streams[k] = next;
+                next = if next + 1 == n { 0 } else { next + 1 };
+                txq.push(m);
+                k += 1;
+            }
+            let unsent = txq.flush();
+            // The queue refused the last `unsent` packets (and freed them): give their
+            // sequence numbers back so every stream's sequence stays gapless.
+            for i in (k - unsent..k).rev() {
+                let st = burst_streams[i];
+                sent[st] -= 1;
+                next = st;
+            }
+            tx_full += unsent as u64;
+            total_sent += (k - unsent) as u64;
+        }
+        for (p, q) in rxqs.iter_mut().enumerate() {
+            if q.rx_burst(&mut bufs) == 0 {
+                continue;
+            }
+            let t = tsc();
+            for m in &bufs {
+                match stamp::read(m.data()) {
+                    Some(st) => {
+                        let ns = (t.saturating_sub(st.tsc) as f64 * ns_per_tick) as u64;
+                        let s = st.stream as usize;
+                        rx.record(p, s, st.seq, sent.get(s).copied().unwrap_or(0), ns);
+                    }
+                    None => rx.foreign += 1,
+                }
+            }
+            total_rx += bufs.len() as u64;
+            Mbuf::free_bulk(&mut bufs);
+        }
+        turns += 1;
+        if turns & 1023 == 0 {
+            progress.sent.store(total_sent, Ordering::Relaxed);
+            progress.received.store(total_rx, Ordering::Relaxed);
+        }
+    }
+    progress.sent.store(total_sent, Ordering::Relaxed);
+    progress.received.store(total_rx, Ordering::Relaxed);
+    Outcome {
+        sent,
+        tx_full,
+        no_mbuf,
+        rx,
+        tx_secs: duration,
+    }
+}
