@@ -6,7 +6,8 @@
 #   2. h0 sends to 239.2.2.2, an (S,G) route to if1 only: h1 receives, h2 (not on the route)
 #      receives nothing;
 #   3. h0 sends with TTL 1: nobody receives; mrouter counts ttl_expired.
-# Then it stops mrouter (its statistics are printed) and removes the lab. Idempotent; exits
+# It shows the multicast forwarding entries with `mrouterctl show mroute`, then stops mrouter
+# (its statistics are printed) and removes the lab. Idempotent; exits
 # non-zero if any host did not get what it should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,8 @@ trap cleanup EXIT
 scripts/netlab.sh up "$prefix" 3
 echo "lab: namespaces ${prefix}-r (router) and ${prefix}-h0/h1/h2 (hosts 10.0.1.2, 10.0.2.2, 10.0.3.2)"
 
-ip netns exec "${prefix}-r" "$bin/mrouter" -- --config configs/lab.yaml >"$log/router.out" 2>&1 &
+sock="$log/mrouter.sock"
+ip netns exec "${prefix}-r" "$bin/mrouter" -- --config configs/lab.yaml --socket "$sock" >"$log/router.out" 2>&1 &
 router=$!
 for _ in $(seq 100); do
     grep -q "forwarding on" "$log/router.out" && break
@@ -63,6 +65,12 @@ scenario "(*,G) route to if1 and if2" 239.1.1.1 8 20 20
 scenario "(S,G) route to if1 only" 239.2.2.2 8 20 0
 scenario "TTL 1 is never forwarded" 239.1.1.1 1 0 0
 
+echo
+echo "== mrouterctl show mroute (entries the MGM created on demand from the first packets)"
+"$bin/mrouterctl" --socket "$sock" show mroute
+echo
+echo "== mrouterctl show interfaces"
+"$bin/mrouterctl" --socket "$sock" show interfaces
 echo
 kill -INT "$router"
 wait "$router" || true
