@@ -9,7 +9,7 @@ use crate::config::{self, Config};
 use crate::core::ControlCore;
 use crate::views;
 use clap::Parser;
-use dataplane::dpdk::{Eal, PortStats};
+use dataplane::dpdk::{telemetry, Eal, PortStats};
 use dataplane::fib::ForwardingTable;
 use dataplane::router::{Dataplane, PortSpec};
 use dataplane::worker::{Counters, DropReason};
@@ -193,6 +193,25 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("admin socket {}: {e}", opts.socket.display()))?;
     print_startup(cfg, &dp);
     println!("mrouter: admin socket {}", opts.socket.display());
+    for (cmd, help) in [
+        (
+            "/mrouter/stats",
+            "Port, drop and control-core counters. No parameters.",
+        ),
+        (
+            "/mrouter/mroute",
+            "Multicast forwarding entries. No parameters.",
+        ),
+        ("/mrouter/interfaces", "Interfaces. No parameters."),
+    ] {
+        if let Err(e) = telemetry::register(cmd, help) {
+            eprintln!("mrouter: warning: {e}");
+        }
+    }
+    if let Err(e) = telemetry::pdump_init() {
+        eprintln!("mrouter: warning: {e}; dpdk-dumpcap will not work");
+    }
+    let mut next_telemetry = Instant::now();
 
     let started = Instant::now();
     let deadline = opts
@@ -229,6 +248,12 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
                 }
             },
         });
+        if Instant::now() >= next_telemetry {
+            for (cmd, reply) in views::telemetry(cfg, &core, &dp) {
+                telemetry::publish(cmd, reply);
+            }
+            next_telemetry = Instant::now() + Duration::from_secs(1);
+        }
         // Relaxed: the flag carries no data.
         if hup.swap(false, Ordering::Relaxed) {
             match reload(opts, cfg, &mut core, &mut dp) {

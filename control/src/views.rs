@@ -7,6 +7,7 @@ use crate::admin::{
 use crate::config::Config;
 use crate::core::ControlCore;
 use crate::protocols::static_routes;
+use dataplane::dpdk::telemetry::{self, Reply};
 use dataplane::router::Dataplane;
 use dataplane::worker::{Counters, DropReason};
 use mgm::{InterfaceId, StatsLayout};
@@ -191,4 +192,51 @@ pub fn rpf(cfg: &Config, core: &ControlCore, source: Ipv4Addr) -> RpfView {
             origin: None,
         },
     }
+}
+
+/// The telemetry replies (`/mrouter/stats`, `/mrouter/mroute`, `/mrouter/interfaces`).
+pub fn telemetry(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<(&'static str, Reply)> {
+    let st = stats(cfg, core, dp);
+    let mut counters = vec![("uptime_secs".to_string(), st.uptime_secs as u64)];
+    for p in &st.ports {
+        for (k, v) in [
+            ("rx_packets", p.ipackets),
+            ("tx_packets", p.opackets),
+            ("rx_missed", p.imissed),
+            ("rx_nombuf", p.rx_nombuf),
+            ("tx_errors", p.oerrors),
+        ] {
+            counters.push((format!("{}_{k}", p.name), v));
+        }
+    }
+    counters.extend(st.drops.iter().map(|(k, v)| (format!("drop_{k}"), *v)));
+    counters.extend(st.control.iter().map(|(k, v)| (format!("control_{k}"), *v)));
+    let mroute = mroutes(cfg, core)
+        .iter()
+        .take(telemetry::MAX_ENTRIES + 1)
+        .map(|m| {
+            let oifs: Vec<&str> = m.oifs.iter().map(|o| o.interface.as_str()).collect();
+            format!(
+                "({}, {}) iif {} oifs {} {}",
+                m.source,
+                m.group,
+                m.iif,
+                if oifs.is_empty() {
+                    "-".into()
+                } else {
+                    oifs.join(",")
+                },
+                m.origin
+            )
+        })
+        .collect();
+    let ifaces = interfaces(cfg, core, dp)
+        .iter()
+        .map(|i| format!("{} {} {} {} {}", i.name, i.address, i.port, i.driver, i.mac))
+        .collect();
+    vec![
+        ("/mrouter/stats", Reply::Counters(counters)),
+        ("/mrouter/mroute", Reply::Lines(mroute)),
+        ("/mrouter/interfaces", Reply::Lines(ifaces)),
+    ]
 }

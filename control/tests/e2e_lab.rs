@@ -62,6 +62,30 @@ impl Lab {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// One DPDK telemetry request to this lab's mrouter (its EAL file prefix is the lab's).
+    fn telemetry(&self, cmd: &str) -> serde_json::Value {
+        use nix::sys::socket::{
+            connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr,
+        };
+        use std::os::fd::AsRawFd;
+        let path = format!("/var/run/dpdk/{}/dpdk_telemetry.v2", self.prefix);
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        connect(fd.as_raw_fd(), &UnixAddr::new(path.as_str()).unwrap()).unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()).unwrap(); // greeting
+        assert!(n > 0);
+        send(fd.as_raw_fd(), cmd.as_bytes(), MsgFlags::empty()).unwrap();
+        let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+        v[cmd].clone()
+    }
+
     fn ns(&self, who: &str) -> String {
         format!("{}-{who}", self.prefix)
     }
@@ -342,6 +366,16 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
     assert_eq!(stats["control"]["mfes_installed"], 1, "{stats}");
     let rpf = lab.ctl_json(&["show", "rpf", "10.0.1.2"]);
     assert_eq!(rpf["interface"], "if0");
+    // The same state through DPDK telemetry (published once a second).
+    std::thread::sleep(Duration::from_millis(1200));
+    let tel = lab.telemetry("/mrouter/mroute");
+    assert_eq!(
+        tel,
+        serde_json::json!(["(10.0.1.2, 239.1.1.1) iif if0 oifs if1,if2 mgm"])
+    );
+    let stats = lab.telemetry("/mrouter/stats");
+    assert_eq!(stats["p1_tx_packets"], 50, "{stats}");
+    assert_eq!(stats["control_mfes_installed"], 1, "{stats}");
     let out = router.stop();
     assert_eq!(counter(&out, "tx_full"), 0);
     assert_eq!(counter(&out, "no_mbuf"), 0);

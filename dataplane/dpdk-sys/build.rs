@@ -43,7 +43,7 @@ fn main() {
         .header(crate_dir.join("wrapper.h").to_str().unwrap())
         .clang_args(&cflags)
         .allowlist_function(
-            "rte_(eal|eth|pktmbuf|mbuf|mempool|ring|lcore|socket|get_tsc|rdtsc|exit|strerror|vdev|telemetry|pdump|delay|get_timer|thread|pause|get_main_lcore|get_next_lcore|zmalloc|free).*|mrouter_.*",
+            "rte_(eal|eth|pktmbuf|mbuf|mempool|ring|lcore|socket|get_tsc|rdtsc|exit|strerror|vdev|telemetry|tel_data|pdump|delay|get_timer|thread|pause|get_main_lcore|get_next_lcore|zmalloc|free).*|mrouter_.*",
         )
         .allowlist_var("RTE_.*|rte_.*")
         .allowlist_type("rte_(eth_conf|eth_dev_info|eth_stats|eth_link|eth_rxconf|eth_txconf|ether_addr|mbuf|mempool|ring|tel_data).*")

@@ -5,6 +5,7 @@ mod eal;
 mod mbuf;
 mod mempool;
 mod port;
+pub mod telemetry;
 
 pub use eal::{lcore_id, tsc, tsc_hz, Eal, LaunchError};
 pub use mbuf::{Mbuf, BURST, ETHER_HEADER_LEN, SHARED_FROM};
