@@ -28,7 +28,7 @@ struct Opts {
     #[arg(long)]
     quick: bool,
     /// Output directory.
-    #[arg(long, default_value = "bench-results")]
+    #[arg(long, default_value = "bench/results")]
     out: PathBuf,
     /// A/B pairs per case in scenarios 1 and 2 (default 5, quick 2).
     #[arg(long)]
@@ -45,6 +45,9 @@ struct Opts {
     /// Scenarios to run (default all): fanout, sizes, table, miss, publish, latency.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
+    /// Scratch directory for generated pcaps, configs, the ipv4_multicast builds and logs.
+    #[arg(long, default_value = "/tmp/mrbench")]
+    work: PathBuf,
     /// mrouter binary (default: next to this one).
     #[arg(long)]
     mrouter: Option<PathBuf>,
@@ -154,8 +157,8 @@ fn run(opts: Opts) -> Result<(), String> {
         }
     }
     let want = |s: &str| scen.iter().any(|x| x == s);
-    let work = opts.out.join("work");
-    let logs = opts.out.join("logs");
+    let work = opts.work.join("work");
+    let logs = opts.work.join("logs");
     for d in [&work, &logs, &opts.out.join("plots")] {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
