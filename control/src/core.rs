@@ -144,6 +144,14 @@ impl ControlCore {
                 Ipv4Addr::UNSPECIFIED,
             );
         }
+        for r in &cfg.rpf_routes {
+            core.host.rib.add_route(
+                r.network,
+                r.prefix_len,
+                static_routes::interface_id(r.interface),
+                r.next_hop.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            );
+        }
         let handle = core
             .mgm
             .register_protocol(now, STATIC_PROTOCOL)
@@ -203,6 +211,7 @@ impl ControlCore {
             (old.interfaces != new.interfaces, "interfaces"),
             (old.workers != new.workers, "workers"),
             (old.eal != new.eal, "eal"),
+            (old.rpf_routes != new.rpf_routes, "rpf_routes"),
         ];
         if let Some((_, what)) = restart.iter().find(|(changed, _)| *changed) {
             return Err(format!(

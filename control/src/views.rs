@@ -182,7 +182,16 @@ pub fn rpf(cfg: &Config, core: &ControlCore, source: Ipv4Addr) -> RpfView {
                 r.route.network,
                 u32::from(r.route.mask).count_ones()
             )),
-            origin: Some("connected".into()),
+            origin: Some(
+                if cfg.interfaces.iter().any(|i| {
+                    i.network() == r.route.network
+                        && u32::from(i.netmask()) == u32::from(r.route.mask)
+                }) {
+                    "connected".into()
+                } else {
+                    "static".into()
+                },
+            ),
         },
         None => RpfView {
             source,

@@ -93,12 +93,16 @@ impl Mgm {
             .owner_of(iif)
             .and_then(|h| self.client_id(h))
             .map_or(0, |c| c.protocol);
-        let candidates: Vec<InterfaceId> = self
-            .members
-            .covered_interfaces(source, group)
-            .into_iter()
-            .filter(|&i| i != iif)
-            .collect();
+        // Gap 20: no route to S gives a negative MFE (no OIFs), whatever the memberships.
+        let candidates: Vec<InterfaceId> = if iif == InterfaceId::NONE {
+            Vec::new()
+        } else {
+            self.members
+                .covered_interfaces(source, group)
+                .into_iter()
+                .filter(|&i| i != iif)
+                .collect()
+        };
         // Group candidates by owning protocol: one creation alert each, with only its OIFs.
         let mut by_owner: BTreeMap<ProtocolHandle, Vec<OifEntry>> = BTreeMap::new();
         for &iface in &candidates {

@@ -514,7 +514,9 @@ impl Mgm {
         let Some(mfe) = self.mfes.get(&key) else {
             return;
         };
+        // Gap 20: an MFE with no route to its source (IIF 0) stays negative.
         let want = iface != mfe.iif
+            && mfe.iif != InterfaceId::NONE
             && self.interfaces.contains_key(&iface)
             && ((self.members.covered(iface, key.1, key.0)
                 && mfe.excluded.binary_search(&iface).is_err())

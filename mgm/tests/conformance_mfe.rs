@@ -350,3 +350,32 @@ fn c45_callback_results_do_not_change_behaviour() {
     assert_eq!(with, run(false));
     assert_eq!(with.len(), 3);
 }
+
+#[test]
+fn gap20_no_route_to_source_gives_negative_mfe_with_iif_0_and_no_rpf_callback() {
+    let (mut h, a, ..) = net();
+    h.join(a, star("239.1.1.1"), ifc(3)).unwrap();
+    h.events();
+    h.changes();
+    // 192.0.2.1 has no route: even with a (*,G) member the entry is negative, IIF 0.
+    h.miss("192.0.2.1", "239.1.1.1", ifc(1)).unwrap();
+    assert!(
+        !h.events().iter().any(|e| matches!(e, Ev::Rpf { .. })),
+        "no RPF callback"
+    );
+    assert!(h.has_mfe("192.0.2.1", "239.1.1.1"));
+    assert_eq!(h.oifs("192.0.2.1", "239.1.1.1"), vec![]);
+    match h.changes().as_slice() {
+        [MfeChange::Install(e)] => {
+            assert_eq!(e.iif, InterfaceId::NONE);
+            assert!(e.oifs.is_empty());
+        }
+        other => panic!("expected one install, got {other:?}"),
+    }
+    // A later membership does not give it OIFs either.
+    h.join(a, star("239.1.1.1"), ifc(1)).unwrap();
+    assert_eq!(h.oifs("192.0.2.1", "239.1.1.1"), vec![]);
+    // A source with a route still gets the member's interfaces (minus its IIF).
+    h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
+    assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![ifc(3)]);
+}

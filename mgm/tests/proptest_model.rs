@@ -92,6 +92,10 @@ impl Model {
     }
 
     fn oifs(&self, g: Ipv4Addr, s: Ipv4Addr, iif: u32) -> Vec<InterfaceId> {
+        // Gap 20: no route to S (IIF 0) means a negative MFE, whatever the memberships.
+        if iif == 0 {
+            return Vec::new();
+        }
         let covers = |sc: &Scope| match *sc {
             Scope::All => true,
             Scope::AnySource { group } => group == g,

@@ -139,7 +139,15 @@ pub(super) fn from_yaml(file: &str, text: &str, err: &serde_yaml::Error) -> Conf
 /// than the first words of a message.
 fn is_config_path(s: &str) -> bool {
     let head = s.split(['.', '[']).next().unwrap_or("");
-    ["eal", "ports", "interfaces", "routes", "workers"].contains(&head)
+    [
+        "eal",
+        "ports",
+        "interfaces",
+        "routes",
+        "workers",
+        "rpf_routes",
+    ]
+    .contains(&head)
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
 }

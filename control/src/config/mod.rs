@@ -36,6 +36,8 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     /// EAL lcore ids of the forwarding workers, all different; empty: the main lcore forwards.
     pub workers: Vec<u32>,
+    /// Static unicast routes for RPF (besides the interfaces' connected subnets).
+    pub rpf_routes: Vec<RpfRouteConfig>,
 }
 
 /// One DPDK port.
@@ -99,6 +101,20 @@ pub struct RouteConfig {
     pub iif: usize,
     /// Outgoing interfaces, none of them the iif, no two the same; empty: drop.
     pub oifs: Vec<OifConfig>,
+}
+
+/// A static unicast route used for RPF: traffic from sources in `prefix` is expected on
+/// `interface`, from the upstream neighbour `next_hop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RpfRouteConfig {
+    /// Network address (host bits zero).
+    pub network: Ipv4Addr,
+    /// Prefix length, 0..=32.
+    pub prefix_len: u8,
+    /// Index into [`Config::interfaces`].
+    pub interface: usize,
+    /// Upstream neighbour, on the interface's subnet.
+    pub next_hop: Option<Ipv4Addr>,
 }
 
 /// An outgoing interface of a route.

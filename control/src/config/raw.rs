@@ -24,6 +24,17 @@ pub(super) struct RawConfig {
     pub routes: Vec<RawRoute>,
     #[serde(default)]
     pub workers: Vec<u32>,
+    #[serde(default)]
+    pub rpf_routes: Vec<RawRpfRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRpfRoute {
+    pub prefix: Prefix,
+    pub interface: String,
+    #[serde(default)]
+    pub next_hop: Option<NextHop>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,6 +336,62 @@ impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Bounded<MIN, MAX>
         d.deserialize_u64(BoundedVisitor)
     }
 }
+
+/// A unicast destination prefix, `10.9.0.0/16` or `0.0.0.0/0`; host bits must be zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Prefix {
+    pub network: Ipv4Addr,
+    pub len: u8,
+}
+
+impl FromStr for Prefix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let Some((addr, len)) = s.split_once('/') else {
+            return Err(format!(
+                "`{s}` has no prefix length (write network/length, e.g. 10.9.0.0/16)"
+            ));
+        };
+        let network: Ipv4Addr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
+        let len = len
+            .parse::<u8>()
+            .ok()
+            .filter(|&l| l <= 32)
+            .ok_or_else(|| format!("`{len}` is not a prefix length (0..=32)"))?;
+        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        if u32::from(network) & !mask != 0 {
+            return Err(format!(
+                "{network}/{len} has host bits set (the network is {}/{len})",
+                Ipv4Addr::from(u32::from(network) & mask)
+            ));
+        }
+        if network.is_multicast() || network.octets()[0] >= 240 {
+            return Err(format!("{network}/{len} is not a unicast prefix"));
+        }
+        Ok(Self { network, len })
+    }
+}
+deserialize_from_str!(Prefix, "an IPv4 network/prefix length");
+
+/// The address of an upstream neighbour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct NextHop(pub Ipv4Addr);
+
+impl FromStr for NextHop {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let a: Ipv4Addr = s
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IPv4 address"))?;
+        match not_unicast(a) {
+            Some(why) => Err(format!("{a} is {why}; a next hop is a unicast address")),
+            None => Ok(NextHop(a)),
+        }
+    }
+}
+deserialize_from_str!(NextHop, "an IPv4 address");
 
 #[cfg(test)]
 mod tests {

@@ -167,6 +167,7 @@ fn good_config_parses_to_the_model() {
                 },
             ],
             workers: vec![1, 2],
+            rpf_routes: vec![],
         }
     );
     assert_eq!(config.interface_by_name("if2"), Some(2));
@@ -699,5 +700,67 @@ fn lab_config_loads() {
                 oifs: vec![one(1)]
             },
         ]
+    );
+}
+
+const RPF: &str = "rpf_routes:
+  - prefix: 10.9.0.0/16
+    interface: if1
+    next_hop: 10.0.2.254
+  - prefix: 0.0.0.0/0
+    interface: if0
+";
+
+#[test]
+fn rpf_routes_parse() {
+    let cfg = parse(&format!("{GOOD}{RPF}"), FILE).unwrap();
+    assert_eq!(
+        cfg.rpf_routes,
+        vec![
+            RpfRouteConfig {
+                network: "10.9.0.0".parse().unwrap(),
+                prefix_len: 16,
+                interface: 1,
+                next_hop: Some("10.0.2.254".parse().unwrap()),
+            },
+            RpfRouteConfig {
+                network: "0.0.0.0".parse().unwrap(),
+                prefix_len: 0,
+                interface: 0,
+                next_hop: None,
+            },
+        ]
+    );
+}
+
+#[test]
+fn rpf_route_errors_name_their_line() {
+    let text = format!("{GOOD}{RPF}");
+    assert_error(
+        &text.replace(
+            "interface: if1\n    next_hop",
+            "interface: if8\n    next_hop",
+        ),
+        35,
+        "rpf_routes[0].interface",
+        "if8",
+    );
+    assert_error(
+        &text.replace("10.9.0.0/16", "10.9.0.1/16"),
+        34,
+        "rpf_routes[0].prefix",
+        "host bits",
+    );
+    assert_error(
+        &text.replace("10.0.2.254", "10.0.3.254"),
+        36,
+        "rpf_routes[0].next_hop",
+        "not a neighbour",
+    );
+    assert_error(
+        &text.replace("0.0.0.0/0", "10.9.0.0/16"),
+        37,
+        "rpf_routes[1].prefix",
+        "already",
     );
 }

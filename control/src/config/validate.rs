@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::{
-    raw::{RawConfig, RawInterface, RawPort, RawRoute},
-    Config, InterfaceConfig, OifConfig, PortConfig, RouteConfig,
+    raw::{RawConfig, RawInterface, RawPort, RawRoute, RawRpfRoute},
+    Config, InterfaceConfig, OifConfig, PortConfig, RouteConfig, RpfRouteConfig,
 };
 
 /// A rule broken at `field` (a path such as `routes[1].iif`); the caller finds its line.
@@ -29,6 +29,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
     let ports = ports(&raw.ports)?;
     let interfaces = interfaces(&raw.interfaces, &ports)?;
     let routes = routes(&raw.routes, &interfaces)?;
+    let rpf_routes = rpf_routes(&raw.rpf_routes, &interfaces)?;
 
     let mut seen = HashMap::new();
     for (i, lcore) in raw.workers.iter().enumerate() {
@@ -45,7 +46,53 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         interfaces,
         routes,
         workers: raw.workers,
+        rpf_routes,
     })
+}
+
+fn rpf_routes(
+    raw: &[RawRpfRoute],
+    interfaces: &[InterfaceConfig],
+) -> Result<Vec<RpfRouteConfig>, Violation> {
+    let mut seen = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let Some(interface) = interfaces.iter().position(|f| f.name == r.interface) else {
+            return Err(violation(
+                format!("rpf_routes[{i}].interface"),
+                format!("no interface named {}", r.interface),
+            ));
+        };
+        if let Some(first) = seen.insert((r.prefix.network, r.prefix.len), i) {
+            return Err(violation(
+                format!("rpf_routes[{i}].prefix"),
+                format!(
+                    "{}/{} is already rpf_routes[{first}]",
+                    r.prefix.network, r.prefix.len
+                ),
+            ));
+        }
+        let next_hop = r.next_hop.map(|n| n.0);
+        if let Some(nh) = next_hop {
+            let f = &interfaces[interface];
+            if !f.contains(nh) || nh == f.address {
+                return Err(violation(
+                    format!("rpf_routes[{i}].next_hop"),
+                    format!(
+                        "{nh} is not a neighbour on {} ({}/{})",
+                        f.name, f.address, f.prefix_len
+                    ),
+                ));
+            }
+        }
+        out.push(RpfRouteConfig {
+            network: r.prefix.network,
+            prefix_len: r.prefix.len,
+            interface,
+            next_hop,
+        });
+    }
+    Ok(out)
 }
 
 fn ports(raw: &[RawPort]) -> Result<Vec<PortConfig>, Violation> {
