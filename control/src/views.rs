@@ -22,10 +22,17 @@ fn iface_name(cfg: &Config, iface: InterfaceId) -> String {
 
 /// Every MFE, in (group, source) order.
 pub fn mroutes(cfg: &Config, core: &ControlCore) -> Vec<MrouteView> {
+    mroutes_first(cfg, core, usize::MAX)
+}
+
+/// The first `limit` MFEs, in (group, source) order (the work is proportional to `limit`, not
+/// to the table).
+pub fn mroutes_first(cfg: &Config, core: &ControlCore, limit: usize) -> Vec<MrouteView> {
     let now = core.uptime();
     let routing = core.static_routing();
-    core.mfes()
-        .into_iter()
+    core.mgm()
+        .mfes(now)
+        .take(limit)
         .map(|m| {
             let stats = core
                 .mgm()
@@ -220,9 +227,8 @@ pub fn telemetry(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<(&'sta
     }
     counters.extend(st.drops.iter().map(|(k, v)| (format!("drop_{k}"), *v)));
     counters.extend(st.control.iter().map(|(k, v)| (format!("control_{k}"), *v)));
-    let mroute = mroutes(cfg, core)
+    let mroute = mroutes_first(cfg, core, telemetry::MAX_ENTRIES + 1)
         .iter()
-        .take(telemetry::MAX_ENTRIES + 1)
         .map(|m| {
             let oifs: Vec<&str> = m.oifs.iter().map(|o| o.interface.as_str()).collect();
             format!(

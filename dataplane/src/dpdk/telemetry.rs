@@ -21,7 +21,8 @@ pub enum Reply {
 }
 
 /// Most entries DPDK 22.11 puts in one telemetry dict or array (`RTE_TEL_MAX_DICT_ENTRIES` is
-/// 256, `RTE_TEL_MAX_ARRAY_ENTRIES` 512): longer replies are cut, with a last entry saying so.
+/// 256, `RTE_TEL_MAX_ARRAY_ENTRIES` 512): longer replies are cut, with a last entry saying so
+/// (publishers need to give at most one entry more than this).
 pub const MAX_ENTRIES: usize = 250;
 /// Longest string or name DPDK 22.11 takes (`RTE_TEL_MAX_STRING_LEN` 128, names 64).
 const MAX_STRING: usize = 120;
@@ -103,14 +104,14 @@ unsafe extern "C" fn callback(
                     dpdk_sys::rte_tel_value_type_RTE_TEL_STRING_VAL,
                 )
             };
-            let more = lines.len().saturating_sub(MAX_ENTRIES);
+            let more = lines.len() > MAX_ENTRIES;
             for line in lines.iter().take(MAX_ENTRIES) {
                 let s = cstring(line, MAX_STRING);
                 // SAFETY: d is the reply object DPDK passed; strings are live CStrings.
                 unsafe { dpdk_sys::rte_tel_data_add_array_string(d, s.as_ptr()) };
             }
-            if more > 0 {
-                let s = cstring(&format!("... {more} more (use mrouterctl)"), MAX_STRING);
+            if more {
+                let s = cstring("... more entries: use mrouterctl", MAX_STRING);
                 // SAFETY: d is the reply object DPDK passed; strings are live CStrings.
                 unsafe { dpdk_sys::rte_tel_data_add_array_string(d, s.as_ptr()) };
             }
