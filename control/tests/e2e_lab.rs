@@ -667,3 +667,70 @@ fn a_remote_source_is_forwarded_only_with_an_rpf_route_toward_it() {
     assert_eq!(mroutes[0]["upstream"], "10.0.1.2", "{mroutes}");
     router.stop();
 }
+
+#[test]
+fn a_miss_storm_does_not_disturb_an_established_flow_or_the_control_socket() {
+    let lab = Lab::up("storm");
+    let router = lab.start_router(ROUTES);
+    let steady = lab.receiver(1, "239.2.2.2", 7000);
+    // The established flow: a static (S,G) route, 1000 sequence-numbered datagrams over 3 s.
+    let mut flow = lab.sender(0, "239.2.2.2", 0, 1000, 8, 3);
+    std::thread::sleep(Duration::from_millis(300));
+    // 20,000 new sources at 10,000 per second on a group nobody routes.
+    let sources = 20_000u32;
+    let mut storm = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.ns("h0"),
+            PROBE,
+            "storm",
+            "--group",
+            "239.77.0.1",
+        ])
+        .args([
+            "--first-source",
+            "10.200.0.1",
+            "--sources",
+            &sources.to_string(),
+        ])
+        .args(["--rate", "10000", "--dev", "h0"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The control socket keeps answering during the storm.
+    let mut answers = 0;
+    while storm.try_wait().unwrap().is_none() {
+        let t = Instant::now();
+        let stats = lab.ctl_json(&["show", "stats"]);
+        assert!(stats["control"]["misses_received"].is_u64());
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "show stats took {:?}",
+            t.elapsed()
+        );
+        answers += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(storm.wait().unwrap().success());
+    assert!(answers >= 3, "only {answers} answers during the storm");
+    assert!(flow.wait().unwrap().success());
+    assert_eq!(
+        steady.finish(),
+        all(1000, 7),
+        "the established flow lost nothing"
+    );
+    std::thread::sleep(Duration::from_millis(300)); // let held storm packets resolve or expire
+    let stats = lab.ctl_json(&["show", "stats"]);
+    let out = router.stop();
+    // Every storm packet is accounted for: dropped on its negative entry, or when the pending
+    // queue was full, or after waiting for an entry.
+    let storm_drops = counter(&out, "no_outgoing")
+        + counter(&out, "pending_overflow")
+        + counter(&out, "no_route");
+    assert_eq!(storm_drops, u64::from(sources), "{out}");
+    assert!(
+        stats["control"]["mfes_installed"].as_u64().unwrap() > 1000,
+        "{stats}"
+    );
+}

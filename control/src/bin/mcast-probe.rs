@@ -47,6 +47,26 @@ enum Cmd {
         #[arg(long)]
         bind: Option<Ipv4Addr>,
     },
+    /// A miss storm: one datagram from each of `sources` distinct source addresses (counting up
+    /// from `first_source`, sent with IP_TRANSPARENT so they need not be local), at `rate` new
+    /// sources per second.
+    Storm {
+        #[arg(long)]
+        group: Ipv4Addr,
+        #[arg(long, default_value_t = 5001)]
+        port: u16,
+        #[arg(long)]
+        first_source: Ipv4Addr,
+        #[arg(long, default_value_t = 1000)]
+        sources: u32,
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        #[arg(long, default_value_t = 16)]
+        ttl: u32,
+        /// Interface to send on (the kernel picks none for a non-local source).
+        #[arg(long)]
+        dev: String,
+    },
     /// Join a group and print what arrives.
     Recv {
         #[arg(long)]
@@ -96,6 +116,49 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             println!("sent {count}");
+        }
+        Cmd::Storm {
+            group,
+            port,
+            first_source,
+            sources,
+            rate,
+            ttl,
+            dev,
+        } => {
+            let dev = std::ffi::OsString::from(dev);
+            let start = std::time::Instant::now();
+            let per = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+            for i in 0..sources {
+                let src = Ipv4Addr::from(u32::from(first_source).wrapping_add(i));
+                let fd = socket(
+                    AddressFamily::Inet,
+                    SockType::Datagram,
+                    SockFlag::SOCK_CLOEXEC,
+                    None,
+                )?;
+                setsockopt(&fd, sockopt::IpTransparent, &true)?;
+                setsockopt(&fd, sockopt::BindToDevice, &dev)?;
+                bind(
+                    fd.as_raw_fd(),
+                    &SockaddrIn::from(SocketAddrV4::new(src, port)),
+                )?;
+                let sock = UdpSocket::from(fd);
+                sock.set_multicast_ttl_v4(ttl)?;
+                sock.set_multicast_loop_v4(false)?;
+                sock.send_to(
+                    format!("mcast-probe storm={i}").as_bytes(),
+                    SocketAddrV4::new(group, port),
+                )?;
+                let due = start + per * (i + 1);
+                if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            println!(
+                "stormed {sources} sources in {:.2} s",
+                start.elapsed().as_secs_f64()
+            );
         }
         Cmd::Recv {
             group,
