@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 /// Signals taken from the rings per turn.
 pub const SIGNALS_PER_TURN: usize = 512;
+/// Control packets taken from the punt rings per turn.
+pub const PUNTED_PER_TURN: usize = 64;
 /// Misses handed to the MGM per second, sustained (a miss storm must not starve the loop).
 pub const MISS_RATE: f64 = 20_000.0;
 /// Misses that may be handled at once after a quiet period.
@@ -84,6 +86,13 @@ pub struct ControlCounters {
     pub mfes_deleted: u64,
     /// Table publications.
     pub publishes: u64,
+    /// Control packets the workers handed over, by kind (no protocol consumes them yet: IGMP is
+    /// its own issue; they are counted and freed).
+    pub punted_igmp: u64,
+    /// PIM packets handed over.
+    pub punted_pim: u64,
+    /// Other 224.0.0.0/24 packets handed over.
+    pub punted_link_local: u64,
     /// Reloads applied.
     pub reloads: u64,
     /// Reloads refused (bad file or a change that needs a restart).
@@ -368,11 +377,23 @@ impl ControlCore {
                 }
             }
         }
+        let counters = &mut self.counters;
+        let punted = dp.drain_control(PUNTED_PER_TURN, |_port, m| {
+            let proto = dataplane::wire::ether::Frame::new_checked(m.data())
+                .ok()
+                .and_then(|f| dataplane::wire::ipv4::Packet::new_checked(f.payload()).ok())
+                .map(|ip| ip.protocol());
+            match proto {
+                Some(dataplane::wire::ipv4::PROTOCOL_IGMP) => counters.punted_igmp += 1,
+                Some(dataplane::wire::ipv4::PROTOCOL_PIM) => counters.punted_pim += 1,
+                _ => counters.punted_link_local += 1,
+            }
+        });
         if self.mgm.poll_timeout().is_some_and(|t| t <= now) {
             self.mgm.handle_timeout(now, &mut self.host);
         }
         let changed = self.apply_changes(dp, now);
-        taken > 0 || changed
+        taken > 0 || punted > 0 || changed
     }
 
     fn refill(&mut self, now: Duration) {

@@ -133,9 +133,9 @@ impl Lab {
         let cfg = format!(
             r#"eal: ["--no-pci", "--file-prefix", "{prefix}", "--log-level", "*:warning"]
 ports:
-  - {{ name: p0, device: "net_af_packet0,iface=r0" }}
-  - {{ name: p1, device: "net_af_packet1,iface=r1" }}
-  - {{ name: p2, device: "net_af_packet2,iface=r2" }}
+  - {{ name: p0, device: "net_af_packet0,iface=r0,qpairs=2", rx_queues: 2 }}
+  - {{ name: p1, device: "net_af_packet1,iface=r1,qpairs=2", rx_queues: 2 }}
+  - {{ name: p2, device: "net_af_packet2,iface=r2,qpairs=2", rx_queues: 2 }}
 interfaces:
   - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
   - {{ name: if1, port: p1, address: 10.0.2.1/24 }}
@@ -427,6 +427,13 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
     assert_eq!(entry["origin"], "mgm");
     let stats = lab.ctl_json(&["show", "stats"]);
     assert_eq!(stats["control"]["mfes_installed"], 1, "{stats}");
+    // The receivers' kernels reported their joins with IGMP: handed to the control core, not
+    // forwarded and not dropped.
+    assert!(
+        stats["control"]["punted_igmp"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+    assert_eq!(stats["drops"]["control_ring_full"], 0, "{stats}");
     let rpf = lab.ctl_json(&["show", "rpf", "10.0.1.2"]);
     assert_eq!(rpf["interface"], "if0");
     // The same state through DPDK telemetry (published once a second).

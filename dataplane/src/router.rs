@@ -6,7 +6,7 @@ use crate::dpdk::{DpdkError, Eal, LaunchError, Mempool, Port, PortStats, BURST};
 use crate::fib::rcu::{self, FibWriter};
 use crate::fib::ForwardingTable;
 use crate::worker::pending::Pending;
-use crate::worker::{signal, Counters, Signal, SignalRx, Worker, WorkerStats};
+use crate::worker::{signal, Counters, Punted, Signal, SignalRx, Worker, WorkerStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -80,6 +80,10 @@ pub struct Dataplane {
     pool: Mempool,
     fib: FibWriter,
     signal_rx: Vec<SignalRx>,
+    punt_rx: Vec<rtrb::Consumer<Punted>>,
+    /// The control core's own tx queue on every port (queue index = number of workers), where
+    /// the device has one more queue than there are workers.
+    control_tx: Vec<Option<crate::dpdk::TxQueue>>,
     stop: Arc<AtomicBool>,
     workers: Vec<(Placement, Arc<WorkerStats>)>,
     inline_counters: Counters,
@@ -114,7 +118,11 @@ impl Dataplane {
         let pool = Mempool::new("mrouter_pkt", pool_size, POOL_CACHE, eal.socket_id())?;
         let mut macs = Vec::with_capacity(ports.len());
         for (spec, port) in ports.iter().zip(&handles) {
-            let txq = spec.tx_queues.max(n_workers as u16);
+            // One tx queue per worker, plus one for the control core where the device has it.
+            let workers_txq = spec.tx_queues.max(n_workers as u16);
+            let txq = (n_workers as u16 + 1)
+                .max(workers_txq)
+                .min(port.max_queues().1.max(workers_txq));
             port.configure(spec.rx_queues, txq, QUEUE_DESC, &pool, spec.mtu)?;
             port.start()?;
             port.enable_allmulticast()?;
@@ -129,6 +137,7 @@ impl Dataplane {
         let stop = Arc::new(AtomicBool::new(false));
         let hz = crate::dpdk::tsc_hz();
         let mut signal_rx = Vec::with_capacity(n_workers);
+        let mut punt_rx = Vec::with_capacity(n_workers);
         let mut built: Vec<Worker> = readers
             .into_iter()
             .enumerate()
@@ -139,6 +148,11 @@ impl Dataplane {
                     tx
                 },
                 pending: Pending::new(hz),
+                punt: {
+                    let (tx, rx) = signal::punt_channel();
+                    punt_rx.push(rx);
+                    tx
+                },
                 rx: Vec::new(),
                 tx: handles
                     .iter()
@@ -151,6 +165,10 @@ impl Dataplane {
                 stop: Arc::clone(&stop),
                 stats: Arc::new(WorkerStats::default()),
             })
+            .collect();
+        let control_tx = handles
+            .iter()
+            .map(|p| p.take_tx_queue(n_workers as u16))
             .collect();
         let mut next = 0;
         for (index, (spec, port)) in ports.iter().zip(&handles).enumerate() {
@@ -166,6 +184,8 @@ impl Dataplane {
             pool,
             fib,
             signal_rx,
+            punt_rx,
+            control_tx,
             stop,
             workers: Vec::new(),
             inline_counters: Counters::default(),
@@ -259,6 +279,40 @@ impl Dataplane {
         taken
     }
 
+    /// Takes up to `max` control packets punted by the workers and gives each, with the index
+    /// of the port it arrived on, to `f`. Returns how many were taken.
+    pub fn drain_control(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(u16, crate::dpdk::Mbuf),
+    ) -> usize {
+        let mut taken = 0;
+        for rx in &mut self.punt_rx {
+            while taken < max {
+                let Ok(p) = rx.pop() else { break };
+                f(p.port, p.mbuf);
+                taken += 1;
+            }
+        }
+        taken
+    }
+
+    /// Sends `frame` (a whole Ethernet frame; its source MAC is set to the port's) out of port
+    /// `port` on the control core's own tx queue. False if the port does not exist or has no
+    /// control queue (a single-queue device), no mbuf was free, or the queue was full.
+    pub fn send_control(&mut self, port: usize, frame: &[u8]) -> bool {
+        let (Some(Some(q)), Some(p)) = (self.control_tx.get_mut(port), self.ports.get(port)) else {
+            return false;
+        };
+        let Some(mut m) = crate::dpdk::Mbuf::from_bytes(&self.pool, frame) else {
+            return false;
+        };
+        if m.data().len() >= 12 {
+            m.data_mut()[6..12].copy_from_slice(&p.mac().0);
+        }
+        q.push(m) + q.flush() == 0
+    }
+
     /// Each worker's published counters, in worker order.
     pub fn worker_counters(&self) -> Vec<Counters> {
         self.workers.iter().map(|(_, s)| s.read()).collect()
@@ -273,6 +327,11 @@ impl Dataplane {
                 Placement::Inline(_) => None,
             })
             .collect()
+    }
+
+    /// Whether each port has a tx queue of the control core's own, by port index.
+    pub fn control_queues(&self) -> Vec<bool> {
+        self.control_tx.iter().map(Option::is_some).collect()
     }
 
     /// Every port's counters, by port index.
@@ -316,8 +375,11 @@ impl Dataplane {
         self.shutdown();
         let counters = self.worker_counters();
         let ports = self.port_stats();
-        // Workers own queue handles (with buffered mbufs) that must go before the ports close.
+        // Workers, punt rings and the control queues hold mbufs that must go before the ports
+        // close and EAL is released.
         self.workers.clear();
+        self.punt_rx.clear();
+        self.control_tx.clear();
         for p in &self.ports {
             if let Err(e) = p.close() {
                 eprintln!("mrouter: {e}");

@@ -89,13 +89,13 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
     std::fs::create_dir_all(&dir).unwrap();
     let out1 = dir.join("out1.pcap");
     let out2 = dir.join("out2.pcap");
-    // Port 0: a ring loopback; the test transmits on its queue 1, which comes back on rx queue
-    // 1, which the worker polls (with queue 0).
+    // Port 0: a ring loopback; the test transmits on its queue 2 (0 is the worker's, 1 the
+    // control core's), which comes back on rx queue 2, which the worker polls (with 0 and 1).
     let ports = vec![
         PortSpec {
             device: "net_ring0".into(),
-            rx_queues: 2,
-            tx_queues: 2,
+            rx_queues: 3,
+            tx_queues: 3,
             mtu: None,
         },
         PortSpec {
@@ -145,7 +145,7 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
     );
     let mut dp = Dataplane::start(eal, &ports, table, &[1]).expect("start");
     let mut inj = Injector {
-        tx: dp.take_tx_queue(0, 1).expect("queue 1 of port 0"),
+        tx: dp.take_tx_queue(0, 2).expect("queue 2 of port 0"),
         pool,
         sent: 0,
     };

@@ -662,9 +662,9 @@ fn lab_config_loads() {
     assert_eq!(
         devices,
         [
-            "net_af_packet0,iface=r0",
-            "net_af_packet1,iface=r1",
-            "net_af_packet2,iface=r2"
+            "net_af_packet0,iface=r0,qpairs=2",
+            "net_af_packet1,iface=r1,qpairs=2",
+            "net_af_packet2,iface=r2,qpairs=2"
         ]
     );
     let addrs: Vec<_> = config

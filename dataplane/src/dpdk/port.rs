@@ -110,6 +110,16 @@ impl Port {
             .into_owned()
     }
 
+    /// The most rx and tx queues the device offers.
+    pub fn max_queues(&self) -> (u16, u16) {
+        let mut info = dpdk_sys::rte_eth_dev_info::default();
+        // SAFETY: info is a valid out struct for a valid port.
+        if unsafe { dpdk_sys::rte_eth_dev_info_get(self.id, &mut info) } != 0 {
+            return (1, 1);
+        }
+        (info.max_rx_queues, info.max_tx_queues)
+    }
+
     /// Configures `rx_queues` x `tx_queues` with `desc` descriptors each; RSS over IP when
     /// there is more than one rx queue and the device can hash.
     pub fn configure(

@@ -12,7 +12,7 @@ pub mod signal;
 pub mod stats;
 
 pub use mcast_input::{classify, Flow};
-pub use signal::{Signal, SignalRx, SignalTx};
+pub use signal::{Punted, Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
 use crate::dpdk::{tsc, Mbuf, Mempool, RxQueue, TxQueue, BURST};
@@ -41,6 +41,8 @@ pub struct Worker {
     pub signals: SignalTx,
     /// First packets of flows being resolved.
     pub pending: Pending,
+    /// Control packets to the control core.
+    pub punt: rtrb::Producer<Punted>,
     /// Set by the control side to stop the loop.
     pub stop: Arc<AtomicBool>,
     /// Where this worker publishes its counters.
@@ -51,6 +53,7 @@ pub struct Worker {
 struct Ctx<'a> {
     fib: &'a FibReader,
     signals: &'a mut SignalTx,
+    punt: &'a mut rtrb::Producer<Punted>,
     pending: &'a mut Pending,
     out: Egress<'a>,
     now: u64,
@@ -93,6 +96,7 @@ impl Worker {
         let mut ctx = Ctx {
             fib: &self.fib,
             signals: &mut self.signals,
+            punt: &mut self.punt,
             pending: &mut self.pending,
             out: Egress {
                 pool: &self.pool,
@@ -142,6 +146,7 @@ fn release_pending(ctx: &mut Ctx<'_>, c: &mut Counters) {
 fn forward(m: Mbuf, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
     let flow = match classify(m.data()) {
         Ok(flow) => flow,
+        Err(DropReason::LocalControl) => return punt(m, in_port, ctx, c),
         Err(reason) => return c.drop(reason, 1),
     };
     // A TTL 0/1 packet can never be forwarded: drop it before it costs a lookup or a miss.
@@ -189,6 +194,15 @@ fn route_packet(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut C
         return;
     }
     replicate::replicate(m, flow, route, &mut ctx.out, c);
+}
+
+/// Hands a control packet to the control core; counted as a drop if its ring is full.
+#[cold]
+fn punt(m: Mbuf, port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    match ctx.punt.push(Punted { port, mbuf: m }) {
+        Ok(()) => c.punted += 1,
+        Err(_) => c.drop(DropReason::LocalControl, 1),
+    }
 }
 
 #[cold]

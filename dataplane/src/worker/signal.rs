@@ -94,6 +94,23 @@ impl SignalTx {
     }
 }
 
+/// A control packet (IGMP, PIM, 224.0.0.0/24) handed to the control core, with the port index
+/// it arrived on. It has its own ring so data never starves it.
+pub struct Punted {
+    /// Port index the packet arrived on.
+    pub port: u16,
+    /// The packet.
+    pub mbuf: crate::dpdk::Mbuf,
+}
+
+/// Control packets a worker's punt ring holds.
+pub const PUNT_RING_SIZE: usize = 1024;
+
+/// A punt ring: the worker's end and the control core's end.
+pub fn punt_channel() -> (rtrb::Producer<Punted>, rtrb::Consumer<Punted>) {
+    rtrb::RingBuffer::new(PUNT_RING_SIZE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,8 @@ pub enum DropReason {
     NotMulticast,
     /// Truncated frame, bad IPv4 version/header length/total length, or bad header checksum.
     BadHeader,
-    /// Link-local control traffic (224.0.0.0/24, IGMP, PIM): never forwarded; it belongs to the
-    /// control core (which does not take punted packets yet).
+    /// Control traffic (224.0.0.0/24, IGMP, PIM) that could not be handed to the control core:
+    /// its punt ring was full. (Punted packets are counted in `Counters::punted`, not here.)
     LocalControl,
     /// No entry for the packet and it could not wait for one: held longer than the pending
     /// queue's hold time.
@@ -63,7 +63,7 @@ impl DropReason {
             DropReason::NotIpv4 => "not_ipv4",
             DropReason::NotMulticast => "not_multicast",
             DropReason::BadHeader => "bad_header",
-            DropReason::LocalControl => "local_control",
+            DropReason::LocalControl => "control_ring_full",
             DropReason::NoRoute => "no_route",
             DropReason::WrongInterface => "wrong_interface",
             DropReason::TtlExpired => "ttl_expired",
@@ -88,6 +88,8 @@ pub struct Counters {
     pub misses_signalled: u64,
     /// Signals lost because the ring was full.
     pub signals_dropped: u64,
+    /// Control packets handed to the control core.
+    pub punted: u64,
 }
 
 impl Counters {
@@ -115,6 +117,7 @@ impl Counters {
         self.tx_packets += other.tx_packets;
         self.misses_signalled += other.misses_signalled;
         self.signals_dropped += other.signals_dropped;
+        self.punted += other.punted;
         for (a, b) in self.drops.iter_mut().zip(other.drops) {
             *a += b;
         }
@@ -129,6 +132,7 @@ pub struct WorkerStats {
     tx_packets: AtomicU64,
     misses_signalled: AtomicU64,
     signals_dropped: AtomicU64,
+    punted: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
 }
 
@@ -143,6 +147,7 @@ impl WorkerStats {
             .store(c.misses_signalled, Ordering::Relaxed);
         self.signals_dropped
             .store(c.signals_dropped, Ordering::Relaxed);
+        self.punted.store(c.punted, Ordering::Relaxed);
         for (a, v) in self.drops.iter().zip(c.drops) {
             a.store(v, Ordering::Relaxed);
         }
@@ -155,6 +160,7 @@ impl WorkerStats {
             tx_packets: self.tx_packets.load(Ordering::Relaxed),
             misses_signalled: self.misses_signalled.load(Ordering::Relaxed),
             signals_dropped: self.signals_dropped.load(Ordering::Relaxed),
+            punted: self.punted.load(Ordering::Relaxed),
             ..Counters::default()
         };
         for (v, a) in c.drops.iter_mut().zip(&self.drops) {
