@@ -188,7 +188,30 @@ impl ControlCore {
                 )
                 .map_err(|e| mgm_err(&format!("membership on {iface}"), e))?;
         }
+        core.prime_static_entries(cfg);
         Ok(core)
+    }
+
+    /// Creates the MFEs of exact (S,G) static routes now, as if their first packet had arrived
+    /// on the route's incoming interface, so they forward from the first packet on. Their
+    /// installs are applied at the next turn.
+    fn prime_static_entries(&mut self, cfg: &Config) {
+        let now = self.now();
+        for r in &cfg.routes {
+            let Some(source) = r.source else { continue };
+            if self.mgm.get_mfe(now, source, r.group).is_ok() {
+                continue;
+            }
+            let miss = Miss {
+                source,
+                group: r.group,
+                arrival: static_routes::interface_id(r.iif),
+                header: &[],
+            };
+            if self.mgm.handle_miss(now, &mut self.host, &miss).is_err() {
+                self.counters.misses_rejected += 1;
+            }
+        }
     }
 
     /// Applies `new` in place of `old` as a difference: memberships that went away are
@@ -311,6 +334,7 @@ impl ControlCore {
             dp.fib().insert(Some(mfe.source), mfe.group, route);
             refreshed += 1;
         }
+        self.prime_static_entries(new);
         self.apply_changes(dp, now);
         if refreshed > 0 {
             dp.publish();

@@ -134,8 +134,8 @@ fn release_pending(ctx: &mut Ctx<'_>, c: &mut Counters) {
         .take_ready(ctx.now, |s, g| fib.lookup(s, g).is_some());
     c.drop(DropReason::NoRoute, expired.len() as u64);
     drop(expired);
-    for (port, packets) in ready {
-        for (m, flow) in packets {
+    for packets in ready {
+        for (m, flow, port) in packets {
             route_packet(m, &flow, port, ctx, c);
         }
     }
@@ -155,14 +155,14 @@ fn forward(m: Mbuf, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
     }
     if ctx.pending.held_flows > 0 {
         // Packets held for this flow go first, so a flow resolved mid-turn stays in order.
-        if let Some((port, held)) = ctx.pending.take_flow(&flow) {
+        if let Some(held) = ctx.pending.take_flow(&flow) {
             if ctx.fib.lookup(flow.source, flow.group).is_some() {
-                for (hm, hf) in held {
+                for (hm, hf, port) in held {
                     route_packet(hm, &hf, port, ctx, c);
                 }
             } else {
                 // Still unresolved: put them back (same order) and queue this one after them.
-                for (hm, hf) in held {
+                for (hm, hf, port) in held {
                     let _ = ctx.pending.hold(hm, hf, port, ctx.now);
                 }
             }

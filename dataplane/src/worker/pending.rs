@@ -19,9 +19,10 @@ pub const HOLD_MS: u64 = 100;
 
 struct Held {
     key: u64,
-    port: u16,
     since_tsc: u64,
-    packets: Vec<(Mbuf, Flow)>,
+    /// Each packet with the port it arrived on (packets of one flow may come in on several
+    /// ports; the incoming-interface check needs each one's own).
+    packets: Vec<(Mbuf, Flow, u16)>,
 }
 
 /// One worker's held packets.
@@ -32,8 +33,8 @@ pub struct Pending {
     hold_tsc: u64,
 }
 
-/// A flow's held packets with the port they arrived on.
-pub type HeldFlow = (u16, Vec<(Mbuf, Flow)>);
+/// A flow's held packets, each with the port it arrived on.
+pub type HeldFlow = Vec<(Mbuf, Flow, u16)>;
 
 /// Result of [`Pending::hold`].
 #[derive(Debug, PartialEq, Eq)]
@@ -70,17 +71,16 @@ impl Pending {
             if h.packets.len() >= PER_FLOW {
                 return Hold::Overflow;
             }
-            h.packets.push((m, flow));
+            h.packets.push((m, flow, port));
             return Hold::Held { first: false };
         }
         let Some(free) = self.slots.iter_mut().find(|s| s.is_none()) else {
             return Hold::Overflow;
         };
         let mut packets = Vec::with_capacity(PER_FLOW);
-        packets.push((m, flow));
+        packets.push((m, flow, port));
         *free = Some(Held {
             key: k,
-            port,
             since_tsc: now_tsc,
             packets,
         });
@@ -98,7 +98,7 @@ impl Pending {
             .find(|s| s.as_ref().is_some_and(|h| h.key == k))?;
         let h = slot.take()?;
         self.held_flows -= 1;
-        Some((h.port, h.packets))
+        Some(h.packets)
     }
 
     /// Takes every held packet (the worker is stopping).
@@ -107,7 +107,7 @@ impl Pending {
         self.slots
             .iter_mut()
             .filter_map(Option::take)
-            .flat_map(|h| h.packets.into_iter().map(|(m, _)| m))
+            .flat_map(|h| h.packets.into_iter().map(|(m, _, _)| m))
             .collect()
     }
 
@@ -125,11 +125,11 @@ impl Pending {
             let (s, g) = ((h.key >> 32) as u32, h.key as u32);
             if resolved(s, g) {
                 let h = slot.take().expect("checked");
-                ready.push((h.port, h.packets));
+                ready.push(h.packets);
                 self.held_flows -= 1;
             } else if now_tsc.wrapping_sub(h.since_tsc) > self.hold_tsc {
                 let h = slot.take().expect("checked");
-                expired.extend(h.packets.into_iter().map(|(m, _)| m));
+                expired.extend(h.packets.into_iter().map(|(m, _, _)| m));
                 self.held_flows -= 1;
             }
         }
