@@ -426,7 +426,10 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
     assert_eq!(entry["negative"], false);
     assert_eq!(entry["origin"], "mgm");
     let stats = lab.ctl_json(&["show", "stats"]);
-    assert_eq!(stats["control"]["mfes_installed"], 1, "{stats}");
+    assert_eq!(
+        stats["control"]["mfes_installed"], 2,
+        "this one and the static (S,G): {stats}"
+    );
     // The receivers' kernels reported their joins with IGMP: handed to the control core, not
     // forwarded and not dropped.
     assert!(
@@ -441,11 +444,14 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
     let tel = lab.telemetry("/mrouter/mroute");
     assert_eq!(
         tel,
-        serde_json::json!(["(10.0.1.2, 239.1.1.1) iif if0 oifs if1,if2 mgm"])
+        serde_json::json!([
+            "(10.0.1.2, 239.1.1.1) iif if0 oifs if1,if2 mgm",
+            "(10.0.1.2, 239.2.2.2) iif if0 oifs if1 static"
+        ])
     );
     let stats = lab.telemetry("/mrouter/stats");
     assert_eq!(stats["p1_tx_packets"], got1.len() as u64, "{stats}");
-    assert_eq!(stats["control_mfes_installed"], 1, "{stats}");
+    assert_eq!(stats["control_mfes_installed"], 2, "{stats}");
     let out = router.stop();
     assert_eq!(counter(&out, "tx_full"), 0);
     assert_eq!(counter(&out, "no_mbuf"), 0);
