@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::protocols::static_routes::{self, StaticRouting, STATIC_PROTOCOL};
-use dataplane::fib::{Oif, Route};
+use dataplane::fib::{Oif, Route, NO_COUNTER};
 use dataplane::router::Dataplane;
 use dataplane::worker::Signal;
 use mgm::{
@@ -99,6 +99,63 @@ pub struct ControlCounters {
     pub reloads_failed: u64,
 }
 
+/// Counter slots of the entries (see `dataplane::worker::entry_counters`): allocated at
+/// install, kept across updates, and reused after a delete only once every worker has passed
+/// the publication that removed the entry, so no late increment lands on the next owner.
+#[derive(Default)]
+struct Slots {
+    by_key: HashMap<(Ipv4Addr, Ipv4Addr), u32>,
+    key_of: Vec<Option<(Ipv4Addr, Ipv4Addr)>>,
+    /// Totals already reported to the MGM, per slot.
+    reported: Vec<(u64, u64)>,
+    free: Vec<u32>,
+    retired: Vec<(u32, u64)>,
+    cursor: usize,
+    sweeping: bool,
+    next_sweep: Duration,
+}
+
+/// Slots swept per turn when feeding the workers' counters to the MGM.
+pub const SWEEP_PER_TURN: usize = 4096;
+/// How often a sweep starts.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+impl Slots {
+    fn alloc(&mut self, key: (Ipv4Addr, Ipv4Addr), dp: &mut Dataplane) -> u32 {
+        if let Some(&slot) = self.by_key.get(&key) {
+            return slot;
+        }
+        let acked: Vec<u32> = self
+            .retired
+            .iter()
+            .filter(|(_, e)| dp.fib().acknowledged(*e))
+            .map(|(s, _)| *s)
+            .collect();
+        self.retired.retain(|(_, e)| !dp.fib().acknowledged(*e));
+        self.free.extend(acked);
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None if self.key_of.len() < dataplane::worker::entry_counters::SLOTS => {
+                self.key_of.push(None);
+                self.reported.push((0, 0));
+                (self.key_of.len() - 1) as u32
+            }
+            None => return NO_COUNTER,
+        };
+        // Whatever the slot counted before belongs to its previous owner.
+        self.reported[slot as usize] = dp.entry_totals(slot);
+        self.key_of[slot as usize] = Some(key);
+        self.by_key.insert(key, slot);
+        slot
+    }
+
+    fn release(&mut self, key: (Ipv4Addr, Ipv4Addr)) -> Option<u32> {
+        let slot = self.by_key.remove(&key)?;
+        self.key_of[slot as usize] = None;
+        Some(slot)
+    }
+}
+
 /// When an entry appeared (for `show mroute` uptime).
 #[derive(Debug, Clone, Copy)]
 pub struct MfeMeta {
@@ -117,6 +174,7 @@ pub struct ControlCore {
     meta: HashMap<(Ipv4Addr, Ipv4Addr), MfeMeta>,
     tokens: f64,
     last_refill: Duration,
+    slots: Slots,
 }
 
 fn mgm_err(what: &str, e: mgm::MgmError) -> String {
@@ -143,6 +201,7 @@ impl ControlCore {
             meta: HashMap::new(),
             tokens: MISS_BURST,
             last_refill: Duration::ZERO,
+            slots: Slots::default(),
         };
         let now = core.now();
         for (idx, iface) in cfg.interfaces.iter().enumerate() {
@@ -330,7 +389,8 @@ impl ControlCore {
                 upstream: mfe.upstream,
                 oifs: mfe.oifs.clone(),
             };
-            let route = self.route_of(&entry);
+            let slot = self.slots.alloc((mfe.source, mfe.group), dp);
+            let route = self.route_of(&entry, slot);
             dp.fib().insert(Some(mfe.source), mfe.group, route);
             refreshed += 1;
         }
@@ -416,8 +476,48 @@ impl ControlCore {
         if self.mgm.poll_timeout().is_some_and(|t| t <= now) {
             self.mgm.handle_timeout(now, &mut self.host);
         }
+        self.sweep_counters(dp, now);
         let changed = self.apply_changes(dp, now);
         taken > 0 || punted > 0 || changed
+    }
+
+    /// Feeds the workers' per-entry counters to the MGM (so it sees which entries carry
+    /// traffic, and `show mroute` shows packets and bytes): a sweep over every slot starts once
+    /// a second and takes [`SWEEP_PER_TURN`] slots per turn, so no turn does O(table) work.
+    fn sweep_counters(&mut self, dp: &mut Dataplane, now: Duration) {
+        let slots = &mut self.slots;
+        if !slots.sweeping {
+            if now < slots.next_sweep {
+                return;
+            }
+            slots.sweeping = true;
+            slots.cursor = 0;
+        }
+        let end = (slots.cursor + SWEEP_PER_TURN).min(slots.key_of.len());
+        for slot in slots.cursor..end {
+            let Some((source, group)) = slots.key_of[slot] else {
+                continue;
+            };
+            let totals = dp.entry_totals(slot as u32);
+            let before = slots.reported[slot];
+            if totals.0 > before.0 {
+                let delta = mgm::MfeStatsDelta {
+                    mfe: mgm::MfeCounters {
+                        in_packets: totals.0 - before.0,
+                        in_octets: totals.1.saturating_sub(before.1),
+                        ..Default::default()
+                    },
+                    oifs: Vec::new(),
+                };
+                let _ = self.mgm.update_mfe_stats(now, source, group, &delta);
+                slots.reported[slot] = totals;
+            }
+        }
+        slots.cursor = end;
+        if end >= slots.key_of.len() {
+            slots.sweeping = false;
+            slots.next_sweep = now + SWEEP_EVERY;
+        }
     }
 
     fn refill(&mut self, now: Duration) {
@@ -436,11 +536,12 @@ impl ControlCore {
 
     /// The data plane's route for an MFE: ports instead of interfaces, TTL thresholds from
     /// the static route that governs it.
-    fn route_of(&self, entry: &mgm::MfeEntry) -> Route {
+    fn route_of(&self, entry: &mgm::MfeEntry, counter: u32) -> Route {
         let port = |i: InterfaceId| {
             static_routes::config_index(i).and_then(|idx| self.port_of_interface.get(idx).copied())
         };
         Route {
+            counter,
             iif: port(entry.iif).unwrap_or(u16::MAX),
             oifs: entry
                 .oifs
@@ -464,28 +565,35 @@ impl ControlCore {
         if changes.is_empty() {
             return false;
         }
+        let mut released = Vec::new();
         for change in changes {
             match change {
                 MfeChange::Install(e) => {
-                    let route = self.route_of(&e);
+                    let slot = self.slots.alloc((e.source, e.group), dp);
+                    let route = self.route_of(&e, slot);
                     dp.fib().insert(Some(e.source), e.group, route);
                     self.meta
                         .insert((e.source, e.group), MfeMeta { installed: now });
                     self.counters.mfes_installed += 1;
                 }
                 MfeChange::Update(e) => {
-                    let route = self.route_of(&e);
+                    let slot = self.slots.alloc((e.source, e.group), dp);
+                    let route = self.route_of(&e, slot);
                     dp.fib().insert(Some(e.source), e.group, route);
                     self.counters.mfes_updated += 1;
                 }
                 MfeChange::Delete { source, group } => {
                     dp.fib().remove(Some(source), group);
+                    released.extend(self.slots.release((source, group)));
                     self.meta.remove(&(source, group));
                     self.counters.mfes_deleted += 1;
                 }
             }
         }
-        dp.publish();
+        let epoch = dp.publish();
+        self.slots
+            .retired
+            .extend(released.into_iter().map(|s| (s, epoch)));
         self.counters.publishes += 1;
         true
     }

@@ -186,6 +186,34 @@ routes:
         )
         .unwrap();
     assert_eq!(stats.counters.pkts_different_if, 1);
+    // The workers' per-entry counters reach the MGM at the next sweep (once a second).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    core.turn(&mut dp);
+    let counted = |s: &str, g: &str| {
+        let st = core
+            .mgm()
+            .get_mfe_stats(
+                core.uptime(),
+                ip(s),
+                ip(g),
+                mgm::StatsLayout::Extended,
+                usize::MAX,
+            )
+            .unwrap();
+        (st.counters.in_packets, st.counters.in_octets)
+    };
+    assert_eq!(
+        counted("10.0.1.2", "239.1.1.1"),
+        (2, 120),
+        "two 60-byte frames forwarded"
+    );
+    assert_eq!(counted("10.0.2.7", "239.1.1.1"), (1, 60));
+    assert_eq!(counted("10.0.1.2", "239.2.2.2"), (1, 60));
+    assert_eq!(
+        counted("10.0.1.2", "239.9.9.9"),
+        (0, 0),
+        "negative entries forward nothing"
+    );
 
     let (counters, _) = dp.stop();
     let mut c = Counters::default();

@@ -452,6 +452,10 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
     let stats = lab.telemetry("/mrouter/stats");
     assert_eq!(stats["p1_tx_packets"], got1.len() as u64, "{stats}");
     assert_eq!(stats["control_mfes_installed"], 2, "{stats}");
+    // Per-entry counters from the workers, summed by the control core.
+    let mroutes = lab.ctl_json(&["show", "mroute"]);
+    assert_eq!(mroutes[0]["group"], "239.1.1.1");
+    assert_eq!(mroutes[0]["packets"], got1.len() as u64, "{mroutes}");
     let out = router.stop();
     assert_eq!(counter(&out, "tx_full"), 0);
     assert_eq!(counter(&out, "no_mbuf"), 0);

@@ -5,6 +5,7 @@
 use crate::dpdk::{DpdkError, Eal, LaunchError, Mempool, Port, PortStats, BURST};
 use crate::fib::rcu::{self, FibWriter};
 use crate::fib::ForwardingTable;
+use crate::worker::entry_counters::EntryCounters;
 use crate::worker::pending::Pending;
 use crate::worker::{signal, Counters, Punted, Signal, SignalRx, Worker, WorkerStats};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,6 +85,7 @@ pub struct Dataplane {
     /// The control core's own tx queue on every port (queue index = number of workers), where
     /// the device has one more queue than there are workers.
     control_tx: Vec<Option<crate::dpdk::TxQueue>>,
+    entry_counters: Vec<Arc<EntryCounters>>,
     stop: Arc<AtomicBool>,
     workers: Vec<(Placement, Arc<WorkerStats>)>,
     inline_counters: Counters,
@@ -138,6 +140,7 @@ impl Dataplane {
         let hz = crate::dpdk::tsc_hz();
         let mut signal_rx = Vec::with_capacity(n_workers);
         let mut punt_rx = Vec::with_capacity(n_workers);
+        let mut entry_counters = Vec::with_capacity(n_workers);
         let mut built: Vec<Worker> = readers
             .into_iter()
             .enumerate()
@@ -148,6 +151,11 @@ impl Dataplane {
                     tx
                 },
                 pending: Pending::new(hz),
+                entries: {
+                    let e = Arc::new(EntryCounters::default());
+                    entry_counters.push(Arc::clone(&e));
+                    e
+                },
                 punt: {
                     let (tx, rx) = signal::punt_channel();
                     punt_rx.push(rx);
@@ -186,6 +194,7 @@ impl Dataplane {
             signal_rx,
             punt_rx,
             control_tx,
+            entry_counters,
             stop,
             workers: Vec::new(),
             inline_counters: Counters::default(),
@@ -311,6 +320,14 @@ impl Dataplane {
             m.data_mut()[6..12].copy_from_slice(&p.mac().0);
         }
         q.push(m) + q.flush() == 0
+    }
+
+    /// (packets, bytes) counted on entry slot `slot`, summed over the workers.
+    pub fn entry_totals(&self, slot: u32) -> (u64, u64) {
+        self.entry_counters.iter().fold((0, 0), |(p, b), e| {
+            let (ep, eb) = e.read(slot);
+            (p + ep, b + eb)
+        })
     }
 
     /// Each worker's published counters, in worker order.

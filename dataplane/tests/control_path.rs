@@ -83,6 +83,7 @@ fn control_packets_reach_the_control_core_and_it_sends_on_its_own_queue() {
         Some(src),
         Ipv4Addr::new(239, 1, 1, 1),
         Route {
+            counter: dataplane::fib::NO_COUNTER,
             iif: 0,
             oifs: vec![Oif {
                 port: 1,

@@ -57,6 +57,7 @@ fn parse_mac(s: &str) -> [u8; 6] {
 
 fn route(iif: u16, oifs: &[(u16, u8)]) -> Route {
     Route {
+        counter: dataplane::fib::NO_COUNTER,
         iif,
         oifs: oifs
             .iter()

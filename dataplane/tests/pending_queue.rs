@@ -115,6 +115,7 @@ fn first_packets_wait_for_the_entry_and_leave_in_order() {
         Some(a),
         ga,
         Route {
+            counter: dataplane::fib::NO_COUNTER,
             iif: 0,
             oifs: vec![Oif {
                 port: 1,

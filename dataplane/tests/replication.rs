@@ -96,6 +96,7 @@ fn every_copy_is_byte_exact_for_every_size_and_fan_out() {
             None,
             Ipv4Addr::new(239, 0, 0, k as u8),
             Route {
+                counter: dataplane::fib::NO_COUNTER,
                 iif: 0,
                 oifs: (1..=k)
                     .map(|port| Oif {

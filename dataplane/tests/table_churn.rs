@@ -16,6 +16,7 @@ const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
 
 fn route(iif: u16, oif: u16) -> Route {
     Route {
+        counter: dataplane::fib::NO_COUNTER,
         iif,
         oifs: vec![Oif {
             port: oif,

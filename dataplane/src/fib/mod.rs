@@ -22,9 +22,14 @@ pub struct Oif {
     pub ttl_threshold: u8,
 }
 
+/// A route without a per-entry counter slot.
+pub const NO_COUNTER: u32 = u32::MAX;
+
 /// Where packets of one (S,G) or (*,G) go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// Slot of this entry in every worker's per-entry counters ([`NO_COUNTER`]: not counted).
+    pub counter: u32,
     /// The only port packets of this route are accepted on.
     pub iif: u16,
     /// Outgoing interfaces, in config order. Empty means "drop" (a negative route).
@@ -103,6 +108,7 @@ mod tests {
 
     fn route(iif: u16, oifs: &[u16]) -> Route {
         Route {
+            counter: NO_COUNTER,
             iif,
             oifs: oifs
                 .iter()

@@ -295,6 +295,7 @@ mod tests {
 
     fn route(iif: u16, oif: u16) -> Route {
         Route {
+            counter: crate::fib::NO_COUNTER,
             iif,
             oifs: vec![Oif {
                 port: oif,

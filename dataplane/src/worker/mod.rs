@@ -5,6 +5,7 @@
 //! A worker never blocks or locks, and allocates only on the miss path; it writes only its own
 //! counters (see [`stats`]).
 
+pub mod entry_counters;
 pub mod mcast_input;
 pub mod pending;
 pub mod replicate;
@@ -43,6 +44,8 @@ pub struct Worker {
     pub pending: Pending,
     /// Control packets to the control core.
     pub punt: rtrb::Producer<Punted>,
+    /// This worker's per-entry counters.
+    pub entries: Arc<entry_counters::EntryCounters>,
     /// Set by the control side to stop the loop.
     pub stop: Arc<AtomicBool>,
     /// Where this worker publishes its counters.
@@ -52,6 +55,7 @@ pub struct Worker {
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
 struct Ctx<'a> {
     fib: &'a FibReader,
+    entries: &'a entry_counters::EntryCounters,
     signals: &'a mut SignalTx,
     punt: &'a mut rtrb::Producer<Punted>,
     pending: &'a mut Pending,
@@ -95,6 +99,7 @@ impl Worker {
     pub fn poll_once(&mut self, burst: &mut Vec<Mbuf>, c: &mut Counters) {
         let mut ctx = Ctx {
             fib: &self.fib,
+            entries: &self.entries,
             signals: &mut self.signals,
             punt: &mut self.punt,
             pending: &mut self.pending,
@@ -193,6 +198,7 @@ fn route_packet(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut C
         }
         return;
     }
+    ctx.entries.count(route.counter, m.pkt_len());
     replicate::replicate(m, flow, route, &mut ctx.out, c);
 }
 

@@ -30,6 +30,7 @@ pub struct PublishCost {
 
 fn route(oif: u16) -> Route {
     Route {
+        counter: dataplane::fib::NO_COUNTER,
         iif: 0,
         oifs: vec![Oif {
             port: oif,

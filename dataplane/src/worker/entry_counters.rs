@@ -1,0 +1,73 @@
+//! Per-entry counters: each worker counts packets and bytes per forwarding entry in an array of
+//! its own, indexed by the slot the control core gave the entry ([`crate::fib::Route::counter`]).
+//! Only that worker writes its array (relaxed load + store: no read-modify-write, no shared
+//! cache line between workers); the control core reads every worker's array and sums.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Entries that can be counted; slots beyond this are [`crate::fib::NO_COUNTER`].
+pub const SLOTS: usize = 1 << 20;
+
+/// One worker's counters for every slot.
+pub struct EntryCounters {
+    packets: Box<[AtomicU64]>,
+    bytes: Box<[AtomicU64]>,
+}
+
+impl Default for EntryCounters {
+    fn default() -> Self {
+        Self::with_slots(SLOTS)
+    }
+}
+
+impl EntryCounters {
+    /// Counters for `slots` entries.
+    pub fn with_slots(slots: usize) -> Self {
+        EntryCounters {
+            packets: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            bytes: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Counts one packet of `len` bytes on `slot` (ignored when out of range). Called only by
+    /// the owning worker, so load + store cannot lose an increment.
+    #[inline]
+    pub fn count(&self, slot: u32, len: u32) {
+        let i = slot as usize;
+        if let (Some(p), Some(b)) = (self.packets.get(i), self.bytes.get(i)) {
+            p.store(p.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            b.store(
+                b.load(Ordering::Relaxed) + u64::from(len),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// (packets, bytes) counted on `slot` so far; a relaxed read may be a turn stale.
+    pub fn read(&self, slot: u32) -> (u64, u64) {
+        let i = slot as usize;
+        match (self.packets.get(i), self.bytes.get(i)) {
+            (Some(p), Some(b)) => (p.load(Ordering::Relaxed), b.load(Ordering::Relaxed)),
+            _ => (0, 0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_slot_and_ignores_out_of_range() {
+        let c = EntryCounters::with_slots(4);
+        c.count(1, 100);
+        c.count(1, 60);
+        c.count(3, 1);
+        c.count(4, 1000);
+        c.count(u32::MAX, 1000);
+        assert_eq!(c.read(1), (2, 160));
+        assert_eq!(c.read(3), (1, 1));
+        assert_eq!(c.read(0), (0, 0));
+        assert_eq!(c.read(4), (0, 0));
+    }
+}
