@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Entries that can be counted; slots beyond this are [`crate::fib::NO_COUNTER`].
 pub const SLOTS: usize = 1 << 20;
 
-/// One worker's counters for every slot.
+/// One worker's counters for every slot: [packets, bytes] side by side, so counting a packet
+/// touches one cache line.
 pub struct EntryCounters {
-    packets: Box<[AtomicU64]>,
-    bytes: Box<[AtomicU64]>,
+    slots: Box<[[AtomicU64; 2]]>,
 }
 
 impl Default for EntryCounters {
@@ -24,8 +24,9 @@ impl EntryCounters {
     /// Counters for `slots` entries.
     pub fn with_slots(slots: usize) -> Self {
         EntryCounters {
-            packets: (0..slots).map(|_| AtomicU64::new(0)).collect(),
-            bytes: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..slots)
+                .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
+                .collect(),
         }
     }
 
@@ -33,8 +34,7 @@ impl EntryCounters {
     /// the owning worker, so load + store cannot lose an increment.
     #[inline]
     pub fn count(&self, slot: u32, len: u32) {
-        let i = slot as usize;
-        if let (Some(p), Some(b)) = (self.packets.get(i), self.bytes.get(i)) {
+        if let Some([p, b]) = self.slots.get(slot as usize) {
             p.store(p.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             b.store(
                 b.load(Ordering::Relaxed) + u64::from(len),
@@ -45,10 +45,9 @@ impl EntryCounters {
 
     /// (packets, bytes) counted on `slot` so far; a relaxed read may be a turn stale.
     pub fn read(&self, slot: u32) -> (u64, u64) {
-        let i = slot as usize;
-        match (self.packets.get(i), self.bytes.get(i)) {
-            (Some(p), Some(b)) => (p.load(Ordering::Relaxed), b.load(Ordering::Relaxed)),
-            _ => (0, 0),
+        match self.slots.get(slot as usize) {
+            Some([p, b]) => (p.load(Ordering::Relaxed), b.load(Ordering::Relaxed)),
+            None => (0, 0),
         }
     }
 }
