@@ -146,6 +146,7 @@ fn is_config_path(s: &str) -> bool {
         "routes",
         "workers",
         "rpf_routes",
+        "ssm_range",
     ]
     .contains(&head)
         && s.chars()

@@ -26,6 +26,8 @@ pub(super) struct RawConfig {
     pub workers: Vec<u32>,
     #[serde(default)]
     pub rpf_routes: Vec<RawRpfRoute>,
+    #[serde(default)]
+    pub ssm_range: Option<MulticastPrefix>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +60,43 @@ pub(super) struct RawInterface {
     pub name: Name,
     pub port: String,
     pub address: InterfaceAddress,
+    #[serde(default)]
+    pub igmp: Option<RawIgmp>,
+}
+
+/// IGMP on an interface (router side); every timer defaults to RFC 3376 section 8.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIgmp {
+    #[serde(default)]
+    pub version: Option<Bounded<1, 3>>,
+    #[serde(default)]
+    pub query_interval: Option<Seconds>,
+    #[serde(default)]
+    pub query_response_interval: Option<Seconds>,
+    /// QRV is 3 bits; 1 is allowed but leaves no room for a lost packet.
+    #[serde(default)]
+    pub robustness: Option<Bounded<1, 7>>,
+    #[serde(default)]
+    pub last_member_query_interval: Option<Seconds>,
+    #[serde(default)]
+    pub last_member_query_count: Option<Bounded<1, 7>>,
+    #[serde(default)]
+    pub immediate_leave: bool,
+    #[serde(default)]
+    pub max_groups: Option<Bounded<1, 1_000_000>>,
+    #[serde(default)]
+    pub max_sources: Option<Bounded<1, 1_000_000>>,
+    #[serde(default)]
+    pub static_joins: Vec<RawStaticJoin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStaticJoin {
+    pub group: Group,
+    #[serde(default)]
+    pub source: Option<Source>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,6 +431,78 @@ impl FromStr for NextHop {
     }
 }
 deserialize_from_str!(NextHop, "an IPv4 address");
+
+/// A duration in seconds, 0.1 to 3600, written as a number (`125`, `0.5`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Seconds(pub f64);
+
+struct SecondsVisitor;
+
+impl Visitor<'_> for SecondsVisitor {
+    type Value = Seconds;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number of seconds from 0.1 to 3600")
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Seconds, E> {
+        if (0.1..=3600.0).contains(&v) {
+            Ok(Seconds(v))
+        } else {
+            Err(E::custom(format!(
+                "{v} s is out of range (0.1 to 3600 seconds)"
+            )))
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Seconds, E> {
+        self.visit_f64(v as f64)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Seconds, E> {
+        self.visit_f64(v as f64)
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_f64(SecondsVisitor)
+    }
+}
+
+/// A multicast prefix such as 232.0.0.0/8 (the SSM range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct MulticastPrefix {
+    pub network: Ipv4Addr,
+    pub len: u8,
+}
+
+impl FromStr for MulticastPrefix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let Some((addr, len)) = s.split_once('/') else {
+            return Err(format!("`{s}` has no prefix length (e.g. 232.0.0.0/8)"));
+        };
+        let network: Ipv4Addr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
+        let len = len
+            .parse::<u8>()
+            .ok()
+            .filter(|&l| (4..=32).contains(&l))
+            .ok_or_else(|| {
+                format!("`{len}` is not a prefix length for a multicast range (4..=32)")
+            })?;
+        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        if !network.is_multicast() || u32::from(network) & !mask != 0 {
+            return Err(format!(
+                "{network}/{len} is not a multicast network (inside 224.0.0.0/4, host bits zero)"
+            ));
+        }
+        Ok(Self { network, len })
+    }
+}
+deserialize_from_str!(MulticastPrefix, "a multicast prefix such as 232.0.0.0/8");
 
 #[cfg(test)]
 mod tests {

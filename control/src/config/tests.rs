@@ -122,18 +122,21 @@ fn good_config_parses_to_the_model() {
             ],
             interfaces: vec![
                 InterfaceConfig {
+                    igmp: None,
                     name: "if0".into(),
                     port: 0,
                     address: a(10, 0, 1, 1),
                     prefix_len: 24
                 },
                 InterfaceConfig {
+                    igmp: None,
                     name: "if1".into(),
                     port: 1,
                     address: a(10, 0, 2, 1),
                     prefix_len: 24
                 },
                 InterfaceConfig {
+                    igmp: None,
                     name: "if2".into(),
                     port: 2,
                     address: a(10, 0, 3, 1),
@@ -168,6 +171,7 @@ fn good_config_parses_to_the_model() {
             ],
             workers: vec![1, 2],
             rpf_routes: vec![],
+            ssm_range: (a(232, 0, 0, 0), 8),
         }
     );
     assert_eq!(config.interface_by_name("if2"), Some(2));
@@ -762,5 +766,91 @@ fn rpf_route_errors_name_their_line() {
         37,
         "rpf_routes[1].prefix",
         "already",
+    );
+}
+
+#[test]
+fn igmp_defaults_and_settings() {
+    let text = GOOD.replace(
+        "    address: 10.0.2.1/24\n",
+        "    address: 10.0.2.1/24\n    igmp: {}\n",
+    )
+    .replace(
+        "    address: 10.0.3.1/24\n",
+        "    address: 10.0.3.1/24\n    igmp:\n      version: 2\n      query_interval: 60\n      query_response_interval: 2.5\n      robustness: 3\n      immediate_leave: true\n      static_joins:\n        - group: 239.5.5.5\n        - { group: 232.1.1.1, source: 10.0.1.2 }\n",
+    );
+    let cfg = parse(&text, FILE).unwrap();
+    assert_eq!(cfg.interfaces[0].igmp, None);
+    assert_eq!(cfg.interfaces[1].igmp, Some(IgmpConfig::default()));
+    let g = cfg.interfaces[2].igmp.clone().unwrap();
+    assert_eq!(g.version, 2);
+    assert_eq!(g.query_interval, std::time::Duration::from_secs(60));
+    assert_eq!(
+        g.query_response_interval,
+        std::time::Duration::from_millis(2500)
+    );
+    assert_eq!(
+        (g.robustness, g.last_member_query_count),
+        (3, 3),
+        "count follows robustness"
+    );
+    assert!(g.immediate_leave);
+    assert_eq!(
+        g.static_joins,
+        vec![
+            (None, "239.5.5.5".parse().unwrap()),
+            (
+                Some("10.0.1.2".parse().unwrap()),
+                "232.1.1.1".parse().unwrap()
+            )
+        ]
+    );
+    assert_eq!(cfg.ssm_range, ("232.0.0.0".parse().unwrap(), 8));
+}
+
+#[test]
+fn igmp_errors_name_their_line() {
+    let with = |igmp: &str| {
+        GOOD.replace(
+            "    address: 10.0.2.1/24\n",
+            &format!("    address: 10.0.2.1/24\n    igmp:\n{igmp}"),
+        )
+    };
+    // GOOD's line 17 is if1's address; the igmp block starts at 18.
+    assert_error(
+        &with("      version: 4\n"),
+        19,
+        "interfaces[1].igmp.version",
+        "4",
+    );
+    assert_error(
+        &with("      query_interval: 0\n"),
+        19,
+        "interfaces[1].igmp.query_interval",
+        "out of range",
+    );
+    assert_error(
+        &with("      query_interval: 10\n      query_response_interval: 10\n"),
+        20,
+        "interfaces[1].igmp.query_response_interval",
+        "less than the query interval",
+    );
+    assert_error(
+        &with("      querier: yes\n"),
+        19,
+        "interfaces[1].igmp.querier",
+        "unknown field",
+    );
+    assert_error(
+        &with("      static_joins:\n        - group: 232.9.9.9\n"),
+        20,
+        "interfaces[1].igmp.static_joins[0]",
+        "needs a source",
+    );
+    assert_error(
+        &format!("{GOOD}ssm_range: 10.0.0.0/8\n"),
+        33,
+        "ssm_range",
+        "not a multicast network",
     );
 }

@@ -2,10 +2,12 @@
 //! the public model, where names have become indices.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use super::{
-    raw::{RawConfig, RawInterface, RawPort, RawRoute, RawRpfRoute},
-    Config, InterfaceConfig, OifConfig, PortConfig, RouteConfig, RpfRouteConfig,
+    raw::{RawConfig, RawIgmp, RawInterface, RawPort, RawRoute, RawRpfRoute, Seconds},
+    Config, IgmpConfig, InterfaceConfig, OifConfig, PortConfig, RouteConfig, RpfRouteConfig,
 };
 
 /// A rule broken at `field` (a path such as `routes[1].iif`); the caller finds its line.
@@ -27,7 +29,10 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         ));
     }
     let ports = ports(&raw.ports)?;
-    let interfaces = interfaces(&raw.interfaces, &ports)?;
+    let ssm_range = raw
+        .ssm_range
+        .map_or((Ipv4Addr::new(232, 0, 0, 0), 8), |p| (p.network, p.len));
+    let interfaces = interfaces(&raw.interfaces, &ports, ssm_range)?;
     let routes = routes(&raw.routes, &interfaces)?;
     let rpf_routes = rpf_routes(&raw.rpf_routes, &interfaces)?;
 
@@ -47,7 +52,62 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         routes,
         workers: raw.workers,
         rpf_routes,
+        ssm_range,
     })
+}
+
+fn in_range(addr: Ipv4Addr, (network, len): (Ipv4Addr, u8)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    u32::from(addr) & mask == u32::from(network)
+}
+
+fn igmp(i: usize, raw: &RawIgmp, ssm_range: (Ipv4Addr, u8)) -> Result<IgmpConfig, Violation> {
+    let d = IgmpConfig::default();
+    let secs =
+        |s: Option<Seconds>, default: Duration| s.map_or(default, |s| Duration::from_secs_f64(s.0));
+    let robustness = raw.robustness.map_or(d.robustness, |b| b.0 as u8);
+    let cfg = IgmpConfig {
+        version: raw.version.map_or(d.version, |b| b.0 as u8),
+        query_interval: secs(raw.query_interval, d.query_interval),
+        query_response_interval: secs(raw.query_response_interval, d.query_response_interval),
+        robustness,
+        last_member_query_interval: secs(
+            raw.last_member_query_interval,
+            d.last_member_query_interval,
+        ),
+        last_member_query_count: raw
+            .last_member_query_count
+            .map_or(robustness, |b| b.0 as u8),
+        immediate_leave: raw.immediate_leave,
+        max_groups: raw.max_groups.map_or(d.max_groups, |b| b.0 as u32),
+        max_sources: raw.max_sources.map_or(d.max_sources, |b| b.0 as u32),
+        static_joins: raw
+            .static_joins
+            .iter()
+            .map(|j| (j.source.and_then(|s| s.0), j.group.0))
+            .collect(),
+    };
+    if cfg.query_response_interval >= cfg.query_interval {
+        return Err(violation(
+            format!("interfaces[{i}].igmp.query_response_interval"),
+            format!(
+                "{:?} must be less than the query interval ({:?}) (RFC 3376 8.3)",
+                cfg.query_response_interval, cfg.query_interval
+            ),
+        ));
+    }
+    for (j, (source, group)) in cfg.static_joins.iter().enumerate() {
+        if source.is_none() && in_range(*group, ssm_range) {
+            return Err(violation(
+                format!("interfaces[{i}].igmp.static_joins[{j}]"),
+                format!(
+                    "{group} is in the SSM range {}/{}: a join there needs a source",
+                    ssm_range.0, ssm_range.1
+                ),
+            ));
+        }
+    }
+    Ok(cfg)
 }
 
 fn rpf_routes(
@@ -128,6 +188,7 @@ fn ports(raw: &[RawPort]) -> Result<Vec<PortConfig>, Violation> {
 fn interfaces(
     raw: &[RawInterface],
     ports: &[PortConfig],
+    ssm_range: (Ipv4Addr, u8),
 ) -> Result<Vec<InterfaceConfig>, Violation> {
     let mut names = HashMap::new();
     let mut on_port: HashMap<usize, usize> = HashMap::new();
@@ -158,6 +219,7 @@ fn interfaces(
             port,
             address: r.address.address,
             prefix_len: r.address.prefix_len,
+            igmp: r.igmp.as_ref().map(|g| igmp(i, g, ssm_range)).transpose()?,
         };
         // Overlapping subnets would make the connected route, and so RPF, ambiguous.
         if let Some(old) = out
