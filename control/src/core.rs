@@ -302,7 +302,6 @@ impl ControlCore {
             (old.interfaces != new.interfaces, "interfaces"),
             (old.workers != new.workers, "workers"),
             (old.eal != new.eal, "eal"),
-            (old.rpf_routes != new.rpf_routes, "rpf_routes"),
         ];
         if let Some((_, what)) = restart.iter().find(|(changed, _)| *changed) {
             return Err(format!(
@@ -333,6 +332,30 @@ impl ControlCore {
             .static_handle
             .ok_or("static routing is not registered")?;
         let now = self.now();
+        // RPF routes: new sources use them at once; entries already made keep their IIF until
+        // the MGM re-validates them (at the end of their lifetime).
+        let mut rpf_changed = 0;
+        for r in old
+            .rpf_routes
+            .iter()
+            .filter(|r| !new.rpf_routes.contains(r))
+        {
+            self.host.rib.remove_route(r.network, r.prefix_len);
+            rpf_changed += 1;
+        }
+        for r in new
+            .rpf_routes
+            .iter()
+            .filter(|r| !old.rpf_routes.contains(r))
+        {
+            self.host.rib.add_route(
+                r.network,
+                r.prefix_len,
+                static_routes::interface_id(r.interface),
+                r.next_hop.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            );
+            rpf_changed += 1;
+        }
         self.host.static_routing = new_routes;
         let (mut removed, mut added) = (0, 0);
         for &(scope, iface) in before.difference(&after) {
@@ -401,7 +424,7 @@ impl ControlCore {
         }
         self.counters.reloads += 1;
         Ok(format!(
-            "reloaded: {removed} memberships removed, {added} added, {refreshed} entries refreshed"
+            "reloaded: {removed} memberships removed, {added} added, {refreshed} entries refreshed, {rpf_changed} RPF routes changed"
         ))
     }
 

@@ -682,6 +682,12 @@ fn a_remote_source_is_forwarded_only_with_an_rpf_route_toward_it() {
     assert_eq!(rpf["next_hop"], "10.0.1.2");
     let mroutes = lab.ctl_json(&["show", "mroute"]);
     assert_eq!(mroutes[0]["upstream"], "10.0.1.2", "{mroutes}");
+    // A reload that drops the RPF route takes effect for RPF lookups at once.
+    lab.write_config(ROUTES);
+    router.reload("mrouter: reloaded");
+    let rpf = lab.ctl_json(&["show", "rpf", "10.9.0.5"]);
+    assert_eq!(rpf["interface"], serde_json::Value::Null, "{rpf}");
+    assert!(router.output().contains("1 RPF routes changed"), "{}", router.output());
     router.stop();
 }
 
