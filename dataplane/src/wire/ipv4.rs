@@ -41,6 +41,14 @@ mod field {
     pub const DST_ADDR: Range<usize> = 16..20;
 }
 
+/// Length of a header that carries only a Router Alert option (IHL 6), as
+/// [`Repr::emit_with_router_alert`] writes it.
+pub const ROUTER_ALERT_HEADER_LEN: usize = 24;
+/// Option type of the Router Alert (RFC 2113: copied flag set, class 0, number 20).
+pub const OPTION_ROUTER_ALERT: u8 = 148;
+const OPTION_END: u8 = 0;
+const OPTION_NOP: u8 = 1;
+
 const FLAG_DF: u16 = 0x4000;
 const FLAG_MF: u16 = 0x2000;
 const OFFSET_MASK: u16 = 0x1fff;
@@ -228,6 +236,36 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// representations of zero in the checksum field are accepted, as RFC 1624 requires.
     pub fn verify_checksum(&self) -> bool {
         checksum(self.header()) == 0
+    }
+
+    /// The options carry a Router Alert (RFC 2113: type 148, length 4, value 0, "every router
+    /// examines this packet"), as IGMPv2 and v3 messages must (RFC 2236 section 2, RFC 3376
+    /// section 4). Options are walked by their lengths; a malformed option list (a length below
+    /// 2 or past the header) ends the walk with `false`, as Linux's `ip_options_compile` rejects
+    /// such a header. Never panics once `check_len` has passed.
+    pub fn has_router_alert(&self) -> bool {
+        let opts = self.options();
+        let mut at = 0;
+        while at < opts.len() {
+            match opts[at] {
+                OPTION_END => return false,
+                OPTION_NOP => at += 1,
+                kind => {
+                    let Some(&len) = opts.get(at + 1) else {
+                        return false;
+                    };
+                    let len = usize::from(len);
+                    if len < 2 || at + len > opts.len() {
+                        return false;
+                    }
+                    if kind == OPTION_ROUTER_ALERT && len == 4 && opts[at + 2..at + 4] == [0, 0] {
+                        return true;
+                    }
+                    at += len;
+                }
+            }
+        }
+        false
     }
 
     fn read_u16(&self, at: usize) -> u16 {
@@ -436,6 +474,32 @@ impl Repr {
         packet.set_protocol(self.protocol);
         packet.set_src_addr(self.src_addr);
         packet.set_dst_addr(self.dst_addr);
+        packet.fill_checksum();
+    }
+
+    /// As [`Repr::emit`], but a 24-byte header (IHL 6) whose options are one Router Alert
+    /// (`94 04 00 00`, RFC 2113), for IGMP messages the router sends (RFC 2236 section 2,
+    /// RFC 3376 section 4). Total length is `ROUTER_ALERT_HEADER_LEN + payload_len`.
+    ///
+    /// # Panics
+    /// If the buffer is shorter than [`ROUTER_ALERT_HEADER_LEN`], or `payload_len` exceeds
+    /// 65,511 bytes.
+    pub fn emit_with_router_alert<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
+        let total_len = u16::try_from(ROUTER_ALERT_HEADER_LEN + self.payload_len)
+            .expect("IPv4 payload_len too large for the total length field");
+        packet.set_version(4);
+        packet.set_header_len(ROUTER_ALERT_HEADER_LEN as u8);
+        packet.set_dscp_ecn(self.dscp_ecn);
+        packet.set_total_len(total_len);
+        packet.set_ident(0);
+        packet.clear_flags();
+        packet.set_ttl(self.ttl);
+        packet.set_protocol(self.protocol);
+        packet.set_src_addr(self.src_addr);
+        packet.set_dst_addr(self.dst_addr);
+        packet
+            .options_mut()
+            .copy_from_slice(&[OPTION_ROUTER_ALERT, 4, 0, 0]);
         packet.fill_checksum();
     }
 }
@@ -906,5 +970,101 @@ mod tests {
             }
         }
         assert!(ok > 10_000, "only {ok} buffers passed check_len");
+    }
+}
+
+#[cfg(test)]
+mod router_alert_tests {
+    use super::*;
+
+    /// An IGMPv2 report from 10.0.2.2 to 239.1.1.1 as Linux sends it: TTL 1, IHL 6 with the
+    /// Router Alert `94 04 00 00`, DSCP 0xc0. Header checksum by hand: 46c0 + 0020 + 0000 +
+    /// 0000 + 0102 + 0a00 + 0202 + ef01 + 0101 + 9404 + 0000 = 0x1d7ea, folded 0xd7eb,
+    /// complemented 0x2814. IGMP checksum: 1600 + 0000 + ef01 + 0101 = 0x10602, folded 0x0603,
+    /// complemented 0xf9fc.
+    const REPORT: [u8; 32] = [
+        0x46, 0xc0, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x28, 0x14, // header
+        0x0a, 0x00, 0x02, 0x02, 0xef, 0x01, 0x01, 0x01, // addresses
+        0x94, 0x04, 0x00, 0x00, // Router Alert
+        0x16, 0x00, 0xf9, 0xfc, 0xef, 0x01, 0x01, 0x01, // IGMPv2 report 239.1.1.1
+    ];
+
+    #[test]
+    fn router_alert_capture() {
+        let p = Packet::new_checked(&REPORT[..]).unwrap();
+        assert!(p.verify_checksum());
+        assert!(p.has_router_alert());
+        assert_eq!(p.payload().len(), 8);
+        // A plain 20-byte header has none.
+        let mut plain = [0u8; 20];
+        Repr {
+            src_addr: Ipv4Addr::new(10, 0, 2, 2),
+            dst_addr: Ipv4Addr::new(224, 0, 0, 1),
+            protocol: PROTOCOL_IGMP,
+            payload_len: 0,
+            ttl: 1,
+            dscp_ecn: 0,
+        }
+        .emit(&mut Packet::new_unchecked(&mut plain[..]));
+        assert!(!Packet::new_checked(&plain[..]).unwrap().has_router_alert());
+    }
+
+    #[test]
+    fn emit_with_router_alert_matches_capture() {
+        let repr = Repr::parse(&Packet::new_checked(&REPORT[..]).unwrap()).unwrap();
+        assert_eq!(repr.payload_len, 8);
+        let mut buf = REPORT;
+        buf[..24].fill(0xee);
+        repr.emit_with_router_alert(&mut Packet::new_unchecked(&mut buf[..]));
+        assert_eq!(buf, REPORT);
+    }
+
+    fn with_options(opts: &[u8]) -> Vec<u8> {
+        let header_len = 20 + opts.len();
+        let mut buf = vec![0u8; header_len];
+        buf[0] = 0x40 | (header_len / 4) as u8;
+        buf[2..4].copy_from_slice(&(header_len as u16).to_be_bytes());
+        buf[20..].copy_from_slice(opts);
+        buf
+    }
+
+    #[test]
+    fn router_alert_option_walk() {
+        let ra = |opts: &[u8]| {
+            let buf = with_options(opts);
+            Packet::new_checked(&buf[..]).unwrap().has_router_alert()
+        };
+        assert!(ra(&[148, 4, 0, 0]));
+        // After NOPs, and after another option.
+        assert!(ra(&[1, 1, 1, 1, 148, 4, 0, 0]));
+        assert!(ra(&[7, 4, 9, 9, 148, 4, 0, 0]));
+        // After end-of-list it does not count.
+        assert!(!ra(&[0, 0, 0, 0, 148, 4, 0, 0]));
+        // Wrong length, non-zero value, malformed lengths.
+        assert!(!ra(&[148, 2, 0, 0]));
+        assert!(!ra(&[148, 4, 0, 1]));
+        assert!(!ra(&[7, 0, 148, 4]));
+        assert!(!ra(&[7, 9, 148, 4]));
+        assert!(!ra(&[1, 1, 1, 148]));
+        assert!(!ra(&[1, 1, 1, 1]));
+    }
+
+    #[test]
+    fn router_alert_random_options_never_panic() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        for i in 0..50_000usize {
+            let words = 1 + i % 10;
+            let opts: Vec<u8> = (0..words * 4)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Bias toward the interesting option types.
+                    [0u8, 1, 148, 4, x as u8][(x >> 32) as usize % 5]
+                })
+                .collect();
+            let buf = with_options(&opts);
+            let _ = Packet::new_checked(&buf[..]).unwrap().has_router_alert();
+        }
     }
 }

@@ -16,6 +16,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 pub mod ether;
+pub mod igmp;
 pub mod ipv4;
 
 pub use ether::EthernetAddress;
