@@ -42,6 +42,17 @@ impl PortStream {
         }
     }
 
+    /// Distinct sequence numbers received in `lo..hi`.
+    pub fn unique_in(&self, lo: u32, hi: u32) -> u64 {
+        (lo..hi)
+            .filter(|&q| {
+                self.seen
+                    .get((q / 64) as usize)
+                    .is_some_and(|w| w & (1 << (q % 64)) != 0)
+            })
+            .count() as u64
+    }
+
     /// Packets sent (`sent` of this stream) that never arrived here.
     pub fn lost(&self, sent: u64) -> u64 {
         sent.saturating_sub(self.unique)
@@ -100,8 +111,70 @@ impl Receive {
     }
 }
 
+/// New sources (one packet each, stamped [`crate::stamp::NEW_FLOW`] with the source's index as
+/// sequence number): which ones arrived, and the latency of each one's first arrival on any
+/// receive port (miss to first forwarded).
+#[derive(Debug)]
+pub struct NewFlows {
+    /// Distinct new sources seen.
+    pub arrived: u64,
+    /// Arrivals after a source's first (other receive ports, duplicates).
+    pub later: u64,
+    /// First-arrival latency in nanoseconds.
+    pub first_latency: Histogram<u64>,
+    seen: Vec<u64>,
+}
+
+impl Default for NewFlows {
+    fn default() -> Self {
+        NewFlows {
+            arrived: 0,
+            later: 0,
+            first_latency: histogram(),
+            seen: Vec::new(),
+        }
+    }
+}
+
+impl NewFlows {
+    /// Records an arrival of new source `index` (of `sent` sent so far) with latency `ns`;
+    /// returns false for an index never sent (not ours).
+    pub fn record(&mut self, index: u32, sent: u64, ns: u64) -> bool {
+        if u64::from(index) >= sent {
+            return false;
+        }
+        let (w, b) = ((index / 64) as usize, index % 64);
+        if self.seen.len() <= w {
+            self.seen.resize(w + 1, 0);
+        }
+        if self.seen[w] & (1 << b) != 0 {
+            self.later += 1;
+        } else {
+            self.seen[w] |= 1 << b;
+            self.arrived += 1;
+            self.first_latency.saturating_record(ns.max(1));
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_flows_first_arrival_only() {
+        let mut n = NewFlows::default();
+        assert!(n.record(0, 3, 100));
+        assert!(n.record(0, 3, 900)); // second port
+        assert!(n.record(2, 3, 300));
+        assert!(!n.record(3, 3, 300));
+        assert_eq!((n.arrived, n.later), (2, 1));
+        assert_eq!(n.first_latency.len(), 2);
+        assert_eq!(
+            n.first_latency.max(),
+            n.first_latency.highest_equivalent(300)
+        );
+    }
+
     use super::*;
 
     #[test]
@@ -129,6 +202,8 @@ mod tests {
         assert_eq!(s.duplicates, 1);
         assert_eq!(s.reordered, 2);
         assert_eq!(s.lost(131), 131 - 7);
+        assert_eq!(s.unique_in(2, 8), 4);
+        assert_eq!(s.unique_in(100, 200), 1);
     }
 
     #[test]

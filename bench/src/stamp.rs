@@ -14,6 +14,9 @@
 
 /// Magic that marks a generated packet.
 pub const MAGIC: u16 = 0x6d67;
+/// Stream id of a new-source packet (miss storm): its sequence number is the new source's
+/// index, not a per-stream sequence number.
+pub const NEW_FLOW: u16 = u16::MAX;
 /// Stamp length in bytes.
 pub const LEN: usize = 16;
 

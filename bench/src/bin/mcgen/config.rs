@@ -65,6 +65,28 @@ pub struct Opts {
     /// No live table (the final report is still printed).
     #[arg(long)]
     pub quiet: bool,
+    /// Rx and tx queues per port (only queue 0 is used). A memif server accepts no more
+    /// rings than it has queues, so a peer with several queues per port (mrouter gives the
+    /// control core a tx queue of its own) needs this at 2 or more.
+    #[arg(long, default_value_t = 1)]
+    pub queues: u16,
+    /// New sources per second (a miss storm): each new source sends one packet to
+    /// `--new-group`, from `--new-source` upwards; its first arrival gives the miss-to-first-
+    /// forwarded latency. Established streams run alongside, unchanged.
+    #[arg(long)]
+    pub new_sources_rate: Option<f64>,
+    /// First new source address.
+    #[arg(long, default_value = "10.64.0.1")]
+    pub new_source: Ipv4Addr,
+    /// Group the new sources send to.
+    #[arg(long, default_value = "239.2.2.2")]
+    pub new_group: Ipv4Addr,
+    /// Seconds after the start of transmission when new sources begin.
+    #[arg(long, default_value_t = 1.0)]
+    pub new_start: f64,
+    /// Seconds of new sources (default: until the end of transmission).
+    #[arg(long)]
+    pub new_duration: Option<f64>,
 }
 
 /// The YAML stream file.
@@ -121,8 +143,9 @@ pub struct Plan {
     pub sets: Vec<StreamSet>,
 }
 
-/// Streams above this count are refused (the stamp's stream id is 16 bits).
-pub const MAX_STREAMS: u64 = 65_536;
+/// Streams above this count are refused (the stamp's stream id is 16 bits; the last id,
+/// [`bench::stamp::NEW_FLOW`], marks new-source packets).
+pub const MAX_STREAMS: u64 = 65_535;
 
 pub fn plan(o: &Opts) -> Result<Plan, String> {
     let p = match &o.config {

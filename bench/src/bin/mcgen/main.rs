@@ -16,7 +16,7 @@
 mod config;
 mod report;
 
-use bench::flow::Receive;
+use bench::flow::{NewFlows, Receive};
 use bench::frames::{self, FrameSpec};
 use bench::stamp::{self, Stamp};
 use clap::Parser;
@@ -43,6 +43,35 @@ pub struct Outcome {
     pub rx: Receive,
     /// Seconds of transmission actually done.
     pub tx_secs: f64,
+    /// New sources sent (one packet each), if a storm was asked for.
+    pub new_sent: u64,
+    /// New sources received.
+    pub new_rx: NewFlows,
+    /// Wall-clock times (seconds since the Unix epoch) of the first and last new source sent.
+    pub new_first_at: Option<f64>,
+    pub new_last_at: Option<f64>,
+    /// Packets sent per stream when the first new source was sent (loss after it is the
+    /// storm's).
+    pub sent_at_storm: Option<Vec<u64>>,
+}
+
+/// New sources to create while the streams run (a miss storm).
+#[derive(Debug, Clone)]
+pub struct NewSources {
+    pub rate: f64,
+    pub source: std::net::Ipv4Addr,
+    pub group: std::net::Ipv4Addr,
+    pub ttl: u8,
+    pub size: u16,
+    /// Seconds after the start of transmission.
+    pub start: f64,
+    pub duration: f64,
+}
+
+fn epoch_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Counters the live table reads while the worker runs.
@@ -111,7 +140,8 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     for p in &ports {
-        p.configure(1, 1, 1024, &pool, None)
+        let q = opts.queues.max(1);
+        p.configure(q, q, 1024, &pool, None)
             .map_err(|e| e.to_string())?;
         p.start().map_err(|e| e.to_string())?;
         let _ = p.enable_allmulticast(); // not every vdev has either mode; tx ports need neither
@@ -143,10 +173,26 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
     let result: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
     let (pr, res) = (Arc::clone(&progress), Arc::clone(&result));
     let (pps, duration, drain) = (plan.pps, plan.duration, opts.drain);
+    let newsrc = opts
+        .new_sources_rate
+        .filter(|r| *r > 0.0)
+        .map(|rate| NewSources {
+            rate,
+            source: opts.new_source,
+            group: opts.new_group,
+            ttl: plan.sets[0].ttl,
+            size: plan.sets[0].size,
+            start: opts.new_start,
+            duration: opts
+                .new_duration
+                .unwrap_or((duration - opts.new_start).max(0.0)),
+        });
     let n_rx = rxqs.len();
     let base: Vec<PortStats> = ports.iter().map(Port::stats).collect();
     eal.launch(opts.lcore, move || {
-        let out = generate(streams, txq, rxqs, pool, hz, pps, duration, drain, &pr);
+        let out = generate(
+            streams, newsrc, txq, rxqs, pool, hz, pps, duration, drain, &pr,
+        );
         pr.done.store(true, Ordering::Release);
         *res.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
         0
@@ -202,6 +248,7 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
 #[allow(clippy::too_many_arguments)]
 fn generate(
     streams: Vec<Stream>,
+    newsrc: Option<NewSources>,
     mut txq: TxQueue,
     mut rxqs: Vec<RxQueue>,
     pool: Mempool,
@@ -223,6 +270,28 @@ fn generate(
     let end = end_tx + (drain * hz as f64) as u64;
     let ns_per_tick = 1e9 / hz as f64;
     let mut turns = 0u64;
+    // New sources: template of the first one (its source address is rewritten per packet).
+    let new_tmpl = newsrc.as_ref().map(|ns| {
+        let f = frames::template(&FrameSpec {
+            source: ns.source,
+            group: ns.group,
+            ttl: ns.ttl,
+            size: ns.size,
+            vlan: None,
+        });
+        let at = stamp::udp_payload_offset(&f).expect("template is IPv4/UDP");
+        (f, at)
+    });
+    let (new_start, new_end, new_rate) = newsrc.as_ref().map_or((u64::MAX, 0, 0.0), |ns| {
+        let a = start + (ns.start * hz as f64) as u64;
+        (a, a + (ns.duration * hz as f64) as u64, ns.rate)
+    });
+    let new_base = newsrc
+        .as_ref()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED, |n| n.source);
+    let mut sent_at_storm = None;
+    let (mut new_sent, mut new_first_at, mut new_last_at) = (0u64, None, None);
+    let mut new_rx = NewFlows::default();
     loop {
         let now = tsc();
         if now >= end {
@@ -230,13 +299,52 @@ fn generate(
         }
         if now < end_tx {
             let want = match pps {
-                Some(r) => {
-                    ((((now - start) as f64) * r / hz as f64) as u64).saturating_sub(total_sent)
-                }
+                Some(r) => ((((now - start) as f64) * r / hz as f64) as u64)
+                    .saturating_sub(total_sent - new_sent),
                 None => BURST as u64,
             }
             .min(BURST as u64) as usize;
             let mut k = 0;
+            // New sources first, paced on their own, at most half a burst per turn.
+            if let Some((tmpl, at)) = &new_tmpl {
+                if now >= new_start {
+                    let t = now.min(new_end) - new_start;
+                    let due = (((t as f64) * new_rate / hz as f64) as u64)
+                        .saturating_sub(new_sent)
+                        .min(BURST as u64 / 2);
+                    for _ in 0..due {
+                        let Some(mut m) = Mbuf::alloc(&pool) else {
+                            no_mbuf += 1;
+                            break;
+                        };
+                        if !m.append(tmpl) {
+                            no_mbuf += 1;
+                            break;
+                        }
+                        let src = frames::add(new_base, new_sent as u32);
+                        set_source(m.data_mut(), src);
+                        stamp::write(
+                            m.data_mut(),
+                            *at,
+                            Stamp {
+                                stream: stamp::NEW_FLOW,
+                                seq: new_sent as u32,
+                                tsc: now,
+                            },
+                        );
+                        new_sent += 1;
+                        burst_streams[k] = usize::MAX;
+                        txq.push(m);
+                        k += 1;
+                        new_last_at = Some(epoch_secs());
+                        if new_first_at.is_none() {
+                            new_first_at = new_last_at;
+                            sent_at_storm = Some(sent.clone());
+                        }
+                    }
+                }
+            }
+            let want = (want + k).min(BURST);
             while k < want {
                 let Some(mut m) = Mbuf::alloc(&pool) else {
                     no_mbuf += 1;
@@ -268,8 +376,12 @@ fn generate(
             // sequence numbers back so every stream's sequence stays gapless.
             for i in (k - unsent..k).rev() {
                 let st = burst_streams[i];
-                sent[st] -= 1;
-                next = st;
+                if st == usize::MAX {
+                    new_sent -= 1;
+                } else {
+                    sent[st] -= 1;
+                    next = st;
+                }
             }
             tx_full += unsent as u64;
             total_sent += (k - unsent) as u64;
@@ -281,6 +393,12 @@ fn generate(
             let t = tsc();
             for m in &bufs {
                 match stamp::read(m.data()) {
+                    Some(st) if st.stream == stamp::NEW_FLOW => {
+                        let ns = (t.saturating_sub(st.tsc) as f64 * ns_per_tick) as u64;
+                        if !new_rx.record(st.seq, new_sent, ns) {
+                            rx.foreign += 1;
+                        }
+                    }
                     Some(st) => {
                         let ns = (t.saturating_sub(st.tsc) as f64 * ns_per_tick) as u64;
                         let s = st.stream as usize;
@@ -306,5 +424,26 @@ fn generate(
         no_mbuf,
         rx,
         tx_secs: duration,
+        new_sent,
+        new_rx,
+        new_first_at,
+        new_last_at,
+        sent_at_storm,
     }
+}
+
+/// Rewrites the IPv4 source address of an untagged Ethernet/IPv4 frame and its header checksum.
+fn set_source(frame: &mut [u8], src: std::net::Ipv4Addr) {
+    const IP: usize = 14;
+    let ihl = usize::from(frame[IP] & 0x0f) * 4;
+    frame[IP + 12..IP + 16].copy_from_slice(&src.octets());
+    frame[IP + 10..IP + 12].copy_from_slice(&[0, 0]);
+    let mut sum = 0u32;
+    for c in frame[IP..IP + ihl].chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    frame[IP + 10..IP + 12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }

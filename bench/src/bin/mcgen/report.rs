@@ -206,7 +206,40 @@ pub fn final_report(
             })
         })
         .collect();
+    // Established streams' loss from the first new source on (start-up loss excluded).
+    let lost_in_storm = o.sent_at_storm.as_ref().map(|at| {
+        let mut lost = 0u64;
+        for (s, &sent) in o.sent.iter().enumerate() {
+            let lo = at.get(s).copied().unwrap_or(0);
+            for p in 0..n_rx {
+                let ps = &o.rx.ports[p][s];
+                lost += (sent - lo) - ps.unique_in(lo as u32, sent as u32);
+            }
+        }
+        (lost, at.iter().sum::<u64>())
+    });
+    let new_sources = (o.new_sent > 0).then(|| {
+        let l = percentiles(&o.new_rx.first_latency);
+        println!(
+            "new sources: sent {}, arrived {} ({} later copies); first-arrival latency (us): p50 {} p99 {} max {}",
+            o.new_sent,
+            o.new_rx.arrived,
+            o.new_rx.later,
+            l["p50"].as_f64().map_or("-".into(), |v| format!("{:.1}", v / 1e3)),
+            l["p99"].as_f64().map_or("-".into(), |v| format!("{:.1}", v / 1e3)),
+            l["max"].as_f64().map_or("-".into(), |v| format!("{:.1}", v / 1e3)),
+        );
+        json!({
+            "sent": o.new_sent, "arrived": o.new_rx.arrived, "later_copies": o.new_rx.later,
+            "first_latency_ns": l,
+            "first_sent_at": o.new_first_at, "last_sent_at": o.new_last_at,
+            "established_lost_from_storm_start": lost_in_storm.map(|l| l.0),
+            "established_expected_from_storm_start": lost_in_storm
+                .map(|l| (tot[0] - l.1) * n_rx as u64),
+        })
+    });
     json!({
+        "new_sources": new_sources,
         "duration_s": o.tx_secs,
         "tsc_hz": hz,
         "offered": plan.pps,

@@ -11,6 +11,7 @@ mod programs;
 mod publish;
 mod report;
 mod runner;
+mod storm;
 
 use bench::median;
 use clap::Parser;
@@ -112,6 +113,13 @@ pub struct Results {
     pub summaries: Vec<Summary>,
     pub publish: Vec<publish::PublishCost>,
     pub latency: Vec<serde_json::Value>,
+    /// Scenarios 4 and 6: one entry per storm rate (see `storm.rs`).
+    pub storm: Vec<serde_json::Value>,
+    /// `git rev-parse --short HEAD`, plus `-dirty` when tracked files have changes.
+    pub commit: String,
+    /// The mrouter binary measured and its modification time (UTC).
+    pub mrouter: String,
+    pub mrouter_mtime: String,
     pub not_available: Vec<NotAvailable>,
     pub wall_s: f64,
 }
@@ -169,6 +177,11 @@ fn run(opts: Opts) -> Result<(), String> {
             mrouter.display()
         ));
     }
+    let (commit, mrouter_mtime) = provenance(&mrouter);
+    println!(
+        "mrbench: commit {commit}, {} built {mrouter_mtime}",
+        mrouter.display()
+    );
     let mut env = Env {
         mrouter,
         testpmd: opts.testpmd.clone(),
@@ -179,6 +192,9 @@ fn run(opts: Opts) -> Result<(), String> {
     let mut res = Results {
         started: chrono_like_now(),
         quick: q,
+        commit,
+        mrouter: env.mrouter.display().to_string(),
+        mrouter_mtime,
         pairs,
         window_s: window.as_secs_f64(),
         ..Default::default()
@@ -350,11 +366,32 @@ fn run(opts: Opts) -> Result<(), String> {
         res.not_available.push(na("3-table", "not selected"));
     }
 
+    let mcgen = opts.mcgen.clone().unwrap_or_else(|| sibling("mcgen"));
     if want("miss") {
-        res.not_available.push(na(
-            "4-miss-storm",
-            "not available: needs data-driven MFE creation (issue 4); routes are static today",
-        ));
+        if mcgen.exists() {
+            let rates: &[u64] = if q {
+                &[1_000, 10_000, 50_000]
+            } else {
+                &[1_000, 5_000, 10_000, 20_000, 50_000]
+            };
+            let secs = if q { 2.0 } else { 3.0 };
+            for &rate in rates {
+                match storm::run(&env, &mcgen, rate, secs) {
+                    Ok(v) => {
+                        println!("miss storm {rate}/s: {}", storm::line(&v));
+                        res.storm.push(v);
+                    }
+                    Err(e) => res
+                        .not_available
+                        .push(na(&format!("4-miss-storm @ {rate}/s"), &e)),
+                }
+            }
+        } else {
+            res.not_available.push(na(
+                "4-miss-storm",
+                &format!("{} not found", mcgen.display()),
+            ));
+        }
     }
     if want("publish") {
         let sizes: Vec<usize> = if q {
@@ -371,14 +408,7 @@ fn run(opts: Opts) -> Result<(), String> {
             res.publish.push(c);
         }
     }
-    if want("miss") {
-        res.not_available.push(na(
-            "6-miss-to-first-forwarded",
-            "not available: needs data-driven MFE creation (issue 4); routes are static today",
-        ));
-    }
     if want("latency") {
-        let mcgen = opts.mcgen.clone().unwrap_or_else(|| sibling("mcgen"));
         latency(&env, &mcgen, q, &mut res);
     }
 
@@ -623,6 +653,9 @@ fn latency(env: &Env, mcgen: &std::path::Path, quick: bool, res: &mut Results) {
                 "--link-wait",
                 "10",
                 "--quiet",
+                // mrouter's memif ports have a second tx queue (the control core's).
+                "--queues",
+                "2",
             ]
             .map(String::from),
         );
@@ -680,6 +713,34 @@ fn latency(env: &Env, mcgen: &std::path::Path, quick: bool, res: &mut Results) {
             let _ = std::fs::remove_file(sock(i));
         }
     }
+}
+
+/// The commit (`-dirty` when tracked files differ from it) and the binary's mtime.
+fn provenance(bin: &std::path::Path) -> (String, String) {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(c) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            Some(s) if !s.is_empty() => format!("{c}-dirty"),
+            _ => c,
+        },
+        None => "unknown".into(),
+    };
+    let mtime = std::process::Command::new("date")
+        .arg("-u")
+        .arg("-r")
+        .arg(bin)
+        .arg("+%Y-%m-%dT%H:%M:%SZ")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    (commit, mtime)
 }
 
 fn chrono_like_now() -> String {

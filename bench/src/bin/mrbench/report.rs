@@ -211,6 +211,11 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
         r.window_s,
         r.wall_s
     );
+    let _ = writeln!(
+        m,
+        "Commit `{}`; mrouter binary `{}` modified {}.\n",
+        r.commit, r.mrouter, r.mrouter_mtime
+    );
     let _ = writeln!(m, "Source: `net_pcap` with `infinite_rx=1` (512 frames, 16 senders); sinks: `net_null,no-rx=1`; one forwarding lcore (1) for every program. Rates are packets received on the source port per second (input), counted through DPDK telemetry for every program. Ratios are medians of per-pair ratios (runs interleaved mrouter, testpmd, ipv4_multicast, ...). mrouter forwards 239.1.1.1; ipv4_multicast gets the same frames sent to its fixed groups 224.0.0.101/.103/.115 (port masks 0x1/0x3/0xF; it has no fan-out 8).\n");
     if let Some(b) = &r.ipv4mc {
         let _ = writeln!(
@@ -273,6 +278,9 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
             );
         }
         m.push('\n');
+    }
+    if !r.storm.is_empty() {
+        storm_sections(&mut m, r);
     }
     if !r.publish.is_empty() {
         let _ = writeln!(
@@ -357,4 +365,96 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
         }
     }
     m
+}
+
+fn storm_sections(m: &mut String, r: &Results) {
+    let us = |x: &serde_json::Value| {
+        x.as_f64()
+            .map_or("n/a".into(), |n| format!("{:.0}", n / 1e3))
+    };
+    let n = |x: &serde_json::Value| match x {
+        serde_json::Value::Null => "n/a".to_string(),
+        v => v.to_string(),
+    };
+    let first = &r.storm[0];
+    let _ = writeln!(
+        m,
+        "## 4. Miss storm (new sources while established flows run)\n"
+    );
+    let _ = writeln!(
+        m,
+        "memif loop: mcgen -> p0 -> mrouter (worker on CPU 1, control core on CPU 0) -> p1, p2 -> mcgen \
+         (at nice 19 on CPU 0, so the control core runs as soon as it wakes). Established: 4 sources \
+         to 239.1.1.1 ((*,G) route; their (S,G) entries exist before the storm) at {} pps, fan-out 2, \
+         counted per sequence number by mcgen. Storm: after 1 s, one packet from each new source \
+         10.64.0.1, 10.64.0.2, ... (covered by `rpf_routes: 10.64.0.0/10 -> if0`) to 239.2.2.2, a \
+         **routed** (*,G) group (oifs if1, if2), for {} s. Counters are mrouter's own (`show_stats` \
+         over the admin socket, deltas from the last poll before the storm to the end). The harness asks \
+         `show_stats` every 50 ms; its round-trip time is the control loop's responsiveness. \
+         mrouter's miss limit: 20,000/s, burst 2,000; pending queue: 64 flows per worker, 100 ms.\n",
+        first["established_pps"], first["storm_s"]
+    );
+    let _ = writeln!(m, "| new sources/s | established lost (from storm start) | established lost (whole run, incl. start-up) | new sources sent | first packet forwarded | MFEs installed | installed/s | misses rate-limited | pending_overflow | no_route | tx_full (copies) | installs settled after storm end (ms) | show_stats RTT p50 / max (us) idle p50 |");
+    let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for v in &r.storm {
+        let e = &v["established"];
+        let _ = writeln!(
+            m,
+            "| {} | {} of {} | {} of {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} ({}) |",
+            v["rate"],
+            n(&e["lost_from_storm_start"]),
+            n(&e["expected_from_storm_start"]),
+            n(&e["lost"]),
+            n(&e["expected"]),
+            n(&v["new_sources"]["sent"]),
+            n(&v["new_sources"]["arrived"]),
+            n(&v["installed"]),
+            f(v["installed_per_s"].as_f64(), 0),
+            n(&v["misses_rate_limited"]),
+            n(&v["drop_pending_overflow"]),
+            n(&v["drop_no_route"]),
+            n(&v["drop_tx_full"]),
+            f(v["settled_after_storm_ms"].as_f64(), 0),
+            f(v["ctl_rtt_us_storm_p50"].as_f64(), 0),
+            f(v["ctl_rtt_us_storm_max"].as_f64(), 0),
+            f(v["ctl_rtt_us_idle_p50"].as_f64(), 0),
+        );
+    }
+    m.push('\n');
+    let _ = writeln!(m, "## 6. Miss-to-first-forwarded latency\n");
+    let _ = writeln!(
+        m,
+        "Same runs: for each new source, the time from mcgen stamping its (only) packet to the first \
+         copy arriving back at mcgen (hdrhistogram; sources whose packet never arrived are not in it, \
+         see the table above). It includes memif both ways and mcgen's polling (an upper bound on \
+         mrouter's part). Target (issue 4): p99 under 100 us at 10k new flows/s.\n"
+    );
+    let _ = writeln!(m, "| new sources/s | sources measured | p50 us | p90 us | p99 us | max us | p99 vs 100 us target |");
+    let _ = writeln!(m, "|---|---|---|---|---|---|---|");
+    for v in &r.storm {
+        let l = &v["new_sources"]["first_latency_ns"];
+        let verdict = l["p99"].as_f64().map_or("n/a".into(), |p| {
+            if p <= 100_000.0 {
+                "met".to_string()
+            } else {
+                format!(
+                    "missed by {:.0} us ({:.1}x)",
+                    p / 1e3 - 100.0,
+                    p / 100_000.0
+                )
+            }
+        });
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            v["rate"],
+            n(&l["count"]),
+            us(&l["p50"]),
+            us(&l["p90"]),
+            us(&l["p99"]),
+            us(&l["max"]),
+            verdict
+        );
+    }
+    m.push('\n');
 }
