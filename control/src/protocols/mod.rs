@@ -1,4 +1,5 @@
 //! Routing protocols as MGM clients. Each is a state machine the control core drives; the MGM
 //! reaches them through [`crate::core::RouterHost`].
 
+pub mod igmp;
 pub mod static_routes;
