@@ -31,3 +31,12 @@ pub use error::{IgmpError, RejectReason};
 pub use group::FilterMode;
 pub use instance::{Igmp, MembershipEvent, Transmit};
 pub use show::{GroupInfo, InterfaceCounters, InterfaceInfo, SourceInfo};
+
+#[cfg(test)]
+mod tests_fsm;
+#[cfg(test)]
+mod tests_harness;
+#[cfg(test)]
+mod tests_protocol;
+#[cfg(test)]
+mod tests_validation;
