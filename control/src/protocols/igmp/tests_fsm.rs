@@ -262,3 +262,59 @@ fn report_during_group_queries_sets_s_flag() {
     lab.advance(secs(5));
     assert_eq!(lab.state(G).0, Exclude);
 }
+
+/// As `exclude_xy`, but a lower-addressed querier is present: no queries, so the timers the
+/// tables set stay visible.
+fn exclude_xy_non_querier(rt: RecordType) -> Lab {
+    let mut lab = exclude_xy();
+    let q = dataplane::wire::igmp::Repr::Query {
+        max_resp_code: 100,
+        group: std::net::Ipv4Addr::UNSPECIFIED,
+        v3: None,
+    };
+    lab.rx(std::net::Ipv4Addr::new(10, 0, 1, 5), G, &q);
+    assert!(!lab.iface().is_querier);
+    lab.record(H1, rt, G, &[2, 3, 5]);
+    assert!(lab.take_queries().is_empty());
+    lab
+}
+
+// BLOCK in EXCLUDE: the new source 5 takes the group timer (250 s), not GMI.
+#[test]
+fn exclude_block_sets_group_timer_on_new_sources() {
+    let lab = exclude_xy_non_querier(BlockOldSources);
+    assert_eq!(
+        lab.state(G),
+        (
+            Exclude,
+            vec![(1, 250), (2, 250), (5, 250)],
+            vec![3, 4],
+            Some(250)
+        )
+    );
+}
+
+// TO_EX in EXCLUDE: 5 takes the old group timer (250 s), then the group timer becomes GMI.
+#[test]
+fn exclude_to_ex_sets_old_group_timer_on_new_sources() {
+    let lab = exclude_xy_non_querier(ChangeToExclude);
+    assert_eq!(
+        lab.state(G),
+        (Exclude, vec![(2, 250), (5, 250)], vec![3], Some(260))
+    );
+}
+
+// TO_IN in EXCLUDE as non-querier: no Q(G), so the group timer is not lowered.
+#[test]
+fn exclude_to_in_non_querier_keeps_timers() {
+    let lab = exclude_xy_non_querier(ChangeToInclude);
+    assert_eq!(
+        lab.state(G),
+        (
+            Exclude,
+            vec![(1, 250), (2, 260), (3, 260), (5, 260)],
+            vec![4],
+            Some(250)
+        )
+    );
+}
