@@ -4,13 +4,14 @@
 //! forwarding-table changes that it publishes to the workers.
 
 use crate::config::Config;
+use crate::protocols::igmp::{Igmp, IgmpConfig, IgmpInterfaceConfig, MembershipEvent};
 use crate::protocols::static_routes::{self, StaticRouting, STATIC_PROTOCOL};
 use dataplane::fib::{Oif, Route, NO_COUNTER};
 use dataplane::router::Dataplane;
 use dataplane::worker::Signal;
 use mgm::{
-    Clients, InterfaceId, MembershipFlags, MfeChange, Mgm, MgmClient, Miss, MulticastRib,
-    ProtocolHandle, RpfLookup, RpfRoute, Scope,
+    ClientId, Clients, InterfaceId, MembershipFlags, MfeChange, Mgm, MgmClient, Miss, MulticastRib,
+    ProtocolHandle, RpfLookup, RpfRoute, Scope, MS_IP_IGMP,
 };
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -25,19 +26,34 @@ pub const MISS_RATE: f64 = 20_000.0;
 /// Misses that may be handled at once after a quiet period.
 pub const MISS_BURST: f64 = 2_000.0;
 
+/// IGMP's side of the MGM callbacks. IGMP always shares its interfaces with the static routing
+/// protocol (which owns every interface), so the disable/enable-IGMP callbacks never fire in
+/// this router; the defaults (not interested) are right for the rest.
+#[derive(Debug, Default)]
+pub struct IgmpMgmClient;
+
+impl MgmClient for IgmpMgmClient {}
+
 /// What the MGM calls back into: the protocols and the RPF table.
 pub struct RouterHost {
     /// The static routing protocol.
     pub static_routing: StaticRouting,
     static_handle: Option<ProtocolHandle>,
+    igmp_client: IgmpMgmClient,
+    igmp_handle: Option<ProtocolHandle>,
     /// Connected subnets (and, later, static unicast routes) for RPF.
     pub rib: MulticastRib,
 }
 
 impl Clients for RouterHost {
     fn client(&mut self, handle: ProtocolHandle) -> Option<&mut dyn MgmClient> {
-        (Some(handle) == self.static_handle)
-            .then_some(&mut self.static_routing as &mut dyn MgmClient)
+        if Some(handle) == self.static_handle {
+            Some(&mut self.static_routing)
+        } else if Some(handle) == self.igmp_handle {
+            Some(&mut self.igmp_client)
+        } else {
+            None
+        }
     }
 }
 
@@ -93,6 +109,16 @@ pub struct ControlCounters {
     pub punted_pim: u64,
     /// Other 224.0.0.0/24 packets handed over.
     pub punted_link_local: u64,
+    /// IGMP joins and leaves handed to the MGM.
+    pub igmp_joins: u64,
+    /// IGMP leaves handed to the MGM.
+    pub igmp_leaves: u64,
+    /// IGMP membership changes the MGM refused.
+    pub igmp_membership_errors: u64,
+    /// IGMP messages (queries) sent.
+    pub igmp_sent: u64,
+    /// IGMP messages that could not be sent (no control tx queue, no mbuf, queue full).
+    pub igmp_send_failed: u64,
     /// Reloads applied.
     pub reloads: u64,
     /// Reloads refused (bad file or a change that needs a restart).
@@ -175,6 +201,7 @@ pub struct ControlCore {
     tokens: f64,
     last_refill: Duration,
     slots: Slots,
+    igmp: Option<Igmp>,
 }
 
 fn mgm_err(what: &str, e: mgm::MgmError) -> String {
@@ -190,6 +217,8 @@ impl ControlCore {
             host: RouterHost {
                 static_routing: StaticRouting::from_config(cfg),
                 static_handle: None,
+                igmp_client: IgmpMgmClient,
+                igmp_handle: None,
                 rib: MulticastRib::new(),
             },
             started: Instant::now(),
@@ -202,6 +231,7 @@ impl ControlCore {
             tokens: MISS_BURST,
             last_refill: Duration::ZERO,
             slots: Slots::default(),
+            igmp: None,
         };
         let now = core.now();
         for (idx, iface) in cfg.interfaces.iter().enumerate() {
@@ -248,7 +278,157 @@ impl ControlCore {
                 .map_err(|e| mgm_err(&format!("membership on {iface}"), e))?;
         }
         core.prime_static_entries(cfg);
+        core.start_igmp(cfg)?;
         Ok(core)
+    }
+
+    /// Registers IGMP with the MGM (as MS_IP_IGMP) and starts it on every interface whose
+    /// config has an `igmp` section; its startup queries go out at the first turns.
+    fn start_igmp(&mut self, cfg: &Config) -> Result<(), String> {
+        if cfg.interfaces.iter().all(|i| i.igmp.is_none()) {
+            return Ok(());
+        }
+        let now = self.now();
+        let handle = self
+            .mgm
+            .register_protocol(
+                now,
+                ClientId {
+                    protocol: MS_IP_IGMP,
+                    component: 1,
+                },
+            )
+            .map_err(|e| mgm_err("register IGMP", e))?;
+        self.host.igmp_handle = Some(handle);
+        let mut igmp = Igmp::new(IgmpConfig {
+            ssm_range: cfg.ssm_range,
+            ..IgmpConfig::default()
+        });
+        for (idx, iface) in cfg.interfaces.iter().enumerate() {
+            let Some(g) = &iface.igmp else { continue };
+            let id = static_routes::interface_id(idx);
+            self.mgm
+                .take_interface_ownership(now, &mut self.host, handle, id)
+                .map_err(|e| mgm_err(&format!("IGMP on {}", iface.name), e))?;
+            let icfg = IgmpInterfaceConfig {
+                version: g.version,
+                robustness: g.robustness,
+                query_interval: g.query_interval,
+                query_response_interval: g.query_response_interval,
+                last_member_query_interval: g.last_member_query_interval,
+                last_member_query_count: Some(g.last_member_query_count),
+                immediate_leave: g.immediate_leave,
+                max_groups: g.max_groups as usize,
+                max_sources: g.max_sources as usize,
+                static_joins: g.static_joins.clone(),
+                ..IgmpInterfaceConfig::default()
+            };
+            igmp.add_interface(now, id.index, iface.address, iface.prefix_len, icfg)
+                .map_err(|e| format!("IGMP on {}: {e}", iface.name))?;
+        }
+        self.igmp = Some(igmp);
+        Ok(())
+    }
+
+    /// IGMP's part of a turn: received messages, timers, membership changes into the MGM,
+    /// queries out through the control core's tx queues.
+    fn run_igmp(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(u16, Vec<u8>)>) {
+        let Some(igmp) = self.igmp.as_mut() else {
+            return;
+        };
+        for (port, frame) in received {
+            let Some(iface) = self.interface_of_port.get(port as usize).copied().flatten() else {
+                continue;
+            };
+            let Ok(eth) = dataplane::wire::ether::Frame::new_checked(frame.as_slice()) else {
+                continue;
+            };
+            let Ok(ip) = dataplane::wire::ipv4::Packet::new_checked(eth.payload()) else {
+                continue;
+            };
+            igmp.handle_packet(
+                now,
+                static_routes::interface_id(iface).index,
+                ip.src_addr(),
+                ip.dst_addr(),
+                ip.ttl(),
+                ip.has_router_alert(),
+                ip.payload(),
+            );
+        }
+        if igmp.poll_timeout().is_some_and(|t| t <= now) {
+            igmp.handle_timeout(now);
+        }
+        let handle = self.host.igmp_handle;
+        while let Some(event) = igmp.poll_event() {
+            let (join, iface, source, group) = match event {
+                MembershipEvent::Join {
+                    iface,
+                    source,
+                    group,
+                } => (true, iface, source, group),
+                MembershipEvent::Leave {
+                    iface,
+                    source,
+                    group,
+                } => (false, iface, source, group),
+            };
+            let scope = match source {
+                Some(s) => Scope::source_group(s, group),
+                None => Scope::any_source(group),
+            };
+            let (Ok(scope), Some(handle)) = (scope, handle) else {
+                self.counters.igmp_membership_errors += 1;
+                continue;
+            };
+            let id = InterfaceId::new(iface);
+            let result = if join {
+                self.mgm.add_group_membership(
+                    now,
+                    &mut self.host,
+                    handle,
+                    scope,
+                    id,
+                    MembershipFlags::JOIN,
+                )
+            } else {
+                self.mgm.delete_group_membership(
+                    now,
+                    &mut self.host,
+                    handle,
+                    scope,
+                    id,
+                    MembershipFlags::JOIN,
+                )
+            };
+            match result {
+                Ok(()) if join => self.counters.igmp_joins += 1,
+                Ok(()) => self.counters.igmp_leaves += 1,
+                Err(_) => self.counters.igmp_membership_errors += 1,
+            }
+        }
+        while let Some(t) = igmp.poll_transmit() {
+            let Some(port) = static_routes::config_index(InterfaceId::new(t.iface))
+                .and_then(|i| self.port_of_interface.get(i).copied())
+            else {
+                continue;
+            };
+            let mut frame = Vec::with_capacity(64);
+            frame.extend_from_slice(&dataplane::wire::ether::multicast_mac(t.dst).0);
+            frame.extend_from_slice(&[0; 6]); // the port's MAC, set by send_control
+            frame.extend_from_slice(&dataplane::wire::ether::ETHERTYPE_IPV4.to_be_bytes());
+            frame.extend_from_slice(&t.ip_packet());
+            if dp.send_control(port as usize, &frame) {
+                self.counters.igmp_sent += 1;
+            } else {
+                self.counters.igmp_send_failed += 1;
+            }
+        }
+    }
+
+    /// IGMP's interface view, if IGMP runs.
+    pub fn igmp(&self) -> Option<&Igmp> {
+        self.igmp.as_ref()
     }
 
     /// Creates the MFEs of exact (S,G) static routes now, as if their first packet had arrived
@@ -485,17 +665,22 @@ impl ControlCore {
             }
         }
         let counters = &mut self.counters;
-        let punted = dp.drain_control(PUNTED_PER_TURN, |_port, m| {
+        let mut igmp_in = Vec::new();
+        let punted = dp.drain_control(PUNTED_PER_TURN, |port, m| {
             let proto = dataplane::wire::ether::Frame::new_checked(m.data())
                 .ok()
                 .and_then(|f| dataplane::wire::ipv4::Packet::new_checked(f.payload()).ok())
                 .map(|ip| ip.protocol());
             match proto {
-                Some(dataplane::wire::ipv4::PROTOCOL_IGMP) => counters.punted_igmp += 1,
+                Some(dataplane::wire::ipv4::PROTOCOL_IGMP) => {
+                    counters.punted_igmp += 1;
+                    igmp_in.push((port, m.to_vec()));
+                }
                 Some(dataplane::wire::ipv4::PROTOCOL_PIM) => counters.punted_pim += 1,
                 _ => counters.punted_link_local += 1,
             }
         });
+        self.run_igmp(dp, now, igmp_in);
         if self.mgm.poll_timeout().is_some_and(|t| t <= now) {
             self.mgm.handle_timeout(now, &mut self.host);
         }

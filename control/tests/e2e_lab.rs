@@ -20,6 +20,8 @@ fn netlab() -> PathBuf {
 struct Lab {
     prefix: String,
     dir: PathBuf,
+    /// Run IGMP on if1 and if2 (the receivers' side).
+    igmp: bool,
 }
 
 impl Lab {
@@ -38,7 +40,11 @@ impl Lab {
             .status()
             .unwrap();
         assert!(st.success(), "netlab up failed");
-        Lab { prefix, dir }
+        Lab {
+            prefix,
+            dir,
+            igmp: false,
+        }
     }
 
     fn socket(&self) -> PathBuf {
@@ -138,14 +144,19 @@ ports:
   - {{ name: p2, device: "net_af_packet2,iface=r2,qpairs=2", rx_queues: 2 }}
 interfaces:
   - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
-  - {{ name: if1, port: p1, address: 10.0.2.1/24 }}
-  - {{ name: if2, port: p2, address: 10.0.3.1/24 }}
+  - {{ name: if1, port: p1, address: 10.0.2.1/24{igmp} }}
+  - {{ name: if2, port: p2, address: 10.0.3.1/24{igmp} }}
 routes:
 {routes}
 workers: [1]
 {extra}
 "#,
             prefix = self.prefix,
+            igmp = if self.igmp {
+                ", igmp: { query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 }"
+            } else {
+                ""
+            },
         );
         let path = self.dir.join("router.yaml");
         std::fs::write(&path, cfg).unwrap();
@@ -687,7 +698,11 @@ fn a_remote_source_is_forwarded_only_with_an_rpf_route_toward_it() {
     router.reload("mrouter: reloaded");
     let rpf = lab.ctl_json(&["show", "rpf", "10.9.0.5"]);
     assert_eq!(rpf["interface"], serde_json::Value::Null, "{rpf}");
-    assert!(router.output().contains("1 RPF routes changed"), "{}", router.output());
+    assert!(
+        router.output().contains("1 RPF routes changed"),
+        "{}",
+        router.output()
+    );
     router.stop();
 }
 
@@ -756,4 +771,76 @@ fn a_miss_storm_does_not_disturb_an_established_flow_or_the_control_socket() {
         stats["control"]["mfes_installed"].as_u64().unwrap() > 1000,
         "{stats}"
     );
+}
+
+#[test]
+fn igmp_joins_from_kernel_hosts_drive_forwarding_and_leaves_stop_it() {
+    let mut lab = Lab::up("igmp");
+    lab.igmp = true;
+    // No route mentions 239.8.8.8: only IGMP membership can make the router forward it.
+    let router = lab.start_router(ROUTES);
+    let wait_for = |what: &str, ok: &dyn Fn(&serde_json::Value) -> bool, args: &[&str]| {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = lab.ctl_json(args);
+            if ok(&v) {
+                return v;
+            }
+            assert!(Instant::now() < end, "timed out waiting for {what}: {v}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // h2's kernel reports the join (IGMPv3) when the socket joins.
+    let r2 = lab.receiver(2, "239.8.8.8", 2500);
+    let stats = wait_for(
+        "the join",
+        &|v| v["control"]["igmp_joins"].as_u64() >= Some(1),
+        &["show", "stats"],
+    );
+    assert!(
+        stats["control"]["igmp_sent"].as_u64().unwrap() >= 1,
+        "startup queries went out: {stats}"
+    );
+    lab.send(0, "239.8.8.8", 30, 8);
+    let got = r2.finish();
+    let overflow = lab.ctl_json(&["show", "stats"])["drops"]["pending_overflow"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(got.len() as u64, 30 - overflow, "{got:?}");
+    assert!(got.iter().all(|d| d.ttl == 7 && d.from == "10.0.1.2"));
+    let mroutes = lab.ctl_json(&["show", "mroute"]);
+    let entry = mroutes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["group"] == "239.8.8.8")
+        .unwrap_or_else(|| panic!("{mroutes}"))
+        .clone();
+    let oifs: Vec<&str> = entry["oifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["interface"].as_str().unwrap())
+        .collect();
+    assert_eq!(oifs, ["if2"], "only the interface with a member: {entry}");
+    assert_eq!(entry["iif"], "if0");
+    // The receiver is gone: its kernel sent a leave; after the last-member queries the
+    // router takes if2 off the entry.
+    wait_for(
+        "the leave",
+        &|v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["group"] == "239.8.8.8" && m["oifs"] == serde_json::json!([]))
+        },
+        &["show", "mroute"],
+    );
+    let stats = lab.ctl_json(&["show", "stats"]);
+    assert!(
+        stats["control"]["igmp_leaves"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert_eq!(stats["control"]["igmp_membership_errors"], 0, "{stats}");
+    router.stop();
 }
