@@ -244,6 +244,10 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             Request::ShowInterfaces => Response::Interfaces(views::interfaces(cfg, &core, &dp)),
             Request::ShowStats => Response::Stats(views::stats(cfg, &core, &dp)),
             Request::ShowRpf { source } => Response::Rpf(views::rpf(cfg, &core, source)),
+            Request::ShowIgmpInterfaces => {
+                Response::IgmpInterfaces(views::igmp_interfaces(cfg, &core))
+            }
+            Request::ShowIgmpGroups => Response::IgmpGroups(views::igmp_groups(cfg, &core)),
             Request::Reload => match reload(opts, cfg, &mut core, &mut dp) {
                 Ok(message) => {
                     println!("mrouter: {message}");

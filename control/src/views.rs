@@ -2,7 +2,8 @@
 //! the running config.
 
 use crate::admin::{
-    InterfaceView, MrouteView, OifView, PortStatsView, RpfView, StatsView, WorkerView,
+    IgmpGroupView, IgmpInterfaceView, InterfaceView, MrouteView, OifView, PortStatsView, RpfView,
+    StatsView, WorkerView,
 };
 use crate::config::Config;
 use crate::core::ControlCore;
@@ -262,4 +263,57 @@ pub fn telemetry(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<(&'sta
         ("/mrouter/mroute", Reply::Lines(mroute)),
         ("/mrouter/interfaces", Reply::Lines(ifaces)),
     ]
+}
+
+/// `show igmp interfaces`.
+pub fn igmp_interfaces(cfg: &Config, core: &ControlCore) -> Vec<IgmpInterfaceView> {
+    let Some(igmp) = core.igmp() else {
+        return Vec::new();
+    };
+    igmp.interfaces(core.uptime())
+        .into_iter()
+        .map(|i| IgmpInterfaceView {
+            name: iface_name(cfg, InterfaceId::new(i.iface)),
+            address: format!("{}/{}", i.address, i.prefix_len),
+            version: i.version,
+            querier: i.querier,
+            is_querier: i.is_querier,
+            next_query_secs: i.next_general_query.map(|d| d.as_secs_f64()),
+            other_querier_expires_secs: i.other_querier_expires.map(|d| d.as_secs_f64()),
+            query_interval_secs: i.query_interval.as_secs_f64(),
+            query_response_interval_secs: i.query_response_interval.as_secs_f64(),
+            robustness: i.robustness,
+            groups: i.groups,
+            sources: i.sources,
+            counters: serde_json::to_value(&i.counters).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `show igmp groups`.
+pub fn igmp_groups(cfg: &Config, core: &ControlCore) -> Vec<IgmpGroupView> {
+    let Some(igmp) = core.igmp() else {
+        return Vec::new();
+    };
+    let now = core.uptime();
+    let mut out = Vec::new();
+    for i in igmp.interfaces(now) {
+        let name = iface_name(cfg, InterfaceId::new(i.iface));
+        for g in igmp.groups(i.iface, now) {
+            out.push(IgmpGroupView {
+                interface: name.clone(),
+                group: g.group,
+                filter_mode: format!("{:?}", g.filter_mode).to_lowercase(),
+                expires_secs: g.group_timer.map(|d| d.as_secs_f64()),
+                sources: g
+                    .sources
+                    .iter()
+                    .map(|s| (s.source, s.timer.map(|d| d.as_secs_f64()), s.forwarding))
+                    .collect(),
+                version: g.compat_mode,
+                last_reporter: g.last_reporter,
+            });
+        }
+    }
+    out
 }

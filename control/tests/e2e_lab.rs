@@ -801,6 +801,37 @@ fn igmp_joins_from_kernel_hosts_drive_forwarding_and_leaves_stop_it() {
         stats["control"]["igmp_sent"].as_u64().unwrap() >= 1,
         "startup queries went out: {stats}"
     );
+    // The router's view of it: mrouterctl show igmp groups / interfaces.
+    let groups = lab.ctl_json(&["show", "igmp", "groups"]);
+    let g = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == "239.8.8.8")
+        .unwrap_or_else(|| panic!("{groups}"))
+        .clone();
+    assert_eq!(
+        (g["interface"].as_str(), g["filter_mode"].as_str()),
+        (Some("if2"), Some("exclude")),
+        "{g}"
+    );
+    assert_eq!(g["last_reporter"], "10.0.3.2");
+    let ifaces = lab.ctl_json(&["show", "igmp", "interfaces"]);
+    let names: Vec<&str> = ifaces
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["if1", "if2"]);
+    assert!(
+        ifaces
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["is_querier"] == true),
+        "{ifaces}"
+    );
     lab.send(0, "239.8.8.8", 30, 8);
     let got = r2.finish();
     let overflow = lab.ctl_json(&["show", "stats"])["drops"]["pending_overflow"]

@@ -144,6 +144,56 @@ pub struct RpfView {
     pub origin: Option<String>,
 }
 
+/// IGMP on one interface (`show igmp interfaces`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IgmpInterfaceView {
+    /// Interface name.
+    pub name: String,
+    /// The router's address/prefix on it.
+    pub address: String,
+    /// IGMP version spoken.
+    pub version: u8,
+    /// The querier's address (ours when we are querier).
+    pub querier: Ipv4Addr,
+    /// Whether this router is the querier.
+    pub is_querier: bool,
+    /// Seconds until our next general query, when we send them.
+    pub next_query_secs: Option<f64>,
+    /// Seconds until the other querier is presumed gone.
+    pub other_querier_expires_secs: Option<f64>,
+    /// Query interval, query response interval (seconds), robustness.
+    pub query_interval_secs: f64,
+    /// Query response interval in seconds.
+    pub query_response_interval_secs: f64,
+    /// Robustness variable.
+    pub robustness: u8,
+    /// Groups and source records held.
+    pub groups: usize,
+    /// Source records held.
+    pub sources: usize,
+    /// Message and rejection counters.
+    pub counters: serde_json::Value,
+}
+
+/// One group on one interface (`show igmp groups`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IgmpGroupView {
+    /// Interface name.
+    pub interface: String,
+    /// Group address.
+    pub group: Ipv4Addr,
+    /// "include" or "exclude".
+    pub filter_mode: String,
+    /// Seconds left on the group timer (EXCLUDE mode).
+    pub expires_secs: Option<f64>,
+    /// Sources: address, seconds left (none for an excluded source), forwarded or not.
+    pub sources: Vec<(Ipv4Addr, Option<f64>, bool)>,
+    /// Host compatibility mode (1, 2 or 3).
+    pub version: u8,
+    /// The last host that reported for the group.
+    pub last_reporter: Ipv4Addr,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,16 +210,22 @@ pub enum Request {
         /// The source address.
         source: Ipv4Addr,
     },
+    /// IGMP on each interface where it runs.
+    ShowIgmpInterfaces,
+    /// IGMP group state on every interface.
+    ShowIgmpGroups,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 5] = [
+pub const COMMANDS: [&str; 7] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
     "show_rpf",
+    "show_igmp_interfaces",
+    "show_igmp_groups",
     "reload",
 ];
 
@@ -221,6 +277,10 @@ pub enum Response {
     Stats(StatsView),
     /// Answer to [`Request::ShowRpf`].
     Rpf(RpfView),
+    /// Answer to [`Request::ShowIgmpInterfaces`].
+    IgmpInterfaces(Vec<IgmpInterfaceView>),
+    /// Answer to [`Request::ShowIgmpGroups`].
+    IgmpGroups(Vec<IgmpGroupView>),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -260,6 +320,8 @@ impl Response {
             Response::Interfaces(v) => serde_json::to_value(v),
             Response::Stats(v) => serde_json::to_value(v),
             Response::Rpf(v) => serde_json::to_value(v),
+            Response::IgmpInterfaces(v) => serde_json::to_value(v),
+            Response::IgmpGroups(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }

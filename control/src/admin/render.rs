@@ -7,7 +7,10 @@
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use super::model::{InterfaceView, MrouteView, OifView, Response, RpfView, StatsView, WorkerView};
+use super::model::{
+    IgmpGroupView, IgmpInterfaceView, InterfaceView, MrouteView, OifView, Response, RpfView,
+    StatsView, WorkerView,
+};
 
 /// How a column's cells line up.
 #[derive(Clone, Copy, PartialEq)]
@@ -320,12 +323,73 @@ pub fn rpf(rpf: &RpfView) -> String {
 }
 
 /// Any response as text: the tables above, a reload's message, or `error: ...`.
+fn secs(s: Option<f64>) -> String {
+    s.map_or_else(|| "-".to_string(), |s| format!("{s:.1}s"))
+}
+
+/// `show igmp interfaces`.
+pub fn igmp_interfaces(v: &[IgmpInterfaceView]) -> String {
+    if v.is_empty() {
+        return "IGMP runs on no interface (add an igmp: section to an interface)\n".into();
+    }
+    let mut out = format!(
+        "{:<10} {:<18} {:>3} {:<15} {:<8} {:>10} {:>7} {:>7}\n",
+        "Interface", "Address", "Ver", "Querier", "Role", "NextQuery", "Groups", "Sources"
+    );
+    for i in v {
+        out += &format!(
+            "{:<10} {:<18} {:>3} {:<15} {:<8} {:>10} {:>7} {:>7}\n",
+            i.name,
+            i.address,
+            i.version,
+            i.querier,
+            if i.is_querier { "querier" } else { "other" },
+            secs(i.next_query_secs),
+            i.groups,
+            i.sources
+        );
+    }
+    out
+}
+
+/// `show igmp groups`.
+pub fn igmp_groups(v: &[IgmpGroupView]) -> String {
+    let mut out = format!(
+        "{:<10} {:<15} {:<8} {:>8} {:>3} {:<15} {}\n",
+        "Interface", "Group", "Mode", "Expires", "Ver", "LastReporter", "Sources"
+    );
+    for g in v {
+        let sources: Vec<String> = g
+            .sources
+            .iter()
+            .map(|(s, t, fwd)| format!("{s}({}{})", secs(*t), if *fwd { "" } else { ",blocked" }))
+            .collect();
+        out += &format!(
+            "{:<10} {:<15} {:<8} {:>8} {:>3} {:<15} {}\n",
+            g.interface,
+            g.group,
+            g.filter_mode,
+            secs(g.expires_secs),
+            g.version,
+            g.last_reporter,
+            if sources.is_empty() {
+                "-".into()
+            } else {
+                sources.join(" ")
+            }
+        );
+    }
+    out
+}
+
 pub fn response(response: &Response) -> String {
     match response {
         Response::Mroute(r) => mroutes(r),
         Response::Interfaces(i) => interfaces(i),
         Response::Stats(s) => stats(s),
         Response::Rpf(r) => rpf(r),
+        Response::IgmpInterfaces(v) => igmp_interfaces(v),
+        Response::IgmpGroups(v) => igmp_groups(v),
         Response::Reloaded { message } => format!("{message}\n"),
         Response::Error { message } => format!("error: {message}\n"),
     }

@@ -48,6 +48,19 @@ enum Show {
         /// Source address.
         source: Ipv4Addr,
     },
+    /// IGMP: `interfaces` (querier, timers, counters) or `groups` (per interface).
+    Igmp {
+        #[command(subcommand)]
+        what: IgmpShow,
+    },
+}
+
+#[derive(Subcommand)]
+enum IgmpShow {
+    /// IGMP on each interface where it runs.
+    Interfaces,
+    /// Group state on every interface.
+    Groups,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +70,12 @@ fn main() -> ExitCode {
         Command::Show(Show::Interfaces) => Request::ShowInterfaces,
         Command::Show(Show::Stats) => Request::ShowStats,
         Command::Show(Show::Rpf { source }) => Request::ShowRpf { source },
+        Command::Show(Show::Igmp {
+            what: IgmpShow::Interfaces,
+        }) => Request::ShowIgmpInterfaces,
+        Command::Show(Show::Igmp {
+            what: IgmpShow::Groups,
+        }) => Request::ShowIgmpGroups,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -99,6 +118,8 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowInterfaces, Response::Interfaces(_))
             | (Request::ShowStats, Response::Stats(_))
             | (Request::ShowRpf { .. }, Response::Rpf(_))
+            | (Request::ShowIgmpInterfaces, Response::IgmpInterfaces(_))
+            | (Request::ShowIgmpGroups, Response::IgmpGroups(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }
