@@ -5,7 +5,9 @@
 #      with TTL decremented;
 #   2. h0 sends to 239.2.2.2, an (S,G) route to if1 only: h1 receives, h2 (not on the route)
 #      receives nothing;
-#   3. h0 sends with TTL 1: nobody receives; mrouter counts ttl_expired.
+#   3. h0 sends with TTL 1: nobody receives; mrouter counts ttl_expired;
+#   4. IGMP (on if1 only): h1 and h2 join 239.8.8.8, which no route names; h1's kernel's IGMP
+#      report makes the router forward the group to if1; if2 runs no IGMP, so h2 gets nothing.
 # It shows the multicast forwarding entries with `mrouterctl show mroute`, then stops mrouter
 # (its statistics are printed) and removes the lab. Idempotent; exits
 # non-zero if any host did not get what it should.
@@ -43,14 +45,17 @@ scenario() {
     local name=$1 group=$2 ttl=$3 want1=$4 want2=$5 count=20
     echo
     echo "== $name: h0 sends $count datagrams to $group with TTL $ttl"
+    local pids=()
     for h in 1 2; do
         ip netns exec "${prefix}-h$h" "$bin/mcast-probe" recv --group "$group" --duration-ms 2000 >"$log/h$h.out" &
+        pids+=($!)
     done
     for h in 1 2; do
         for _ in $(seq 50); do grep -q ready "$log/h$h.out" 2>/dev/null && break; sleep 0.05; done
     done
+    sleep 0.3 # let the hosts' IGMP reports reach the router
     ip netns exec "${prefix}-h0" "$bin/mcast-probe" send --group "$group" --count "$count" --ttl "$ttl" --interval-ms 5 >/dev/null
-    wait %2 %3 2>/dev/null || wait
+    wait "${pids[@]}" || true
     for h in 1 2; do
         local got want
         got=$(grep -c '^seq=' "$log/h$h.out" || true)
@@ -64,6 +69,13 @@ scenario() {
 scenario "(*,G) route to if1 and if2" 239.1.1.1 8 20 20
 scenario "(S,G) route to if1 only" 239.2.2.2 8 20 0
 scenario "TTL 1 is never forwarded" 239.1.1.1 1 0 0
+
+# IGMP runs on if1 only. No route names 239.8.8.8: h1's join (its kernel's IGMP report) makes
+# the router forward it to if1; h2 joins too, but if2 has no IGMP, so nothing goes there.
+scenario "IGMP: h1 and h2 join 239.8.8.8, which no route names (IGMP on if1 only)" 239.8.8.8 8 20 0
+echo
+echo "== mrouterctl show igmp groups"
+"$bin/mrouterctl" --socket "$sock" show igmp groups
 
 echo
 echo "== mrouterctl show mroute (entries the MGM created on demand from the first packets)"
