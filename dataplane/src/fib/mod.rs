@@ -32,8 +32,9 @@ pub struct Route {
     pub counter: u32,
     /// The only port packets of this route are accepted on.
     pub iif: u16,
-    /// Outgoing interfaces, in config order. Empty means "drop" (a negative route).
-    pub oifs: Box<[Oif]>,
+    /// Outgoing interfaces, in config order. Empty means "drop" (a negative route). Shared
+    /// (`Arc`) so copying a table shard on publish copies pointers, not lists.
+    pub oifs: std::sync::Arc<[Oif]>,
 }
 
 /// Exact (S,G) routes and (*,G) routes.

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Number of shards (a power of two).
-pub const SHARDS: usize = 4096;
+pub const SHARDS: usize = 65_536;
 /// A reader slot value meaning "not reading": it never holds reclamation back.
 const OFFLINE: u64 = u64::MAX;
 

@@ -36,7 +36,7 @@ fn route(oif: u16) -> Route {
             port: oif,
             ttl_threshold: 1,
         }]
-        .into_boxed_slice(),
+        .into(),
     }
 }
 
