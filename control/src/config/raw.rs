@@ -223,6 +223,28 @@ fn pci_key(s: &str) -> Option<String> {
     (dev <= 0x1f && func <= 7).then(|| format!("{domain:04x}:{bus:02x}:{dev:02x}.{func:x}"))
 }
 
+/// Splits `address/len` (len 0..=32): the shared front half of every prefix-shaped value.
+/// `example` goes into the message when the `/len` is missing.
+fn split_prefix(s: &str, example: &str) -> Result<(Ipv4Addr, u8), String> {
+    let Some((addr, len)) = s.split_once('/') else {
+        return Err(format!("`{s}` has no prefix length (e.g. {example})"));
+    };
+    let address: Ipv4Addr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
+    let len = len
+        .parse::<u8>()
+        .ok()
+        .filter(|&l| l <= 32)
+        .ok_or_else(|| format!("`{len}` is not a prefix length (0..=32)"))?;
+    Ok((address, len))
+}
+
+/// The netmask of a prefix length (0..=32) as a host-order u32.
+fn mask(len: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
+}
+
 /// An interface address with its prefix length, `10.0.1.1/24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct InterfaceAddress {
@@ -233,19 +255,7 @@ pub(super) struct InterfaceAddress {
 impl FromStr for InterfaceAddress {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let Some((addr, len)) = s.split_once('/') else {
-            return Err(format!(
-                "`{s}` has no prefix length (write address/prefix, e.g. 10.0.1.1/24)"
-            ));
-        };
-        let address: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
-        let prefix_len = len
-            .parse::<u8>()
-            .ok()
-            .filter(|&l| l <= 32)
-            .ok_or_else(|| format!("`{len}` is not a prefix length (0..=32)"))?;
+        let (address, prefix_len) = split_prefix(s, "10.0.1.1/24")?;
         if let Some(why) = not_unicast(address) {
             return Err(format!(
                 "{address} is {why}; an interface needs a unicast address"
@@ -253,9 +263,7 @@ impl FromStr for InterfaceAddress {
         }
         // A /31 (RFC 3021) or /32 has no network or broadcast address to avoid.
         if prefix_len <= 30 {
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from(prefix_len))
-                .unwrap_or(0);
+            let mask = mask(prefix_len);
             let bits = u32::from(address);
             let network = Ipv4Addr::from(bits & mask);
             if bits & !mask == 0 {
@@ -386,20 +394,8 @@ pub(super) struct Prefix {
 impl FromStr for Prefix {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let Some((addr, len)) = s.split_once('/') else {
-            return Err(format!(
-                "`{s}` has no prefix length (write network/length, e.g. 10.9.0.0/16)"
-            ));
-        };
-        let network: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
-        let len = len
-            .parse::<u8>()
-            .ok()
-            .filter(|&l| l <= 32)
-            .ok_or_else(|| format!("`{len}` is not a prefix length (0..=32)"))?;
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        let (network, len) = split_prefix(s, "10.9.0.0/16")?;
+        let mask = mask(len);
         if u32::from(network) & !mask != 0 {
             return Err(format!(
                 "{network}/{len} has host bits set (the network is {}/{len})",
@@ -480,20 +476,13 @@ pub(super) struct MulticastPrefix {
 impl FromStr for MulticastPrefix {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let Some((addr, len)) = s.split_once('/') else {
-            return Err(format!("`{s}` has no prefix length (e.g. 232.0.0.0/8)"));
-        };
-        let network: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
-        let len = len
-            .parse::<u8>()
-            .ok()
-            .filter(|&l| (4..=32).contains(&l))
-            .ok_or_else(|| {
-                format!("`{len}` is not a prefix length for a multicast range (4..=32)")
-            })?;
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        let (network, len) = split_prefix(s, "232.0.0.0/8")?;
+        if len < 4 {
+            return Err(format!(
+                "/{len} is wider than the multicast range 224.0.0.0/4"
+            ));
+        }
+        let mask = mask(len);
         if !network.is_multicast() || u32::from(network) & !mask != 0 {
             return Err(format!(
                 "{network}/{len} is not a multicast network (inside 224.0.0.0/4, host bits zero)"
