@@ -30,6 +30,10 @@ pub struct Pending {
     slots: Vec<Option<Held>>,
     /// Flows held now (so the per-packet check costs one compare when nothing is held).
     pub held_flows: usize,
+    /// One bit per held flow's key hash (a 64-bit Bloom filter): a packet whose bit is clear has
+    /// nothing held, so it skips the slot scan even while other flows wait. Rebuilt when flows
+    /// leave (rare), set when they arrive.
+    mask: u64,
     hold_tsc: u64,
 }
 
@@ -54,12 +58,18 @@ fn key(flow: &Flow) -> u64 {
     u64::from(flow.source) << 32 | u64::from(flow.group)
 }
 
+#[inline]
+fn bit(key: u64) -> u64 {
+    1 << (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+}
+
 impl Pending {
     /// An empty queue; `tsc_hz` converts the hold time to TSC ticks.
     pub fn new(tsc_hz: u64) -> Pending {
         Pending {
             slots: (0..FLOWS).map(|_| None).collect(),
             held_flows: 0,
+            mask: 0,
             hold_tsc: (tsc_hz / 1000).max(1) * HOLD_MS,
         }
     }
@@ -85,12 +95,27 @@ impl Pending {
             packets,
         });
         self.held_flows += 1;
+        self.mask |= bit(k);
         Hold::Held { first: true }
+    }
+
+    /// Whether packets of `flow`'s (S,G) may be held (false positives possible, no false
+    /// negatives); one AND per packet.
+    #[inline]
+    pub fn may_hold(&self, flow: &Flow) -> bool {
+        self.mask & bit(key(flow)) != 0
+    }
+
+    fn rebuild_mask(&mut self) {
+        self.mask = self.slots.iter().flatten().fold(0, |m, h| m | bit(h.key));
     }
 
     /// Takes the held packets of `flow`'s (S,G), if any (to send before a newer packet).
     #[inline]
     pub fn take_flow(&mut self, flow: &Flow) -> Option<HeldFlow> {
+        if !self.may_hold(flow) {
+            return None;
+        }
         let k = key(flow);
         let slot = self
             .slots
@@ -98,12 +123,14 @@ impl Pending {
             .find(|s| s.as_ref().is_some_and(|h| h.key == k))?;
         let h = slot.take()?;
         self.held_flows -= 1;
+        self.rebuild_mask();
         Some(h.packets)
     }
 
     /// Takes every held packet (the worker is stopping).
     pub fn drain_all(&mut self) -> Vec<Mbuf> {
         self.held_flows = 0;
+        self.mask = 0;
         self.slots
             .iter_mut()
             .filter_map(Option::take)
@@ -132,6 +159,9 @@ impl Pending {
                 expired.extend(h.packets.into_iter().map(|(m, _, _)| m));
                 self.held_flows -= 1;
             }
+        }
+        if !ready.is_empty() || !expired.is_empty() {
+            self.rebuild_mask();
         }
         (ready, expired)
     }
