@@ -245,23 +245,26 @@ impl Mgm {
         matches!(scope, Scope::AnySource { .. }) && self.members.scope(Scope::All).has_component(c)
     }
 
-    fn join_alerts(
+    /// Who hears about a membership change by the first/second/last-component rules. `edge` is
+    /// the component count that makes the change an edge: 1 after a join (the first arrived),
+    /// 0 after a leave (the last left). At `edge` everyone else hears (for (S,G): only the
+    /// owner of the IIF toward S); at `edge + 1` (not for (S,G)) only the other component
+    /// present does.
+    fn alert_recipients(
         &self,
         host: &dyn Host,
         scope: Scope,
         adder: ProtocolHandle,
         ch: Change,
-        out: &mut Vec<Notice>,
-    ) {
+        edge: usize,
+    ) -> Vec<ProtocolHandle> {
         if !ch.component_changed || self.wildcard_still_covers(scope, ch.component) {
-            return;
+            return Vec::new();
         }
-        let entry = scope.to_entry();
         let me = [ch.component, adder];
-        let to = match scope {
-            // Only the first component for (S,G) alerts, and only the IIF owner toward S.
+        match scope {
             Scope::SourceGroup { source, .. }
-                if self.members.scope(scope).components().count() == 1 =>
+                if self.members.scope(scope).components().count() == edge =>
             {
                 self.rpf_owner(host, source)
                     .filter(|o| !me.contains(o))
@@ -271,15 +274,27 @@ impl Mgm {
             Scope::SourceGroup { .. } => Vec::new(),
             _ => {
                 let present = self.present_components(scope);
-                match present.len() {
-                    // First component: every other registered client.
-                    1 => self.everyone_but(&me),
-                    // Second component: the first one only.
-                    2 => present.into_iter().filter(|p| !me.contains(p)).collect(),
-                    _ => Vec::new(),
+                if present.len() == edge {
+                    self.everyone_but(&me)
+                } else if present.len() == edge + 1 {
+                    present.into_iter().filter(|p| !me.contains(p)).collect()
+                } else {
+                    Vec::new()
                 }
             }
-        };
+        }
+    }
+
+    fn join_alerts(
+        &self,
+        host: &dyn Host,
+        scope: Scope,
+        adder: ProtocolHandle,
+        ch: Change,
+        out: &mut Vec<Notice>,
+    ) {
+        let entry = scope.to_entry();
+        let to = self.alert_recipients(host, scope, adder, ch, 1);
         out.extend(to.into_iter().map(|to| Notice::Join {
             to,
             scope: entry,
@@ -296,33 +311,8 @@ impl Mgm {
         ch: Change,
         out: &mut Vec<Notice>,
     ) {
-        if !ch.component_changed || self.wildcard_still_covers(scope, ch.component) {
-            return;
-        }
         let entry = scope.to_entry();
-        let me = [ch.component, adder];
-        let to = match scope {
-            // Only when the last component for (S,G) leaves, and only to the IIF owner toward S.
-            Scope::SourceGroup { source, .. }
-                if self.members.scope(scope).components().count() == 0 =>
-            {
-                self.rpf_owner(host, source)
-                    .filter(|o| !me.contains(o))
-                    .into_iter()
-                    .collect()
-            }
-            Scope::SourceGroup { .. } => Vec::new(),
-            _ => {
-                let present = self.present_components(scope);
-                match present.len() {
-                    // The last component left: every other registered client.
-                    0 => self.everyone_but(&me),
-                    // One component remains: it alone stops hearing from the others.
-                    1 => present.into_iter().filter(|p| !me.contains(p)).collect(),
-                    _ => Vec::new(),
-                }
-            }
-        };
+        let to = self.alert_recipients(host, scope, adder, ch, 0);
         out.extend(to.into_iter().map(|to| Notice::Prune {
             to,
             scope: entry,
