@@ -374,6 +374,26 @@ fn seqs(range: std::ops::Range<u32>, ttl: u8) -> Vec<Datagram> {
         .collect()
 }
 
+/// The entry for (source, group) in `show mroute --json` output.
+fn mroute(list: &serde_json::Value, source: &str, group: &str) -> serde_json::Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source"] == source && m["group"] == group)
+        .unwrap_or_else(|| panic!("no ({source}, {group}) in {list}"))
+        .clone()
+}
+
+/// The outgoing interface names of an entry.
+fn oif_names(entry: &serde_json::Value) -> Vec<String> {
+    entry["oifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["interface"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A named counter from mrouter's final statistics.
 fn counter(out: &str, name: &str) -> u64 {
     out.lines()
@@ -420,19 +440,9 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
     assert_eq!(got1, got2, "both receivers got the same datagrams");
     // Only (*,G) is configured: the (S,G) entry was created on demand from the first packet.
     let mroutes = lab.ctl_json(&["show", "mroute"]);
-    let entry = mroutes
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["source"] == "10.0.1.2" && m["group"] == "239.1.1.1")
-        .unwrap_or_else(|| panic!("no (10.0.1.2, 239.1.1.1) in {mroutes}"));
+    let entry = mroute(&mroutes, "10.0.1.2", "239.1.1.1");
     assert_eq!(entry["iif"], "if0");
-    let oifs: Vec<&str> = entry["oifs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["interface"].as_str().unwrap())
-        .collect();
+    let oifs = oif_names(&entry);
     assert_eq!(oifs, ["if1", "if2"]);
     assert_eq!(entry["negative"], false);
     assert_eq!(entry["origin"], "mgm");
@@ -526,15 +536,7 @@ fn traffic_from_the_wrong_interface_or_for_an_unrouted_group_is_dropped_and_coun
     assert_eq!(r2.finish(), vec![]);
     assert_eq!(r2b.finish(), vec![]);
     let mroutes = lab.ctl_json(&["show", "mroute"]);
-    let find = |s: &str, g: &str| {
-        mroutes
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["source"] == s && m["group"] == g)
-            .unwrap_or_else(|| panic!("no ({s}, {g}) in {mroutes}"))
-            .clone()
-    };
+    let find = |s: &str, g: &str| mroute(&mroutes, s, g);
     let wrong = find("10.0.2.2", "239.1.1.1");
     assert_eq!(
         wrong["iif"], "if0",
@@ -840,19 +842,8 @@ fn igmp_joins_from_kernel_hosts_drive_forwarding_and_leaves_stop_it() {
     assert_eq!(got.len() as u64, 30 - overflow, "{got:?}");
     assert!(got.iter().all(|d| d.ttl == 7 && d.from == "10.0.1.2"));
     let mroutes = lab.ctl_json(&["show", "mroute"]);
-    let entry = mroutes
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["group"] == "239.8.8.8")
-        .unwrap_or_else(|| panic!("{mroutes}"))
-        .clone();
-    let oifs: Vec<&str> = entry["oifs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["interface"].as_str().unwrap())
-        .collect();
+    let entry = mroute(&mroutes, "10.0.1.2", "239.8.8.8");
+    let oifs = oif_names(&entry);
     assert_eq!(oifs, ["if2"], "only the interface with a member: {entry}");
     assert_eq!(entry["iif"], "if0");
     // The receiver is gone: its kernel sent a leave; after the last-member queries the
