@@ -1,0 +1,402 @@
+//! The lab helpers the end-to-end tests share: a lab of namespaced Linux hosts, the real
+//! `mrouter` on af_packet ports, receivers and senders (`mcast-probe`), `mrouterctl` queries.
+#![allow(dead_code)] // each test binary uses a different part
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const MROUTER: &str = env!("CARGO_BIN_EXE_mrouter");
+pub const PROBE: &str = env!("CARGO_BIN_EXE_mcast-probe");
+pub const CTL: &str = env!("CARGO_BIN_EXE_mrouterctl");
+
+pub fn netlab() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/netlab.sh")
+}
+
+pub struct Lab {
+    pub prefix: String,
+    pub dir: PathBuf,
+    /// Run IGMP on if1 and if2 (the receivers' side).
+    pub igmp: bool,
+}
+
+impl Lab {
+    pub fn up(name: &str) -> Lab {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "end-to-end tests create network namespaces and need root"
+        );
+        let prefix = format!("mrt{}{name}", std::process::id());
+        let dir = std::env::temp_dir().join(&prefix);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = Command::new("bash")
+            .arg(netlab())
+            .args(["up", &prefix, "3"])
+            .status()
+            .unwrap();
+        assert!(st.success(), "netlab up failed");
+        Lab {
+            prefix,
+            dir,
+            igmp: false,
+        }
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("mrouter.sock")
+    }
+
+    /// `mrouterctl --socket S --json ARGS...` from the host namespace, parsed.
+    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = Command::new(CTL)
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mrouterctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Has host `h` send one datagram (from `bind`, if given) to `group` and waits until
+    /// mrouter holds an entry for it: for tests about steady forwarding rather than a new
+    /// source's first packets. Run it before the receivers join.
+    pub fn warm_up(&self, h: u32, bind: Option<&str>, group: &str) {
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.ns(&format!("h{h}")),
+            PROBE,
+            "send",
+            "--group",
+            group,
+        ])
+        .args(["--count", "1", "--ttl", "8", "--start-seq", "999999"]);
+        if let Some(b) = bind {
+            cmd.args(["--bind", b]);
+        }
+        assert!(cmd.stdout(Stdio::null()).status().unwrap().success());
+        let end = Instant::now() + Duration::from_secs(10);
+        while !self
+            .ctl_json(&["show", "mroute"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["group"] == group)
+        {
+            assert!(
+                Instant::now() < end,
+                "no entry for {group} after the warm-up datagram"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// One DPDK telemetry request to this lab's mrouter (its EAL file prefix is the lab's).
+    pub fn telemetry(&self, cmd: &str) -> serde_json::Value {
+        use nix::sys::socket::{
+            connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr,
+        };
+        use std::os::fd::AsRawFd;
+        let path = format!("/var/run/dpdk/{}/dpdk_telemetry.v2", self.prefix);
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        connect(fd.as_raw_fd(), &UnixAddr::new(path.as_str()).unwrap()).unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()).unwrap(); // greeting
+        assert!(n > 0);
+        send(fd.as_raw_fd(), cmd.as_bytes(), MsgFlags::empty()).unwrap();
+        let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+        v[cmd].clone()
+    }
+
+    pub fn ns(&self, who: &str) -> String {
+        format!("{}-{who}", self.prefix)
+    }
+
+    pub fn write_config(&self, routes: &str) -> PathBuf {
+        self.write_config_with(routes, "")
+    }
+
+    pub fn write_config_with(&self, routes: &str, extra: &str) -> PathBuf {
+        let cfg = format!(
+            r#"eal: ["--no-pci", "--file-prefix", "{prefix}", "--log-level", "*:warning"]
+ports:
+  - {{ name: p0, device: "net_af_packet0,iface=r0,qpairs=2", rx_queues: 2 }}
+  - {{ name: p1, device: "net_af_packet1,iface=r1,qpairs=2", rx_queues: 2 }}
+  - {{ name: p2, device: "net_af_packet2,iface=r2,qpairs=2", rx_queues: 2 }}
+interfaces:
+  - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
+  - {{ name: if1, port: p1, address: 10.0.2.1/24{igmp} }}
+  - {{ name: if2, port: p2, address: 10.0.3.1/24{igmp} }}
+routes:
+{routes}
+workers: [1]
+{extra}
+"#,
+            prefix = self.prefix,
+            igmp = if self.igmp {
+                ", igmp: { query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 }"
+            } else {
+                ""
+            },
+        );
+        let path = self.dir.join("router.yaml");
+        std::fs::write(&path, cfg).unwrap();
+        path
+    }
+
+    pub fn start_router(&self, routes: &str) -> Router {
+        self.start_router_with(routes, "")
+    }
+
+    pub fn start_router_with(&self, routes: &str, extra: &str) -> Router {
+        let path = self.write_config_with(routes, extra);
+        let out_path = self.dir.join("router.out");
+        let out = std::fs::File::create(&out_path).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns("r"), MROUTER, "--", "--config"])
+            .arg(&path)
+            .arg("--socket")
+            .arg(self.socket())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut router = Router {
+            child: Some(child),
+            out_path,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !router.output().contains("forwarding on") {
+            if let Some(st) = router.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "mrouter exited ({st}) before forwarding:\n{}",
+                    router.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mrouter did not start:\n{}",
+                router.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        router
+    }
+
+    /// Starts a receiver on host `h` that joins `group`; returns once it has joined.
+    pub fn receiver(&self, h: u32, group: &str, duration_ms: u64) -> Receiver {
+        let mut child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns(&format!("h{h}")),
+                PROBE,
+                "recv",
+                "--group",
+                group,
+            ])
+            .args(["--duration-ms", &duration_ms.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("receiver output").unwrap();
+        assert_eq!(first, "ready");
+        let reader = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+        Receiver {
+            child,
+            reader: Some(reader),
+        }
+    }
+
+    pub fn send(&self, h: u32, group: &str, count: u32, ttl: u8) {
+        let st = self.sender(h, group, 0, count, ttl, 2).wait().unwrap();
+        assert!(st.success(), "sender failed");
+    }
+
+    /// A sender in the background: `count` datagrams from sequence `start`, every `interval_ms`.
+    pub fn sender(
+        &self,
+        h: u32,
+        group: &str,
+        start: u32,
+        count: u32,
+        ttl: u8,
+        interval_ms: u32,
+    ) -> Child {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns(&format!("h{h}")),
+                PROBE,
+                "send",
+                "--group",
+                group,
+            ])
+            .args(["--count", &count.to_string(), "--ttl", &ttl.to_string()])
+            .args([
+                "--start-seq",
+                &start.to_string(),
+                "--interval-ms",
+                &interval_ms.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(netlab())
+            .args(["down", &self.prefix])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub struct Router {
+    pub child: Option<Child>,
+    pub out_path: PathBuf,
+}
+
+impl Router {
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.out_path).unwrap_or_default()
+    }
+
+    /// SIGHUP, then wait until the output has one more line containing `marker`.
+    pub fn reload(&self, marker: &str) {
+        let before = self.output().matches(marker).count();
+        let pid = nix::unistd::Pid::from_raw(self.child.as_ref().unwrap().id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while self.output().matches(marker).count() == before {
+            assert!(
+                Instant::now() < end,
+                "no {marker:?} after SIGHUP:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGINT, wait, and return everything it printed (the final statistics included).
+    pub fn stop(mut self) -> String {
+        let mut child = self.child.take().unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        let st = child.wait().unwrap();
+        let out = self.output();
+        assert!(st.success(), "mrouter exited with {st}:\n{out}");
+        out
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub struct Receiver {
+    pub child: Child,
+    pub reader: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+/// One received datagram.
+#[derive(Debug, PartialEq)]
+pub struct Datagram {
+    pub seq: u32,
+    pub ttl: u8,
+    pub from: String,
+}
+
+impl Receiver {
+    pub fn finish(mut self) -> Vec<Datagram> {
+        self.child.wait().unwrap();
+        let lines = self.reader.take().unwrap().join().unwrap();
+        lines
+            .iter()
+            .filter(|l| l.starts_with("seq="))
+            .map(|l| {
+                let field = |k: &str| {
+                    l.split(' ')
+                        .find_map(|kv| kv.strip_prefix(k))
+                        .unwrap_or_else(|| panic!("no {k} in {l}"))
+                        .to_string()
+                };
+                Datagram {
+                    seq: field("seq=").parse().unwrap(),
+                    ttl: field("ttl=").parse().unwrap(),
+                    from: field("from="),
+                }
+            })
+            .collect()
+    }
+}
+
+pub fn all(count: u32, ttl: u8) -> Vec<Datagram> {
+    seqs(0..count, ttl)
+}
+
+pub fn seqs(range: std::ops::Range<u32>, ttl: u8) -> Vec<Datagram> {
+    range
+        .map(|seq| Datagram {
+            seq,
+            ttl,
+            from: "10.0.1.2".into(),
+        })
+        .collect()
+}
+
+/// The entry for (source, group) in `show mroute --json` output.
+pub fn mroute(list: &serde_json::Value, source: &str, group: &str) -> serde_json::Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source"] == source && m["group"] == group)
+        .unwrap_or_else(|| panic!("no ({source}, {group}) in {list}"))
+        .clone()
+}
+
+/// The outgoing interface names of an entry.
+pub fn oif_names(entry: &serde_json::Value) -> Vec<String> {
+    entry["oifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["interface"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A named counter from mrouter's final statistics.
+pub fn counter(out: &str, name: &str) -> u64 {
+    out.lines()
+        .find_map(|l| {
+            let mut it = l.split_whitespace();
+            (it.next() == Some(name)).then(|| it.next().unwrap().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no counter {name} in:\n{out}"))
+}
