@@ -2,4 +2,5 @@
 //! reaches them through [`crate::core::RouterHost`].
 
 pub mod igmp;
+pub mod proxy;
 pub mod static_routes;
