@@ -4,7 +4,8 @@
 //! forwarding-table changes that it publishes to the workers.
 
 use crate::config::Config;
-use crate::protocols::igmp::{Igmp, IgmpConfig, IgmpInterfaceConfig, MembershipEvent};
+use crate::protocols::igmp::{Igmp, IgmpConfig, IgmpInterfaceConfig, MembershipEvent, Transmit};
+use crate::protocols::proxy::{IgmpProxy, ProxyConfig, PROXY_PROTOCOL};
 use crate::protocols::static_routes::{self, StaticRouting, STATIC_PROTOCOL};
 use dataplane::fib::{Oif, Route, NO_COUNTER};
 use dataplane::router::Dataplane;
@@ -41,6 +42,9 @@ pub struct RouterHost {
     static_handle: Option<ProtocolHandle>,
     igmp_client: IgmpMgmClient,
     igmp_handle: Option<ProtocolHandle>,
+    /// The IGMP proxy, when the config has one: owner of its upstream interface.
+    pub proxy: Option<IgmpProxy>,
+    proxy_handle: Option<ProtocolHandle>,
     /// Connected subnets (and, later, static unicast routes) for RPF.
     pub rib: MulticastRib,
 }
@@ -51,6 +55,8 @@ impl Clients for RouterHost {
             Some(&mut self.static_routing)
         } else if Some(handle) == self.igmp_handle {
             Some(&mut self.igmp_client)
+        } else if Some(handle) == self.proxy_handle {
+            self.proxy.as_mut().map(|p| p as &mut dyn MgmClient)
         } else {
             None
         }
@@ -219,6 +225,8 @@ impl ControlCore {
                 static_handle: None,
                 igmp_client: IgmpMgmClient,
                 igmp_handle: None,
+                proxy: None,
+                proxy_handle: None,
                 rib: MulticastRib::new(),
             },
             started: Instant::now(),
@@ -255,7 +263,8 @@ impl ControlCore {
             .register_protocol(now, STATIC_PROTOCOL)
             .map_err(|e| mgm_err("register static routing", e))?;
         core.host.static_handle = Some(handle);
-        for idx in 0..cfg.interfaces.len() {
+        let upstream = cfg.igmp_proxy.as_ref().map(|p| p.upstream);
+        for idx in (0..cfg.interfaces.len()).filter(|i| Some(*i) != upstream) {
             core.mgm
                 .take_interface_ownership(
                     now,
@@ -265,6 +274,9 @@ impl ControlCore {
                 )
                 .map_err(|e| mgm_err(&format!("take interface {}", cfg.interfaces[idx].name), e))?;
         }
+        // Before the static memberships, so the proxy hears (through the alert rules) about
+        // every group they add.
+        core.start_proxy(cfg)?;
         for (scope, iface) in memberships(cfg)? {
             core.mgm
                 .add_group_membership(
@@ -280,6 +292,93 @@ impl ControlCore {
         core.prime_static_entries(cfg);
         core.start_igmp(cfg)?;
         Ok(core)
+    }
+
+    /// Registers the IGMP proxy (RFC 4605) when the config has one: it owns the upstream
+    /// interface and holds (*,*) there, so every MFE also forwards upstream (RFC 4605 4.2: traffic
+    /// from downstream sources goes up) while the join and prune alerts from downstream
+    /// membership tell it what to report. Sources not on a connected subnet (and not covered by
+    /// an `rpf_routes` entry) are expected on the upstream interface: a default RPF route.
+    fn start_proxy(&mut self, cfg: &Config) -> Result<(), String> {
+        let Some(p) = &cfg.igmp_proxy else {
+            return Ok(());
+        };
+        let now = self.now();
+        let up = static_routes::interface_id(p.upstream);
+        let iface = &cfg.interfaces[p.upstream];
+        self.host.proxy = Some(IgmpProxy::new(ProxyConfig {
+            upstream: up.index,
+            address: iface.address,
+            version: p.version,
+            robustness: p.robustness,
+            unsolicited_report_interval: p.unsolicited_report_interval,
+            ..ProxyConfig::default()
+        }));
+        let handle = self
+            .mgm
+            .register_protocol(now, PROXY_PROTOCOL)
+            .map_err(|e| mgm_err("register the IGMP proxy", e))?;
+        self.host.proxy_handle = Some(handle);
+        self.mgm
+            .take_interface_ownership(now, &mut self.host, handle, up)
+            .map_err(|e| mgm_err(&format!("IGMP proxy upstream {}", iface.name), e))?;
+        self.mgm
+            .add_group_membership(
+                now,
+                &mut self.host,
+                handle,
+                Scope::All,
+                up,
+                MembershipFlags::JOIN,
+            )
+            .map_err(|e| mgm_err("IGMP proxy (*,*) membership", e))?;
+        if !cfg.rpf_routes.iter().any(|r| r.prefix_len == 0) {
+            self.host
+                .rib
+                .add_route(Ipv4Addr::UNSPECIFIED, 0, up, Ipv4Addr::UNSPECIFIED);
+        }
+        Ok(())
+    }
+
+    /// The proxy's part of a turn: queries heard upstream, the alerts that MGM calls of this
+    /// turn delivered, timers, and its reports out of the upstream port.
+    fn run_proxy(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(Ipv4Addr, Vec<u8>)>) {
+        let Some(proxy) = self.host.proxy.as_mut() else {
+            return;
+        };
+        for (src, igmp) in received {
+            proxy.handle_packet(now, src, &igmp);
+        }
+        proxy.handle_alerts(now);
+        if proxy.poll_timeout().is_some_and(|t| t <= now) {
+            proxy.handle_timeout(now);
+        }
+        let mut out = Vec::new();
+        while let Some(t) = proxy.poll_transmit() {
+            out.push(t);
+        }
+        for t in out {
+            self.send_igmp(dp, &t);
+        }
+    }
+
+    /// Sends one IGMP message out of its interface's port on the control tx queue.
+    fn send_igmp(&mut self, dp: &mut Dataplane, t: &Transmit) {
+        let Some(port) = static_routes::config_index(InterfaceId::new(t.iface))
+            .and_then(|i| self.port_of_interface.get(i).copied())
+        else {
+            return;
+        };
+        let mut frame = Vec::with_capacity(64);
+        frame.extend_from_slice(&dataplane::wire::ether::multicast_mac(t.dst).0);
+        frame.extend_from_slice(&[0; 6]); // the port's MAC, set by send_control
+        frame.extend_from_slice(&dataplane::wire::ether::ETHERTYPE_IPV4.to_be_bytes());
+        frame.extend_from_slice(&t.ip_packet());
+        if dp.send_control(port as usize, &frame) {
+            self.counters.igmp_sent += 1;
+        } else {
+            self.counters.igmp_send_failed += 1;
+        }
     }
 
     /// Registers IGMP with the MGM (as MS_IP_IGMP) and starts it on every interface whose
@@ -333,9 +432,8 @@ impl ControlCore {
     /// IGMP's part of a turn: received messages, timers, membership changes into the MGM,
     /// queries out through the control core's tx queues.
     fn run_igmp(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(u16, Vec<u8>)>) {
-        let Some(igmp) = self.igmp.as_mut() else {
-            return;
-        };
+        let upstream = self.host.proxy.as_ref().map(IgmpProxy::upstream);
+        let mut to_proxy = Vec::new();
         for (port, frame) in received {
             let Some(iface) = self.interface_of_port.get(port as usize).copied().flatten() else {
                 continue;
@@ -346,19 +444,48 @@ impl ControlCore {
             let Ok(ip) = dataplane::wire::ipv4::Packet::new_checked(eth.payload()) else {
                 continue;
             };
-            igmp.handle_packet(
-                now,
-                static_routes::interface_id(iface).index,
-                ip.src_addr(),
-                ip.dst_addr(),
-                ip.ttl(),
-                ip.has_router_alert(),
-                ip.payload(),
-            );
+            let id = static_routes::interface_id(iface).index;
+            if Some(id) == upstream {
+                // The proxy is a host there: queries are its to answer.
+                to_proxy.push((ip.src_addr(), ip.payload().to_vec()));
+                continue;
+            }
+            if let Some(igmp) = self.igmp.as_mut() {
+                igmp.handle_packet(
+                    now,
+                    id,
+                    ip.src_addr(),
+                    ip.dst_addr(),
+                    ip.ttl(),
+                    ip.has_router_alert(),
+                    ip.payload(),
+                );
+            }
         }
-        if igmp.poll_timeout().is_some_and(|t| t <= now) {
-            igmp.handle_timeout(now);
+        if let Some(igmp) = self.igmp.as_mut() {
+            if igmp.poll_timeout().is_some_and(|t| t <= now) {
+                igmp.handle_timeout(now);
+            }
         }
+        self.igmp_memberships(now);
+        let mut out = Vec::new();
+        if let Some(igmp) = self.igmp.as_mut() {
+            while let Some(t) = igmp.poll_transmit() {
+                out.push(t);
+            }
+        }
+        for t in out {
+            self.send_igmp(dp, &t);
+        }
+        // After IGMP's memberships, whose alerts the proxy takes in now.
+        self.run_proxy(dp, now, to_proxy);
+    }
+
+    /// IGMP's membership changes into the MGM (as MS_IP_IGMP).
+    fn igmp_memberships(&mut self, now: Duration) {
+        let Some(igmp) = self.igmp.as_mut() else {
+            return;
+        };
         let handle = self.host.igmp_handle;
         while let Some(event) = igmp.poll_event() {
             let (join, iface, source, group) = match event {
@@ -407,23 +534,11 @@ impl ControlCore {
                 Err(_) => self.counters.igmp_membership_errors += 1,
             }
         }
-        while let Some(t) = igmp.poll_transmit() {
-            let Some(port) = static_routes::config_index(InterfaceId::new(t.iface))
-                .and_then(|i| self.port_of_interface.get(i).copied())
-            else {
-                continue;
-            };
-            let mut frame = Vec::with_capacity(64);
-            frame.extend_from_slice(&dataplane::wire::ether::multicast_mac(t.dst).0);
-            frame.extend_from_slice(&[0; 6]); // the port's MAC, set by send_control
-            frame.extend_from_slice(&dataplane::wire::ether::ETHERTYPE_IPV4.to_be_bytes());
-            frame.extend_from_slice(&t.ip_packet());
-            if dp.send_control(port as usize, &frame) {
-                self.counters.igmp_sent += 1;
-            } else {
-                self.counters.igmp_send_failed += 1;
-            }
-        }
+    }
+
+    /// The IGMP proxy, if one runs.
+    pub fn proxy(&self) -> Option<&IgmpProxy> {
+        self.host.proxy.as_ref()
     }
 
     /// IGMP's interface view, if IGMP runs.
@@ -482,6 +597,7 @@ impl ControlCore {
             (old.interfaces != new.interfaces, "interfaces"),
             (old.workers != new.workers, "workers"),
             (old.eal != new.eal, "eal"),
+            (old.igmp_proxy != new.igmp_proxy, "igmp_proxy"),
         ];
         if let Some((_, what)) = restart.iter().find(|(changed, _)| *changed) {
             return Err(format!(

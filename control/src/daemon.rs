@@ -248,6 +248,7 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
                 Response::IgmpInterfaces(views::igmp_interfaces(cfg, &core))
             }
             Request::ShowIgmpGroups => Response::IgmpGroups(views::igmp_groups(cfg, &core)),
+            Request::ShowIgmpProxy => Response::IgmpProxy(views::igmp_proxy(cfg, &core)),
             Request::Reload => match reload(opts, cfg, &mut core, &mut dp) {
                 Ok(message) => {
                     println!("mrouter: {message}");

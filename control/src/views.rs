@@ -2,8 +2,8 @@
 //! the running config.
 
 use crate::admin::{
-    IgmpGroupView, IgmpInterfaceView, InterfaceView, MrouteView, OifView, PortStatsView, RpfView,
-    StatsView, WorkerView,
+    IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
+    PortStatsView, RpfView, StatsView, WorkerView,
 };
 use crate::config::Config;
 use crate::core::ControlCore;
@@ -288,6 +288,23 @@ pub fn igmp_interfaces(cfg: &Config, core: &ControlCore) -> Vec<IgmpInterfaceVie
             counters: serde_json::to_value(&i.counters).unwrap_or_default(),
         })
         .collect()
+}
+
+/// `show igmp proxy`: `None` when no proxy runs.
+pub fn igmp_proxy(cfg: &Config, core: &ControlCore) -> Option<IgmpProxyView> {
+    let info = core.proxy()?.info(core.uptime());
+    Some(IgmpProxyView {
+        upstream: iface_name(cfg, InterfaceId::new(info.upstream)),
+        address: info.address,
+        version: info.version,
+        querier: info.querier,
+        groups: info
+            .groups
+            .into_iter()
+            .map(|g| (g.group, g.filter_mode.to_string(), g.sources))
+            .collect(),
+        counters: serde_json::to_value(info.counters).unwrap_or_default(),
+    })
 }
 
 /// `show igmp groups`.

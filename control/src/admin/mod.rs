@@ -20,7 +20,7 @@ pub mod render;
 pub mod server;
 
 pub use model::{
-    IgmpGroupView, IgmpInterfaceView, InterfaceView, MrouteView, OifView, PortStatsView, Request,
-    Response, RpfView, StatsView, WorkerView,
+    IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
+    PortStatsView, Request, Response, RpfView, StatsView, WorkerView,
 };
 pub use server::{AdminServer, DEFAULT_SOCKET};

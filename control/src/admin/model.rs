@@ -194,6 +194,24 @@ pub struct IgmpGroupView {
     pub last_reporter: Ipv4Addr,
 }
 
+/// The IGMP proxy (`show igmp proxy`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IgmpProxyView {
+    /// The upstream interface's name.
+    pub upstream: String,
+    /// Our address there (the source of our reports).
+    pub address: Ipv4Addr,
+    /// The IGMP version reports go out in now (3, or 2/1 while an older querier is present).
+    pub version: u8,
+    /// The last querier heard upstream.
+    pub querier: Option<Ipv4Addr>,
+    /// The aggregate downstream membership reported upstream: group, "exclude" (any source)
+    /// or "include", and the sources of an include-mode group.
+    pub groups: Vec<(Ipv4Addr, String, Vec<Ipv4Addr>)>,
+    /// Counters (queries received, reports and leaves sent, alerts taken in, ignored).
+    pub counters: serde_json::Value,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,18 +232,21 @@ pub enum Request {
     ShowIgmpInterfaces,
     /// IGMP group state on every interface.
     ShowIgmpGroups,
+    /// The IGMP proxy's upstream state and membership database.
+    ShowIgmpProxy,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 7] = [
+pub const COMMANDS: [&str; 8] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
     "show_rpf",
     "show_igmp_interfaces",
     "show_igmp_groups",
+    "show_igmp_proxy",
     "reload",
 ];
 
@@ -281,6 +302,8 @@ pub enum Response {
     IgmpInterfaces(Vec<IgmpInterfaceView>),
     /// Answer to [`Request::ShowIgmpGroups`].
     IgmpGroups(Vec<IgmpGroupView>),
+    /// Answer to [`Request::ShowIgmpProxy`]: `None` when no proxy runs.
+    IgmpProxy(Option<IgmpProxyView>),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -322,6 +345,7 @@ impl Response {
             Response::Rpf(v) => serde_json::to_value(v),
             Response::IgmpInterfaces(v) => serde_json::to_value(v),
             Response::IgmpGroups(v) => serde_json::to_value(v),
+            Response::IgmpProxy(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }
@@ -349,6 +373,9 @@ mod tests {
             Request::ShowMroute,
             Request::ShowInterfaces,
             Request::ShowStats,
+            Request::ShowIgmpInterfaces,
+            Request::ShowIgmpGroups,
+            Request::ShowIgmpProxy,
             Request::ShowRpf {
                 source: Ipv4Addr::new(1, 2, 3, 4),
             },

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use super::model::{
-    IgmpGroupView, IgmpInterfaceView, InterfaceView, MrouteView, OifView, Response, RpfView,
-    StatsView, WorkerView,
+    IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView, Response,
+    RpfView, StatsView, WorkerView,
 };
 
 /// How a column's cells line up.
@@ -382,6 +382,40 @@ pub fn igmp_groups(v: &[IgmpGroupView]) -> String {
     out
 }
 
+/// `show igmp proxy`.
+pub fn igmp_proxy(v: Option<&IgmpProxyView>) -> String {
+    let Some(p) = v else {
+        return "no IGMP proxy runs (add an igmp_proxy: section to the config)\n".into();
+    };
+    let counter = |k: &str| p.counters[k].as_u64().unwrap_or(0);
+    let mut out = format!(
+        "upstream {} ({}), IGMPv{}, querier {}\nqueries received {}, reports sent {}, leaves sent {}, ignored {}\n",
+        p.upstream,
+        p.address,
+        p.version,
+        p.querier.map_or_else(|| "-".to_string(), |q| q.to_string()),
+        counter("queries_received"),
+        counter("reports_sent"),
+        counter("leaves_sent"),
+        counter("ignored"),
+    );
+    out += &format!("{:<15} {:<8} {}\n", "Group", "Mode", "Sources");
+    for (group, mode, sources) in &p.groups {
+        let sources: Vec<String> = sources.iter().map(ToString::to_string).collect();
+        out += &format!(
+            "{:<15} {:<8} {}\n",
+            group,
+            mode,
+            if sources.is_empty() {
+                "-".into()
+            } else {
+                sources.join(" ")
+            }
+        );
+    }
+    out
+}
+
 pub fn response(response: &Response) -> String {
     match response {
         Response::Mroute(r) => mroutes(r),
@@ -390,6 +424,7 @@ pub fn response(response: &Response) -> String {
         Response::Rpf(r) => rpf(r),
         Response::IgmpInterfaces(v) => igmp_interfaces(v),
         Response::IgmpGroups(v) => igmp_groups(v),
+        Response::IgmpProxy(v) => igmp_proxy(v.as_ref()),
         Response::Reloaded { message } => format!("{message}\n"),
         Response::Error { message } => format!("error: {message}\n"),
     }

@@ -48,7 +48,7 @@ enum Show {
         /// Source address.
         source: Ipv4Addr,
     },
-    /// IGMP: `interfaces` (querier, timers, counters) or `groups` (per interface).
+    /// IGMP: `interfaces` (querier, timers, counters), `groups` (per interface) or `proxy`.
     Igmp {
         #[command(subcommand)]
         what: IgmpShow,
@@ -61,6 +61,8 @@ enum IgmpShow {
     Interfaces,
     /// Group state on every interface.
     Groups,
+    /// The IGMP proxy: upstream querier, version, the membership it reports.
+    Proxy,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +78,9 @@ fn main() -> ExitCode {
         Command::Show(Show::Igmp {
             what: IgmpShow::Groups,
         }) => Request::ShowIgmpGroups,
+        Command::Show(Show::Igmp {
+            what: IgmpShow::Proxy,
+        }) => Request::ShowIgmpProxy,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -120,6 +125,7 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowRpf { .. }, Response::Rpf(_))
             | (Request::ShowIgmpInterfaces, Response::IgmpInterfaces(_))
             | (Request::ShowIgmpGroups, Response::IgmpGroups(_))
+            | (Request::ShowIgmpProxy, Response::IgmpProxy(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }

@@ -147,6 +147,7 @@ fn is_config_path(s: &str) -> bool {
         "workers",
         "rpf_routes",
         "ssm_range",
+        "igmp_proxy",
     ]
     .contains(&head)
         && s.chars()

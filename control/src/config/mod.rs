@@ -41,6 +41,21 @@ pub struct Config {
     /// Source-specific multicast range (RFC 4607): (network, prefix length); default
     /// 232.0.0.0/8.
     pub ssm_range: (Ipv4Addr, u8),
+    /// The IGMP proxy, if one runs: its downstream interfaces are those with an `igmp` section.
+    pub igmp_proxy: Option<IgmpProxyConfig>,
+}
+
+/// The IGMP proxy (RFC 4605). Defaults are RFC 3376 section 8's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgmpProxyConfig {
+    /// The upstream interface (index into [`Config::interfaces`]); it runs no IGMP router side.
+    pub upstream: usize,
+    /// Highest IGMP version the proxy speaks upstream as a host: 2 or 3 (default 3).
+    pub version: u8,
+    /// Robustness Variable: unsolicited reports are sent this many times (default 2).
+    pub robustness: u8,
+    /// Unsolicited Report Interval (default 1 s).
+    pub unsolicited_report_interval: std::time::Duration,
 }
 
 /// One DPDK port.

@@ -28,6 +28,21 @@ pub(super) struct RawConfig {
     pub rpf_routes: Vec<RawRpfRoute>,
     #[serde(default)]
     pub ssm_range: Option<MulticastPrefix>,
+    #[serde(default)]
+    pub igmp_proxy: Option<RawIgmpProxy>,
+}
+
+/// The IGMP proxy (RFC 4605): its upstream interface and how it speaks there as a host.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIgmpProxy {
+    pub upstream: String,
+    #[serde(default)]
+    pub version: Option<Bounded<2, 3>>,
+    #[serde(default)]
+    pub robustness: Option<Bounded<1, 7>>,
+    #[serde(default)]
+    pub unsolicited_report_interval: Option<Seconds>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -172,6 +172,7 @@ fn good_config_parses_to_the_model() {
             workers: vec![1, 2],
             rpf_routes: vec![],
             ssm_range: (a(232, 0, 0, 0), 8),
+            igmp_proxy: None,
         }
     );
     assert_eq!(config.interface_by_name("if2"), Some(2));
@@ -852,5 +853,85 @@ fn igmp_errors_name_their_line() {
         33,
         "ssm_range",
         "not a multicast network",
+    );
+}
+
+/// GOOD with IGMP on if1 and if2 (the proxy's downstream side) and `proxy` appended.
+fn with_proxy(proxy: &str) -> String {
+    let text = with_line(17, "    address: 10.0.2.1/24\n    igmp: {}");
+    let text = text.replace(
+        "    address: 10.0.3.1/24\n",
+        "    address: 10.0.3.1/24\n    igmp: {}\n",
+    );
+    // Routes may not send out of the upstream interface: drop GOOD's routes.
+    let cut = text.find("routes:").unwrap();
+    format!("{}workers: [1, 2]\n{proxy}", &text[..cut])
+}
+
+#[test]
+fn igmp_proxy_defaults_and_settings() {
+    let cfg = parse(&with_proxy("igmp_proxy: { upstream: if0 }\n"), FILE).unwrap();
+    assert_eq!(
+        cfg.igmp_proxy,
+        Some(IgmpProxyConfig {
+            upstream: 0,
+            version: 3,
+            robustness: 2,
+            unsolicited_report_interval: std::time::Duration::from_secs(1),
+        })
+    );
+    let cfg = parse(
+        &with_proxy("igmp_proxy:\n  upstream: if0\n  version: 2\n  robustness: 3\n  unsolicited_report_interval: 0.5\n"),
+        FILE,
+    )
+    .unwrap();
+    let p = cfg.igmp_proxy.unwrap();
+    assert_eq!((p.version, p.robustness), (2, 3));
+    assert_eq!(
+        p.unsolicited_report_interval,
+        std::time::Duration::from_millis(500)
+    );
+    assert_eq!(parse(GOOD, FILE).unwrap().igmp_proxy, None);
+}
+
+#[test]
+fn igmp_proxy_errors_name_their_line() {
+    let base = with_proxy("");
+    let line = base.lines().count() + 2;
+    assert_error(
+        &with_proxy("igmp_proxy:\n  upstream: if9\n"),
+        line,
+        "igmp_proxy.upstream",
+        "no interface is named if9",
+    );
+    assert_error(
+        &with_proxy("igmp_proxy:\n  upstream: if1\n"),
+        line,
+        "igmp_proxy.upstream",
+        "if1 has an igmp section",
+    );
+    assert_error(
+        &with_proxy("igmp_proxy:\n  upstream: if0\n  version: 1\n"),
+        line + 1,
+        "igmp_proxy.version",
+        "",
+    );
+    // No downstream interface at all.
+    assert_error(
+        &format!("{GOOD}igmp_proxy: {{ upstream: if0 }}\n"),
+        GOOD.lines().count() + 1,
+        "igmp_proxy",
+        "no downstream interface",
+    );
+    // A route out of the upstream interface.
+    let text = with_line(17, "    address: 10.0.2.1/24\n    igmp: {}").replace(
+        "    iif: if0\n    oifs:\n      - interface: if1",
+        "    iif: if1\n    oifs:\n      - interface: if0",
+    );
+    assert_error(
+        &format!("{text}igmp_proxy: {{ upstream: if0 }}\n"),
+        26,
+        "routes[0].oifs[0].interface",
+        "upstream interface",
     );
 }

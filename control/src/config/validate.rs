@@ -6,8 +6,11 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::{
-    raw::{RawConfig, RawIgmp, RawInterface, RawPort, RawRoute, RawRpfRoute, Seconds},
-    Config, IgmpConfig, InterfaceConfig, OifConfig, PortConfig, RouteConfig, RpfRouteConfig,
+    raw::{
+        RawConfig, RawIgmp, RawIgmpProxy, RawInterface, RawPort, RawRoute, RawRpfRoute, Seconds,
+    },
+    Config, IgmpConfig, IgmpProxyConfig, InterfaceConfig, OifConfig, PortConfig, RouteConfig,
+    RpfRouteConfig,
 };
 
 /// A rule broken at `field` (a path such as `routes[1].iif`); the caller finds its line.
@@ -35,6 +38,11 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
     let interfaces = interfaces(&raw.interfaces, &ports, ssm_range)?;
     let routes = routes(&raw.routes, &interfaces)?;
     let rpf_routes = rpf_routes(&raw.rpf_routes, &interfaces)?;
+    let igmp_proxy = raw
+        .igmp_proxy
+        .as_ref()
+        .map(|p| igmp_proxy(p, &interfaces, &routes))
+        .transpose()?;
 
     let mut seen = HashMap::new();
     for (i, lcore) in raw.workers.iter().enumerate() {
@@ -53,6 +61,58 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         workers: raw.workers,
         rpf_routes,
         ssm_range,
+        igmp_proxy,
+    })
+}
+
+/// The proxy's upstream runs no IGMP router side and carries no static route's traffic out
+/// (the proxy owns it); at least one other interface runs IGMP (its downstream side).
+fn igmp_proxy(
+    raw: &RawIgmpProxy,
+    interfaces: &[InterfaceConfig],
+    routes: &[RouteConfig],
+) -> Result<IgmpProxyConfig, Violation> {
+    let field = "igmp_proxy.upstream".to_string();
+    let Some(upstream) = interfaces.iter().position(|i| i.name == raw.upstream) else {
+        return Err(violation(
+            field,
+            format!("no interface is named {}", raw.upstream),
+        ));
+    };
+    if interfaces[upstream].igmp.is_some() {
+        return Err(violation(
+            field,
+            format!(
+                "{} has an igmp section: the proxy speaks IGMP there as a host, not as a router (remove it)",
+                raw.upstream
+            ),
+        ));
+    }
+    if !interfaces.iter().any(|i| i.igmp.is_some()) {
+        return Err(violation(
+            "igmp_proxy".into(),
+            "the proxy has no downstream interface: give at least one other interface an igmp section".into(),
+        ));
+    }
+    for (i, r) in routes.iter().enumerate() {
+        if let Some(j) = r.oifs.iter().position(|o| o.interface == upstream) {
+            return Err(violation(
+                format!("routes[{i}].oifs[{j}].interface"),
+                format!(
+                    "{} is the IGMP proxy's upstream interface: the proxy decides what goes out there",
+                    raw.upstream
+                ),
+            ));
+        }
+    }
+    let unsolicited_report_interval = raw
+        .unsolicited_report_interval
+        .map_or(Duration::from_secs(1), |s| Duration::from_secs_f64(s.0));
+    Ok(IgmpProxyConfig {
+        upstream,
+        version: raw.version.map_or(3, |b| b.0 as u8),
+        robustness: raw.robustness.map_or(2, |b| b.0 as u8),
+        unsolicited_report_interval,
     })
 }
 
