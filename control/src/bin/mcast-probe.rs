@@ -3,9 +3,13 @@
 //!
 //! `mcast-probe send --group G --count N [--ttl T] [--interval-ms I] [--bind A]` sends N UDP
 //! datagrams "mcast-probe seq=K" to G:5001.
-//! `mcast-probe recv --group G [--iface A] [--duration-ms D] [--count N]` joins G (IGMP from the
-//! kernel), prints `ready`, then one line `seq=K ttl=T from=S` per datagram, and `received N` at
-//! the end (after D ms, or once N datagrams are in).
+//! `mcast-probe recv --group G [--source S] [--iface A] [--duration-ms D] [--count N]` joins G
+//! (or, with `--source`, only S's traffic to G: IP_ADD_SOURCE_MEMBERSHIP; IGMP from the kernel),
+//! prints `ready`, then one line `seq=K ttl=T from=S` per datagram, and `received N` at the end
+//! (after D ms, or once N datagrams are in).
+//! `mcast-probe query [--group G] [--version 2|3] [--count N] [--interval-ms I]` plays a second
+//! IGMP querier: N membership queries (general, or specific to G) to 224.0.0.1 (or G) from a raw
+//! socket, the kernel building the IP header (TTL 1, Router Alert option).
 use clap::{Parser, Subcommand};
 use nix::sys::socket::{
     bind, recvmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags,
@@ -73,6 +77,9 @@ enum Cmd {
         group: Ipv4Addr,
         #[arg(long, default_value_t = 5001)]
         port: u16,
+        /// Only this source's traffic: a source-specific join (IGMPv3 INCLUDE {S}).
+        #[arg(long)]
+        source: Option<Ipv4Addr>,
         /// Address of the interface to join on (default: let the kernel choose).
         #[arg(long)]
         iface: Option<Ipv4Addr>,
@@ -81,6 +88,22 @@ enum Cmd {
         /// Stop once this many datagrams are in.
         #[arg(long)]
         count: Option<u32>,
+    },
+    /// Send IGMP membership queries, as another querier on the link would.
+    Query {
+        /// Group of a group-specific query (default: a general query).
+        #[arg(long, default_value_t = Ipv4Addr::UNSPECIFIED)]
+        group: Ipv4Addr,
+        /// 2: an 8-byte v2 query; 3: a 12-byte v3 query with no sources.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
+        version: u8,
+        /// Max Resp Code, in tenths of a second (below 128, where v2 and v3 agree).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..128))]
+        max_resp_ds: u8,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
     },
 }
 
@@ -163,6 +186,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Cmd::Recv {
             group,
             port,
+            source,
             iface,
             duration_ms,
             count,
@@ -180,7 +204,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)),
             )?;
             let sock = UdpSocket::from(fd);
-            sock.join_multicast_v4(&group, &iface.unwrap_or(Ipv4Addr::UNSPECIFIED))?;
+            let iface = iface.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            match source {
+                Some(source) => join_source(&sock, group, source, iface)?,
+                None => sock.join_multicast_v4(&group, &iface)?,
+            }
             setsockopt(&sock, sockopt::Ipv4RecvTtl, &true)?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "ready")?;
@@ -223,6 +251,115 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             writeln!(out, "received {received}")?;
         }
+        Cmd::Query {
+            group,
+            version,
+            max_resp_ds,
+            count,
+            interval_ms,
+        } => {
+            let sock = igmp_socket()?;
+            let dst = if group.is_unspecified() {
+                Ipv4Addr::new(224, 0, 0, 1)
+            } else {
+                group
+            };
+            let msg = query_message(version, max_resp_ds, group);
+            for n in 0..count {
+                if n > 0 {
+                    std::thread::sleep(Duration::from_millis(interval_ms));
+                }
+                nix::sys::socket::sendto(
+                    sock.as_raw_fd(),
+                    &msg,
+                    &SockaddrIn::from(SocketAddrV4::new(dst, 0)),
+                    MsgFlags::empty(),
+                )?;
+            }
+            println!("sent {count}");
+        }
     }
     Ok(())
+}
+
+/// IP_ADD_SOURCE_MEMBERSHIP (nix has no wrapper for it): the kernel reports INCLUDE {source}.
+fn join_source(
+    sock: &UdpSocket,
+    group: Ipv4Addr,
+    source: Ipv4Addr,
+    iface: Ipv4Addr,
+) -> std::io::Result<()> {
+    let be = |a: Ipv4Addr| libc::in_addr {
+        s_addr: u32::from(a).to_be(),
+    };
+    let req = libc::ip_mreq_source {
+        imr_multiaddr: be(group),
+        imr_interface: be(iface),
+        imr_sourceaddr: be(source),
+    };
+    // SAFETY: `req` is a valid ip_mreq_source that lives across the call, and the length
+    // passed is its size; the fd is open for as long as `sock` is borrowed.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_ADD_SOURCE_MEMBERSHIP,
+            std::ptr::addr_of!(req).cast(),
+            std::mem::size_of::<libc::ip_mreq_source>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A raw IGMP socket whose packets carry TTL 1 and the Router Alert option (RFC 2113), with no
+/// copy looped back to this host's own IGMP.
+fn igmp_socket() -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2) call; the result is checked before it is owned.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_IGMP) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    setsockopt(&fd, sockopt::IpMulticastTtl, &1)?;
+    setsockopt(&fd, sockopt::IpMulticastLoop, &false)?;
+    let router_alert: [u8; 4] = [0x94, 0x04, 0x00, 0x00];
+    // SAFETY: the option buffer is valid for its length during the call; the fd is open.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_OPTIONS,
+            router_alert.as_ptr().cast(),
+            router_alert.len() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// A membership query (RFC 2236 section 2, RFC 3376 4.1), written out here rather than by the
+/// router's own code so that the router is tested against an independent encoder.
+fn query_message(version: u8, max_resp_ds: u8, group: Ipv4Addr) -> Vec<u8> {
+    let mut m = vec![0x11, max_resp_ds, 0, 0];
+    m.extend_from_slice(&group.octets());
+    if version == 3 {
+        // Resv/S/QRV = robustness 2, QQIC = 10 s, no sources.
+        m.extend_from_slice(&[0x02, 10, 0, 0]);
+    }
+    let mut sum: u32 = m
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    m[2..4].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    m
 }
