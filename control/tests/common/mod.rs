@@ -19,6 +19,9 @@ pub struct Lab {
     pub dir: PathBuf,
     /// Run IGMP on if1 and if2 (the receivers' side).
     pub igmp: bool,
+    /// The router's address on if2 (default 10.0.3.1/24, below h2's 10.0.3.2): a test of
+    /// querier election sets one above h2's.
+    pub if2_address: String,
 }
 
 impl Lab {
@@ -41,6 +44,7 @@ impl Lab {
             prefix,
             dir,
             igmp: false,
+            if2_address: "10.0.3.1/24".into(),
         }
     }
 
@@ -142,13 +146,14 @@ ports:
 interfaces:
   - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
   - {{ name: if1, port: p1, address: 10.0.2.1/24{igmp} }}
-  - {{ name: if2, port: p2, address: 10.0.3.1/24{igmp} }}
+  - {{ name: if2, port: p2, address: {if2}{igmp} }}
 routes:
 {routes}
 workers: [1]
 {extra}
 "#,
             prefix = self.prefix,
+            if2 = self.if2_address,
             igmp = if self.igmp {
                 ", igmp: { query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 }"
             } else {
@@ -201,20 +206,33 @@ workers: [1]
 
     /// Starts a receiver on host `h` that joins `group`; returns once it has joined.
     pub fn receiver(&self, h: u32, group: &str, duration_ms: u64) -> Receiver {
-        let mut child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns(&format!("h{h}")),
-                PROBE,
-                "recv",
-                "--group",
-                group,
-            ])
-            .args(["--duration-ms", &duration_ms.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        self.receiver_from(h, group, None, duration_ms)
+    }
+
+    /// A receiver that joins `group`, for `source`'s traffic only if one is given
+    /// (IP_ADD_SOURCE_MEMBERSHIP); returns once it has joined.
+    pub fn receiver_from(
+        &self,
+        h: u32,
+        group: &str,
+        source: Option<&str>,
+        duration_ms: u64,
+    ) -> Receiver {
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.ns(&format!("h{h}")),
+            PROBE,
+            "recv",
+            "--group",
+            group,
+        ])
+        .args(["--duration-ms", &duration_ms.to_string()]);
+        if let Some(s) = source {
+            cmd.args(["--source", s]);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().expect("receiver output").unwrap();
         assert_eq!(first, "ready");
@@ -260,6 +278,112 @@ workers: [1]
             .stdout(Stdio::null())
             .spawn()
             .unwrap()
+    }
+}
+
+impl Lab {
+    /// Runs a command in host `h`'s namespace and asserts that it succeeded.
+    pub fn host_cmd(&self, h: u32, args: &[&str]) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns(&format!("h{h}"))])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "h{h}: {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// tcpdump on host `h`'s link (`-n -l`, one line per packet) with a pcap `filter`;
+    /// returns once tcpdump is listening.
+    pub fn capture(&self, h: u32, filter: &str) -> Capture {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(&format!("h{h}"))])
+            .args(["tcpdump", "-i", &format!("h{h}"), "-n", "-l", filter])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+        loop {
+            let line = err
+                .next()
+                .expect("tcpdump exited before listening")
+                .unwrap();
+            if line.contains("listening on") {
+                break;
+            }
+        }
+        // Keep draining stderr so tcpdump never blocks on it.
+        std::thread::spawn(move || err.map_while(Result::ok).for_each(drop));
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            // (tcpdump ends its output with an empty line when interrupted.)
+            for l in out.map_while(Result::ok).filter(|l| !l.is_empty()) {
+                sink.lock().unwrap().push(l);
+            }
+        });
+        Capture {
+            child: Some(child),
+            lines,
+            reader: Some(reader),
+        }
+    }
+}
+
+/// A running tcpdump (see [`Lab::capture`]).
+pub struct Capture {
+    child: Option<Child>,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Capture {
+    /// The packets captured so far, one line each.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until `ok` holds for the lines captured so far; panics after `timeout`.
+    pub fn wait_for(&self, what: &str, timeout: Duration, ok: impl Fn(&[String]) -> bool) {
+        let end = Instant::now() + timeout;
+        loop {
+            let lines = self.lines();
+            if ok(&lines) {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}; captured:\n{}",
+                lines.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGINT to tcpdump (it flushes what it has), then every line captured.
+    pub fn stop(mut self) -> Vec<String> {
+        let mut child = self.child.take().unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let _ = child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.lines()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
