@@ -15,13 +15,13 @@ const G: &str = "239.5.5.5";
 const PROXY: &str = "igmp_proxy: { upstream: if0, unsolicited_report_interval: 0.5 }";
 
 /// tcpdump writing IGMP frames seen on h0's link to a pcap file, packet by packet.
-struct Capture {
+struct UpstreamCapture {
     child: Child,
     path: std::path::PathBuf,
 }
 
-impl Capture {
-    fn start(lab: &Lab) -> Capture {
+impl UpstreamCapture {
+    fn start(lab: &Lab) -> UpstreamCapture {
         let path = lab.dir.join("upstream.pcap");
         let child = Command::new("ip")
             .args([
@@ -48,7 +48,7 @@ impl Capture {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(200));
-        Capture { child, path }
+        UpstreamCapture { child, path }
     }
 
     /// The IGMP messages captured so far: (IP source, TTL, router alert, message).
@@ -119,7 +119,7 @@ impl Capture {
     }
 }
 
-impl Drop for Capture {
+impl Drop for UpstreamCapture {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -170,7 +170,7 @@ fn wait_json(
 fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
     let mut lab = Lab::up("proxy");
     lab.igmp = true;
-    let capture = Capture::start(&lab);
+    let capture = UpstreamCapture::start(&lab);
     let router = lab.start_router_with("  []", PROXY);
 
     // h1 joins: its kernel reports to the router on if1; the proxy reports upstream.
