@@ -5,7 +5,7 @@
 use super::group::{FilterMode, Group, QueryAction, SourceBudget, Sources};
 use super::instance::{emit_diff, Igmp, Interface, Transmit};
 use super::packet::{self, routable_group, Query, Report};
-use dataplane::wire::igmp::RecordType;
+use dataplane::wire::igmp::{self, RecordType};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -23,6 +23,10 @@ impl Igmp {
             // 6.6.2 / RFC 2236 section 7: the other querier went quiet, we take over at once.
             if i.other_querier_until.is_some_and(|t| t <= now) {
                 i.other_querier_until = None;
+                if let Some((robustness, qi)) = i.own_timers.take() {
+                    i.cfg.robustness = robustness;
+                    i.cfg.query_interval = qi;
+                }
                 i.querier = i.address;
                 i.general_query_next = Some(now);
                 i.startup_left = 0;
@@ -63,6 +67,21 @@ impl Igmp {
         // Election: the lowest address is querier (6.6.2, RFC 2236 section 3). A query from
         // the current other querier refreshes its timer.
         if src < i.querier || (src == i.querier && !i.is_querier()) {
+            // 4.1.6 / 4.1.7: a non-querier adopts the querier's QRV and QQI (unless zero), so
+            // its timers (group membership, other querier present) agree with the querier's.
+            if q.version == 3 {
+                let own = (i.cfg.robustness, i.cfg.query_interval);
+                let qqi = Duration::from_secs(u64::from(igmp::decode_code(q.qqic)));
+                if q.qrv != 0 {
+                    i.cfg.robustness = q.qrv;
+                }
+                if q.qqic != 0 && qqi > i.cfg.query_response_interval {
+                    i.cfg.query_interval = qqi;
+                }
+                if own != (i.cfg.robustness, i.cfg.query_interval) {
+                    i.own_timers.get_or_insert(own);
+                }
+            }
             i.querier = src;
             i.other_querier_until = Some(now + i.cfg.other_querier_present_interval());
             i.general_query_next = None;

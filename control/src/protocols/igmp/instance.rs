@@ -84,6 +84,9 @@ pub(super) struct Interface {
     pub querier: Ipv4Addr,
     /// Other Querier Present timer; `None` while we are querier.
     pub other_querier_until: Option<Duration>,
+    /// Our own (configured) robustness and query interval while we use the querier's (RFC 3376
+    /// 4.1.6, 4.1.7); restored when we become querier again.
+    pub own_timers: Option<(u8, Duration)>,
     /// Next general query (only while querier).
     pub general_query_next: Option<Duration>,
     /// Startup queries still to send after the next one.
@@ -247,6 +250,7 @@ impl Igmp {
             prefix_len,
             querier: address,
             other_querier_until: None,
+            own_timers: None,
             general_query_next: Some(now),
             startup_left: cfg.startup_query_count().max(1),
             cfg,

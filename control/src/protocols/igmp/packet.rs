@@ -24,6 +24,10 @@ pub(super) struct Query {
     pub suppress: bool,
     /// Sources of a group-and-source-specific query.
     pub sources: Vec<Ipv4Addr>,
+    /// Querier's Robustness Variable (v3 only; 0: none given).
+    pub qrv: u8,
+    /// Querier's Query Interval Code (v3 only; 0: none given).
+    pub qqic: u8,
 }
 
 /// A received report or leave, reduced.
@@ -104,14 +108,16 @@ pub(super) fn validate(
             if !group.is_unspecified() && !routable_group(group) {
                 return Err(RejectReason::BadGroup);
             }
-            let (suppress, sources) = v3
-                .map(|q| (q.suppress_router_side, q.sources))
+            let (suppress, sources, qrv, qqic) = v3
+                .map(|q| (q.suppress_router_side, q.sources, q.qrv, q.qqic))
                 .unwrap_or_default();
             return Ok(Message::Query(Query {
                 version,
                 group,
                 suppress,
                 sources,
+                qrv,
+                qqic,
             }));
         }
         _ if version > i.cfg.version => return Err(RejectReason::VersionAboveInterface),

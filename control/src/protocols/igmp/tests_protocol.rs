@@ -98,6 +98,47 @@ fn lower_address_takes_over_and_timer_expiry_restores_us() {
 }
 
 #[test]
+fn non_querier_adopts_the_querier_qrv_and_qqi_and_restores_its_own_when_it_takes_over() {
+    let mut lab = Lab::v3();
+    let v3_query = |qrv: u8, qqic: u8| wire::Repr::Query {
+        max_resp_code: 100,
+        group: Ipv4Addr::UNSPECIFIED,
+        v3: Some(wire::QueryV3 {
+            suppress_router_side: false,
+            qrv,
+            qqic,
+            sources: Vec::new(),
+        }),
+    };
+    // A higher-addressed router's values are not adopted (it is not the querier).
+    lab.rx(HIGHER, wire::ALL_SYSTEMS, &v3_query(5, 30));
+    assert_eq!(
+        (lab.iface().robustness, lab.iface().query_interval),
+        (2, secs(125))
+    );
+    // The querier says QRV 3, QQI 60 s (4.1.6, 4.1.7).
+    lab.rx(LOWER, wire::ALL_SYSTEMS, &v3_query(3, 60));
+    let info = lab.iface();
+    assert!(!info.is_querier);
+    assert_eq!((info.robustness, info.query_interval), (3, secs(60)));
+    // Other querier present interval from the adopted values: 3 * 60 + 10 / 2 = 185 s.
+    assert_eq!(info.other_querier_expires, Some(secs(185)));
+    // Zero means "not given": the adopted values stay.
+    lab.rx(LOWER, wire::ALL_SYSTEMS, &v3_query(0, 0));
+    assert_eq!(
+        (lab.iface().robustness, lab.iface().query_interval),
+        (3, secs(60))
+    );
+    // The querier goes quiet: we take over with our own configuration.
+    lab.advance(secs(185));
+    let info = lab.iface();
+    assert!(info.is_querier);
+    assert_eq!((info.robustness, info.query_interval), (2, secs(125)));
+    lab.advance(secs(125));
+    assert_eq!(general_query_times(&lab).len(), 2);
+}
+
+#[test]
 fn non_querier_sends_no_specific_queries_but_follows_the_querier() {
     let mut lab = Lab::v3();
     lab.v2_report(H1, G);
