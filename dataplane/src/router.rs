@@ -16,6 +16,24 @@ pub const QUEUE_DESC: u16 = 1024;
 /// Per-lcore mempool cache: at least burst x a fan-out of 8 (see `Mempool::new`).
 pub const POOL_CACHE: u32 = 256;
 
+/// Bounds on what the workers hold for flows being resolved (see [`Pending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataplaneLimits {
+    /// Flows each worker holds first packets for.
+    pub pending_flows: usize,
+    /// Packets held per flow.
+    pub pending_per_flow: usize,
+}
+
+impl Default for DataplaneLimits {
+    fn default() -> Self {
+        DataplaneLimits {
+            pending_flows: crate::worker::pending::FLOWS,
+            pending_per_flow: crate::worker::pending::PER_FLOW,
+        }
+    }
+}
+
 /// One port as the router wants it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortSpec {
@@ -103,6 +121,17 @@ impl Dataplane {
         table: ForwardingTable,
         worker_lcores: &[u32],
     ) -> Result<Dataplane, StartError> {
+        Self::start_with(eal, ports, table, worker_lcores, DataplaneLimits::default())
+    }
+
+    /// [`Dataplane::start`] with pending-queue bounds other than the defaults.
+    pub fn start_with(
+        eal: Eal,
+        ports: &[PortSpec],
+        table: ForwardingTable,
+        worker_lcores: &[u32],
+        limits: DataplaneLimits,
+    ) -> Result<Dataplane, StartError> {
         let n_workers = worker_lcores.len().max(1);
         let handles: Vec<Port> = ports
             .iter()
@@ -150,7 +179,8 @@ impl Dataplane {
                     signal_rx.push(rx);
                     tx
                 },
-                pending: Pending::new(hz),
+                pending: Pending::with_limits(hz, limits.pending_flows, limits.pending_per_flow),
+                own_sources: table.own_sources().into(),
                 entries: {
                     let e = Arc::new(EntryCounters::default());
                     entry_counters.push(Arc::clone(&e));
@@ -270,16 +300,25 @@ impl Dataplane {
     /// Takes up to `max` signals (misses, wrong-interface packets) from the workers' rings, in
     /// turn, and gives each to `f`. Returns how many were taken. Bounded work per call.
     pub fn drain_signals(&mut self, max: usize, mut f: impl FnMut(Signal)) -> usize {
+        self.drain_signals_by_worker(max, |_, s| f(s))
+    }
+
+    /// [`Dataplane::drain_signals`], giving `f` the index of the worker each signal came from.
+    pub fn drain_signals_by_worker(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(usize, Signal),
+    ) -> usize {
         let mut taken = 0;
         let mut progress = true;
         while taken < max && progress {
             progress = false;
-            for rx in &mut self.signal_rx {
+            for (w, rx) in self.signal_rx.iter_mut().enumerate() {
                 if taken >= max {
                     break;
                 }
                 if let Ok(s) = rx.pop() {
-                    f(s);
+                    f(w, s);
                     taken += 1;
                     progress = true;
                 }

@@ -276,3 +276,57 @@ fn worker_on_its_own_lcore_forwards_a_stream_without_loss_or_reorder() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn packets_from_the_routers_own_address_are_dropped_never_held_nor_signalled() {
+    let dir = scratch("own");
+    let in0 = dir.join("in0.pcap");
+    let out1 = dir.join("out1.pcap");
+    let own = ip("10.0.1.1");
+    let mut frames: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| build_udp_frame(SENDER, own, ip("239.9.9.9"), 64, &[i]))
+        .collect();
+    frames.push(build_udp_frame(
+        SENDER,
+        ip("10.0.1.2"),
+        ip("239.9.9.9"),
+        64,
+        &[9],
+    ));
+    pcap::write_file(&in0, &frames).unwrap();
+    let ports: Vec<PortSpec> = [
+        format!("net_pcap0,rx_pcap={}", in0.display()),
+        format!("net_pcap1,tx_pcap={}", out1.display()),
+    ]
+    .into_iter()
+    .map(|device| PortSpec {
+        device,
+        rx_queues: 1,
+        tx_queues: 1,
+        mtu: None,
+    })
+    .collect();
+    let eal_args: Vec<String> = ports.iter().flat_map(|p| p.eal_args()).collect();
+    let eal = eal(&eal_args, "0");
+    let mut table = ForwardingTable::new();
+    table.set_own_sources([own, ip("10.0.2.1")]);
+    let mut dp = Dataplane::start(eal, &ports, table, &[]).expect("data plane starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut received = 0;
+    while received < 4 && Instant::now() < deadline {
+        received += dp.poll_inline(1);
+    }
+    let mut signals = Vec::new();
+    dp.drain_signals(16, |s| signals.push(s));
+    assert_eq!(
+        signals.len(),
+        1,
+        "only the other source's miss is signalled: {signals:?}"
+    );
+    let (counters, _) = dp.stop();
+    let c = sum(&counters);
+    assert_eq!(c.rx_packets, 4);
+    assert_eq!(c.dropped(DropReason::OwnSource), 3);
+    assert_eq!(c.tx_packets, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

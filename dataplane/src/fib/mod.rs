@@ -42,6 +42,7 @@ pub struct Route {
 pub struct ForwardingTable {
     sg: FxHashMap<u64, Route>,
     star_g: FxHashMap<u32, Route>,
+    own_sources: Vec<u32>,
 }
 
 #[inline]
@@ -90,6 +91,17 @@ impl ForwardingTable {
             .iter()
             .map(|(g, r)| (None, Ipv4Addr::from(*g), r));
         sg.chain(star)
+    }
+
+    /// The router's own interface addresses: packets with one of them as source are never
+    /// forwarded (dropped as `own_source` where they would otherwise miss).
+    pub fn set_own_sources(&mut self, addrs: impl IntoIterator<Item = Ipv4Addr>) {
+        self.own_sources = addrs.into_iter().map(u32::from).collect();
+    }
+
+    /// The router's own addresses, host order.
+    pub fn own_sources(&self) -> &[u32] {
+        &self.own_sources
     }
 
     /// Number of (S,G) plus (*,G) routes.

@@ -50,6 +50,8 @@ pub struct Worker {
     pub stop: Arc<AtomicBool>,
     /// Where this worker publishes its counters.
     pub stats: Arc<WorkerStats>,
+    /// The router's own addresses (host order): such sources are dropped, never held.
+    pub own_sources: Box<[u32]>,
 }
 
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
@@ -59,6 +61,7 @@ struct Ctx<'a> {
     signals: &'a mut SignalTx,
     punt: &'a mut rtrb::Producer<Punted>,
     pending: &'a mut Pending,
+    own_sources: &'a [u32],
     out: Egress<'a>,
     now: u64,
 }
@@ -103,6 +106,7 @@ impl Worker {
             signals: &mut self.signals,
             punt: &mut self.punt,
             pending: &mut self.pending,
+            own_sources: &self.own_sources,
             out: Egress {
                 pool: &self.pool,
                 tx: &mut self.tx,
@@ -213,6 +217,11 @@ fn punt(m: Mbuf, port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
 
 #[cold]
 fn miss(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    // Checked here, not per packet: such a source never gets an entry (the control core
+    // refuses it too), so every one of its packets comes this way.
+    if ctx.own_sources.contains(&flow.source) {
+        return c.drop(DropReason::OwnSource, 1);
+    }
     match ctx.pending.hold(m, *flow, in_port, ctx.now) {
         Hold::Held { .. } => {
             let s = Signal::Miss {

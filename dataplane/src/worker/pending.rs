@@ -28,6 +28,7 @@ struct Held {
 /// One worker's held packets.
 pub struct Pending {
     slots: Vec<Option<Held>>,
+    per_flow: usize,
     /// Flows held now (so the per-packet check costs one compare when nothing is held).
     pub held_flows: usize,
     /// One bit per held flow's key hash (a 64-bit Bloom filter): a packet whose bit is clear has
@@ -64,10 +65,18 @@ fn bit(key: u64) -> u64 {
 }
 
 impl Pending {
-    /// An empty queue; `tsc_hz` converts the hold time to TSC ticks.
+    /// An empty queue with the default bounds; `tsc_hz` converts the hold time to TSC ticks.
     pub fn new(tsc_hz: u64) -> Pending {
+        Pending::with_limits(tsc_hz, FLOWS, PER_FLOW)
+    }
+
+    /// An empty queue holding at most `per_flow` packets of each of at most `flows` flows
+    /// (each at least 1). A held packet's flow is found by a scan of the slots, so keep `flows`
+    /// in the tens to hundreds (the config allows up to 1,024).
+    pub fn with_limits(tsc_hz: u64, flows: usize, per_flow: usize) -> Pending {
         Pending {
-            slots: (0..FLOWS).map(|_| None).collect(),
+            slots: (0..flows.max(1)).map(|_| None).collect(),
+            per_flow: per_flow.max(1),
             held_flows: 0,
             mask: 0,
             hold_tsc: (tsc_hz / 1000).max(1) * HOLD_MS,
@@ -78,7 +87,7 @@ impl Pending {
     pub fn hold(&mut self, m: Mbuf, flow: Flow, port: u16, now_tsc: u64) -> Hold {
         let k = key(&flow);
         if let Some(h) = self.slots.iter_mut().flatten().find(|h| h.key == k) {
-            if h.packets.len() >= PER_FLOW {
+            if h.packets.len() >= self.per_flow {
                 return Hold::Overflow;
             }
             h.packets.push((m, flow, port));
@@ -87,7 +96,7 @@ impl Pending {
         let Some(free) = self.slots.iter_mut().find(|s| s.is_none()) else {
             return Hold::Overflow;
         };
-        let mut packets = Vec::with_capacity(PER_FLOW);
+        let mut packets = Vec::with_capacity(self.per_flow);
         packets.push((m, flow, port));
         *free = Some(Held {
             key: k,

@@ -37,11 +37,14 @@ pub enum DropReason {
     /// A packet of a flow being resolved found the pending queue full (the flow already holds
     /// its share, or every pending slot is taken): the MGM's "queue overflow".
     PendingOverflow,
+    /// The packet claims to come from one of the router's own interface addresses (spoofed or
+    /// looped back): never forwarded, never held, never signalled.
+    OwnSource,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::NotIpv4,
@@ -55,6 +58,7 @@ impl DropReason {
         DropReason::TxFull,
         DropReason::NoMbuf,
         DropReason::PendingOverflow,
+        DropReason::OwnSource,
     ];
 
     /// The name shown in statistics.
@@ -71,6 +75,7 @@ impl DropReason {
             DropReason::TxFull => "tx_full",
             DropReason::NoMbuf => "no_mbuf",
             DropReason::PendingOverflow => "pending_overflow",
+            DropReason::OwnSource => "own_source",
         }
     }
 }
