@@ -3,7 +3,7 @@
 //! protocol and the multicast RIB, runs the MGM's timers, and turns its MFE changes into
 //! forwarding-table changes that it publishes to the workers.
 
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::protocols::igmp::{Igmp, IgmpConfig, IgmpInterfaceConfig, MembershipEvent, Transmit};
 use crate::protocols::proxy::{IgmpProxy, ProxyConfig, PROXY_PROTOCOL};
 use crate::protocols::static_routes::{self, StaticRouting, STATIC_PROTOCOL};
@@ -22,10 +22,78 @@ use std::time::{Duration, Instant};
 pub const SIGNALS_PER_TURN: usize = 512;
 /// Control packets taken from the punt rings per turn.
 pub const PUNTED_PER_TURN: usize = 64;
-/// Misses handed to the MGM per second, sustained (a miss storm must not starve the loop).
-pub const MISS_RATE: f64 = 20_000.0;
-/// Misses that may be handled at once after a quiet period.
-pub const MISS_BURST: f64 = 2_000.0;
+
+/// Token buckets and a per-source window that decide whether a miss is taken in now
+/// (`limits.miss_rate`/`miss_burst` for all workers, `miss_rate_per_worker` each, and
+/// `miss_rate_per_source` per source address in one-second windows). A refused miss is
+/// counted; the worker signals the flow again while its packets keep arriving.
+struct MissLimiter {
+    limits: Limits,
+    tokens: f64,
+    worker_tokens: Vec<f64>,
+    last_refill: Duration,
+    /// Misses taken per source in the current window. Only misses that passed the other
+    /// limits are entered, so it holds at most `miss_rate` (plus burst) sources.
+    per_source: HashMap<Ipv4Addr, u32>,
+    window_start: Duration,
+}
+
+/// Which limit refused a miss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MissRefused {
+    Rate,
+    Worker,
+    Source,
+}
+
+impl MissLimiter {
+    fn new(limits: Limits, workers: usize) -> MissLimiter {
+        let per_worker_burst = f64::from(limits.miss_burst.min(limits.miss_rate_per_worker));
+        MissLimiter {
+            limits,
+            tokens: f64::from(limits.miss_burst),
+            worker_tokens: vec![per_worker_burst; workers.max(1)],
+            last_refill: Duration::ZERO,
+            per_source: HashMap::new(),
+            window_start: Duration::ZERO,
+        }
+    }
+
+    fn refill(&mut self, now: Duration) {
+        let dt = now.saturating_sub(self.last_refill).as_secs_f64();
+        self.last_refill = now;
+        let burst = f64::from(self.limits.miss_burst);
+        self.tokens = (self.tokens + dt * f64::from(self.limits.miss_rate)).min(burst);
+        let rate = f64::from(self.limits.miss_rate_per_worker);
+        let wburst = burst.min(rate);
+        for t in &mut self.worker_tokens {
+            *t = (*t + dt * rate).min(wburst);
+        }
+        if now.saturating_sub(self.window_start) >= Duration::from_secs(1) {
+            self.per_source.clear();
+            self.window_start = now;
+        }
+    }
+
+    /// Takes one miss of `source` from `worker` if every limit allows it.
+    fn admit(&mut self, worker: usize, source: Ipv4Addr) -> Result<(), MissRefused> {
+        if self.tokens < 1.0 {
+            return Err(MissRefused::Rate);
+        }
+        let w = worker.min(self.worker_tokens.len() - 1);
+        if self.worker_tokens[w] < 1.0 {
+            return Err(MissRefused::Worker);
+        }
+        let taken = self.per_source.get(&source).copied().unwrap_or(0);
+        if taken >= self.limits.miss_rate_per_source {
+            return Err(MissRefused::Source);
+        }
+        self.tokens -= 1.0;
+        self.worker_tokens[w] -= 1.0;
+        self.per_source.insert(source, taken + 1);
+        Ok(())
+    }
+}
 
 /// IGMP's side of the MGM callbacks. IGMP always shares its interfaces with the static routing
 /// protocol (which owns every interface), so the disable/enable-IGMP callbacks never fire in
@@ -96,6 +164,15 @@ pub struct ControlCounters {
     pub misses_duplicate: u64,
     /// Misses dropped by the rate limit (the worker signals again later).
     pub misses_rate_limited: u64,
+    /// Misses dropped by the per-worker rate limit.
+    pub misses_worker_limited: u64,
+    /// Misses dropped by the per-source rate limit.
+    pub misses_source_limited: u64,
+    /// Misses refused because the router holds `limits.max_mfes` entries already.
+    pub misses_mfe_limit: u64,
+    /// Misses whose source is one of the router's own addresses (refused; the workers drop
+    /// such packets before they signal, so this stays 0 unless that check is bypassed).
+    pub misses_own_source: u64,
     /// Misses the MGM refused (bad addresses).
     pub misses_rejected: u64,
     /// Wrong-interface signals taken from the rings.
@@ -204,8 +281,8 @@ pub struct ControlCore {
     interface_of_port: Vec<Option<usize>>,
     counters: ControlCounters,
     meta: HashMap<(Ipv4Addr, Ipv4Addr), MfeMeta>,
-    tokens: f64,
-    last_refill: Duration,
+    limiter: MissLimiter,
+    own_addresses: HashSet<Ipv4Addr>,
     slots: Slots,
     igmp: Option<Igmp>,
 }
@@ -236,8 +313,8 @@ impl ControlCore {
                 .collect(),
             counters: ControlCounters::default(),
             meta: HashMap::new(),
-            tokens: MISS_BURST,
-            last_refill: Duration::ZERO,
+            limiter: MissLimiter::new(cfg.limits, cfg.workers.len()),
+            own_addresses: cfg.interfaces.iter().map(|i| i.address).collect(),
             slots: Slots::default(),
             igmp: None,
         };
@@ -598,6 +675,7 @@ impl ControlCore {
             (old.workers != new.workers, "workers"),
             (old.eal != new.eal, "eal"),
             (old.igmp_proxy != new.igmp_proxy, "igmp_proxy"),
+            (old.limits != new.limits, "limits"),
         ];
         if let Some((_, what)) = restart.iter().find(|(changed, _)| *changed) {
             return Err(format!(
@@ -732,10 +810,10 @@ impl ControlCore {
     pub fn turn(&mut self, dp: &mut Dataplane) -> bool {
         let now = self.now();
         let mut signals = Vec::new();
-        let taken = dp.drain_signals(SIGNALS_PER_TURN, |s| signals.push(s));
+        let taken = dp.drain_signals_by_worker(SIGNALS_PER_TURN, |w, s| signals.push((w, s)));
         let mut seen = HashSet::new();
-        self.refill(now);
-        for s in signals {
+        self.limiter.refill(now);
+        for (worker, s) in signals {
             match s {
                 Signal::Miss {
                     source,
@@ -749,11 +827,29 @@ impl ControlCore {
                         self.counters.misses_duplicate += 1;
                         continue;
                     }
-                    if self.tokens < 1.0 {
-                        self.counters.misses_rate_limited += 1;
+                    if self.own_addresses.contains(&source) {
+                        self.counters.misses_own_source += 1;
                         continue;
                     }
-                    self.tokens -= 1.0;
+                    if self.mgm.mfe_count() as u64 >= self.limiter.limits.max_mfes {
+                        self.counters.misses_mfe_limit += 1;
+                        continue;
+                    }
+                    match self.limiter.admit(worker, source) {
+                        Ok(()) => {}
+                        Err(MissRefused::Rate) => {
+                            self.counters.misses_rate_limited += 1;
+                            continue;
+                        }
+                        Err(MissRefused::Worker) => {
+                            self.counters.misses_worker_limited += 1;
+                            continue;
+                        }
+                        Err(MissRefused::Source) => {
+                            self.counters.misses_source_limited += 1;
+                            continue;
+                        }
+                    }
                     let miss = Miss {
                         source,
                         group,
@@ -842,12 +938,6 @@ impl ControlCore {
             slots.sweeping = false;
             slots.next_sweep = now + SWEEP_EVERY;
         }
-    }
-
-    fn refill(&mut self, now: Duration) {
-        let dt = now.saturating_sub(self.last_refill).as_secs_f64();
-        self.last_refill = now;
-        self.tokens = (self.tokens + dt * MISS_RATE).min(MISS_BURST);
     }
 
     fn interface(&self, port: u16) -> InterfaceId {
@@ -960,5 +1050,63 @@ impl ControlCore {
     /// The MGM's view of every MFE, in (group, source) order.
     pub fn mfes(&self) -> Vec<mgm::MibMfe> {
         self.mgm.mfes(self.now()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(rate: u32, burst: u32, per_worker: u32, per_source: u32) -> Limits {
+        Limits {
+            miss_rate: rate,
+            miss_burst: burst,
+            miss_rate_per_worker: per_worker,
+            miss_rate_per_source: per_source,
+            ..Limits::default()
+        }
+    }
+
+    fn src(n: u8) -> Ipv4Addr {
+        Ipv4Addr::new(10, 0, 1, n)
+    }
+
+    #[test]
+    fn miss_limiter_burst_then_rate() {
+        let mut l = MissLimiter::new(limits(100, 10, 100, 1000), 1);
+        l.refill(Duration::ZERO);
+        let taken = (0..20u8).filter(|&i| l.admit(0, src(i)).is_ok()).count();
+        assert_eq!(taken, 10, "the burst");
+        assert_eq!(l.admit(0, src(99)), Err(MissRefused::Rate));
+        l.refill(Duration::from_millis(50)); // 5 tokens at 100/s
+        let taken = (0..20u8)
+            .filter(|&i| l.admit(0, src(100 + i)).is_ok())
+            .count();
+        assert_eq!(taken, 5);
+    }
+
+    #[test]
+    fn miss_limiter_one_worker_cannot_take_every_token() {
+        let mut l = MissLimiter::new(limits(1000, 100, 10, 1000), 2);
+        l.refill(Duration::ZERO);
+        let w0 = (0..50u8).filter(|&i| l.admit(0, src(i)).is_ok()).count();
+        assert_eq!(w0, 10);
+        assert_eq!(l.admit(0, src(200)), Err(MissRefused::Worker));
+        let w1 = (0..50u8)
+            .filter(|&i| l.admit(1, src(100 + i)).is_ok())
+            .count();
+        assert_eq!(w1, 10, "the other worker still has its share");
+    }
+
+    #[test]
+    fn miss_limiter_per_source_window() {
+        let mut l = MissLimiter::new(limits(1000, 1000, 1000, 3), 1);
+        l.refill(Duration::ZERO);
+        let one = (0..10).filter(|_| l.admit(0, src(1)).is_ok()).count();
+        assert_eq!(one, 3);
+        assert_eq!(l.admit(0, src(1)), Err(MissRefused::Source));
+        assert!(l.admit(0, src(2)).is_ok(), "other sources are not affected");
+        l.refill(Duration::from_millis(1000));
+        assert!(l.admit(0, src(1)).is_ok(), "a new window");
     }
 }

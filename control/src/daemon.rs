@@ -11,7 +11,7 @@ use crate::views;
 use clap::Parser;
 use dataplane::dpdk::{telemetry, Eal, PortStats};
 use dataplane::fib::ForwardingTable;
-use dataplane::router::{Dataplane, PortSpec};
+use dataplane::router::{Dataplane, DataplaneLimits, PortSpec};
 use dataplane::worker::{Counters, DropReason};
 use std::io::Write;
 use std::path::PathBuf;
@@ -119,6 +119,22 @@ pub fn port_specs(cfg: &Config) -> Vec<PortSpec> {
         .collect()
 }
 
+/// The table the data plane starts with: empty (the control core fills it), knowing the
+/// router's own addresses, whose packets the workers drop (`own_source`).
+pub fn initial_table(cfg: &Config) -> ForwardingTable {
+    let mut table = ForwardingTable::new();
+    table.set_own_sources(cfg.interfaces.iter().map(|i| i.address));
+    table
+}
+
+/// The config's pending-queue bounds for the data plane.
+pub fn dataplane_limits(cfg: &Config) -> DataplaneLimits {
+    DataplaneLimits {
+        pending_flows: cfg.limits.pending_flows as usize,
+        pending_per_flow: cfg.limits.pending_packets_per_flow as usize,
+    }
+}
+
 /// Runs mrouter with `argv` (including the program name); returns the exit code.
 pub fn main_with_args(argv: Vec<String>) -> i32 {
     let program = argv.first().cloned().unwrap_or_else(|| "mrouter".into());
@@ -192,8 +208,14 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     }
     let mut core = ControlCore::new(cfg)?;
     let eal = Eal::init(args).map_err(|e| e.to_string())?;
-    let mut dp = Dataplane::start(eal, &port_specs(cfg), ForwardingTable::new(), &cfg.workers)
-        .map_err(|e| e.to_string())?;
+    let mut dp = Dataplane::start_with(
+        eal,
+        &port_specs(cfg),
+        initial_table(cfg),
+        &cfg.workers,
+        dataplane_limits(cfg),
+    )
+    .map_err(|e| e.to_string())?;
     let mut admin = AdminServer::bind(&opts.socket)
         .map_err(|e| format!("admin socket {}: {e}", opts.socket.display()))?;
     print_startup(cfg, &dp);

@@ -239,3 +239,99 @@ routes:
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn resource_limits_refuse_new_flows_count_them_and_leave_admitted_flows_alone() {
+    let dir = std::env::temp_dir().join(format!("mrouter-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (in0, out1) = (dir.join("in0.pcap"), dir.join("out1.pcap"));
+    pcap::write_file(
+        &in0,
+        &[
+            frame("10.0.1.2", "239.1.1.1", 0), // admitted
+            frame("10.0.1.2", "239.1.1.2", 1), // admitted: the source's 2 per second
+            frame("10.0.1.2", "239.1.1.3", 2), // refused: per-source limit
+            frame("10.0.1.2", "239.1.1.4", 3), // refused: per-source limit
+            frame("10.0.1.3", "239.1.1.1", 4), // admitted: the third and last entry
+            frame("10.0.1.3", "239.1.1.2", 5), // refused: max_mfes
+            frame("10.0.1.1", "239.1.1.1", 6), // the router's own address: dropped at once
+        ],
+    )
+    .unwrap();
+    let text = format!(
+        r#"ports:
+  - {{ name: p0, device: "net_pcap0,rx_pcap={}" }}
+  - {{ name: p1, device: "net_pcap1,tx_pcap={}" }}
+interfaces:
+  - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
+  - {{ name: if1, port: p1, address: 10.0.2.1/24 }}
+routes:
+  - {{ group: 239.1.1.1, iif: if0, oifs: [ {{ interface: if1 }} ] }}
+  - {{ group: 239.1.1.2, iif: if0, oifs: [ {{ interface: if1 }} ] }}
+  - {{ group: 239.1.1.3, iif: if0, oifs: [ {{ interface: if1 }} ] }}
+  - {{ group: 239.1.1.4, iif: if0, oifs: [ {{ interface: if1 }} ] }}
+limits: {{ max_mfes: 3, miss_rate_per_source: 2 }}
+"#,
+        in0.display(),
+        out1.display()
+    );
+    let cfg = config::parse(&text, "limits.yaml").unwrap();
+    let mut core = ControlCore::new(&cfg).unwrap();
+    let mut args: Vec<String> = [
+        "limits",
+        "--no-huge",
+        "-m",
+        "256",
+        "--no-shconf",
+        "--no-pci",
+        "-l",
+        "0",
+        "--log-level",
+        "*:warning",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(port_specs(&cfg).iter().flat_map(|p| p.eal_args()));
+    let eal = Eal::init(&args).unwrap();
+    let mut dp = Dataplane::start_with(
+        eal,
+        &port_specs(&cfg),
+        control::daemon::initial_table(&cfg),
+        &[],
+        control::daemon::dataplane_limits(&cfg),
+    )
+    .unwrap();
+    while total(&dp).rx_packets < 7 {
+        dp.poll_inline(1);
+    }
+    assert_eq!(total(&dp).dropped(DropReason::OwnSource), 1);
+    core.turn(&mut dp);
+    let c = core.counters();
+    assert_eq!(c.misses_source_limited, 2, "{c:?}");
+    assert_eq!(c.misses_mfe_limit, 1, "{c:?}");
+    assert_eq!(c.misses_own_source, 0, "the worker never signalled it");
+    assert_eq!(core.mgm().mfe_count(), 3);
+    // The admitted flows' held packets leave; the refused ones stay held and expire as no_route.
+    dp.poll_inline(1);
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    dp.poll_inline(1);
+    let (counters, _) = dp.stop();
+    let mut t = Counters::default();
+    for w in &counters {
+        t.add(w);
+    }
+    assert_eq!(t.dropped(DropReason::NoRoute), 3);
+    let seqs: Vec<u8> = pcap::read_file(&out1)
+        .unwrap()
+        .iter()
+        .map(|f| f[42])
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![0, 1, 4],
+        "exactly the admitted flows were forwarded"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

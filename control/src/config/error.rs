@@ -148,6 +148,7 @@ fn is_config_path(s: &str) -> bool {
         "rpf_routes",
         "ssm_range",
         "igmp_proxy",
+        "limits",
     ]
     .contains(&head)
         && s.chars()

@@ -43,6 +43,43 @@ pub struct Config {
     pub ssm_range: (Ipv4Addr, u8),
     /// The IGMP proxy, if one runs: its downstream interfaces are those with an `igmp` section.
     pub igmp_proxy: Option<IgmpProxyConfig>,
+    /// Resource limits.
+    pub limits: Limits,
+}
+
+/// Resource limits: what the router holds at most and how fast new flows are taken in.
+/// Hitting one refuses the new state and counts it; established flows are not touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Forwarding entries (MFEs) at most; a new flow beyond is refused (`misses_mfe_limit`).
+    /// Default 1,048,576 (the per-entry counter slots).
+    pub max_mfes: u64,
+    /// Flows each worker holds first packets for while they are resolved (default 64).
+    pub pending_flows: u32,
+    /// Packets held per such flow (default 8).
+    pub pending_packets_per_flow: u32,
+    /// New flows (misses) handed to the MGM per second, all workers together (default 20,000).
+    pub miss_rate: u32,
+    /// Misses taken at once after a quiet period (default 2,000).
+    pub miss_burst: u32,
+    /// Misses per second from any one worker (default: `miss_rate`).
+    pub miss_rate_per_worker: u32,
+    /// Misses per second for any one source address (default 1,000).
+    pub miss_rate_per_source: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_mfes: 1 << 20,
+            pending_flows: 64,
+            pending_packets_per_flow: 8,
+            miss_rate: 20_000,
+            miss_burst: 2_000,
+            miss_rate_per_worker: 20_000,
+            miss_rate_per_source: 1_000,
+        }
+    }
 }
 
 /// The IGMP proxy (RFC 4605). Defaults are RFC 3376 section 8's.

@@ -30,6 +30,28 @@ pub(super) struct RawConfig {
     pub ssm_range: Option<MulticastPrefix>,
     #[serde(default)]
     pub igmp_proxy: Option<RawIgmpProxy>,
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
+}
+
+/// Resource limits (every field optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    #[serde(default)]
+    pub max_mfes: Option<Bounded<1, 16_777_216>>,
+    #[serde(default)]
+    pub pending_flows: Option<Bounded<1, 1024>>,
+    #[serde(default)]
+    pub pending_packets_per_flow: Option<Bounded<1, 64>>,
+    #[serde(default)]
+    pub miss_rate: Option<Bounded<1, 10_000_000>>,
+    #[serde(default)]
+    pub miss_burst: Option<Bounded<1, 10_000_000>>,
+    #[serde(default)]
+    pub miss_rate_per_worker: Option<Bounded<1, 10_000_000>>,
+    #[serde(default)]
+    pub miss_rate_per_source: Option<Bounded<1, 10_000_000>>,
 }
 
 /// The IGMP proxy (RFC 4605): its upstream interface and how it speaks there as a host.

@@ -173,6 +173,7 @@ fn good_config_parses_to_the_model() {
             rpf_routes: vec![],
             ssm_range: (a(232, 0, 0, 0), 8),
             igmp_proxy: None,
+            limits: Limits::default(),
         }
     );
     assert_eq!(config.interface_by_name("if2"), Some(2));
@@ -933,5 +934,60 @@ fn igmp_proxy_errors_name_their_line() {
         26,
         "routes[0].oifs[0].interface",
         "upstream interface",
+    );
+}
+
+#[test]
+fn limits_defaults_settings_and_errors() {
+    assert_eq!(parse(GOOD, FILE).unwrap().limits, Limits::default());
+    let cfg = parse(
+        &format!("{GOOD}limits:\n  max_mfes: 5000\n  pending_flows: 16\n  pending_packets_per_flow: 4\n  miss_rate: 500\n  miss_burst: 50\n  miss_rate_per_source: 10\n"),
+        FILE,
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.limits,
+        Limits {
+            max_mfes: 5000,
+            pending_flows: 16,
+            pending_packets_per_flow: 4,
+            miss_rate: 500,
+            miss_burst: 50,
+            miss_rate_per_worker: 500,
+            miss_rate_per_source: 10,
+        },
+        "the per-worker rate defaults to the overall one"
+    );
+    let line = GOOD.lines().count() + 2;
+    assert_error(
+        &format!("{GOOD}limits:\n  max_mfes: 0\n"),
+        line,
+        "limits.max_mfes",
+        "out of range",
+    );
+    assert_error(
+        &format!("{GOOD}limits:\n  pending_flows: 100000\n"),
+        line,
+        "limits.pending_flows",
+        "out of range",
+    );
+    assert_error(
+        &format!("{GOOD}limits:\n  miss_rate: -1\n"),
+        line,
+        "limits.miss_rate",
+        "",
+    );
+    assert_error(
+        &format!("{GOOD}limits:\n  max_mfes: 0.5\n"),
+        line,
+        "limits.max_mfes",
+        "",
+    );
+    // GOOD has one exact (S,G) route: it needs an entry of its own.
+    assert_error(
+        &format!("{GOOD}limits:\n  max_mfes: 1\n  frobnicate: 2\n"),
+        line + 1,
+        "limits.frobnicate",
+        "unknown field",
     );
 }

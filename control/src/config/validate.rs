@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use super::{
     raw::{
-        RawConfig, RawIgmp, RawIgmpProxy, RawInterface, RawPort, RawRoute, RawRpfRoute, Seconds,
+        RawConfig, RawIgmp, RawIgmpProxy, RawInterface, RawLimits, RawPort, RawRoute, RawRpfRoute,
+        Seconds,
     },
-    Config, IgmpConfig, IgmpProxyConfig, InterfaceConfig, OifConfig, PortConfig, RouteConfig,
-    RpfRouteConfig,
+    Config, IgmpConfig, IgmpProxyConfig, InterfaceConfig, Limits, OifConfig, PortConfig,
+    RouteConfig, RpfRouteConfig,
 };
 
 /// A rule broken at `field` (a path such as `routes[1].iif`); the caller finds its line.
@@ -43,6 +44,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         .as_ref()
         .map(|p| igmp_proxy(p, &interfaces, &routes))
         .transpose()?;
+    let limits = limits(raw.limits.as_ref(), &routes)?;
 
     let mut seen = HashMap::new();
     for (i, lcore) in raw.workers.iter().enumerate() {
@@ -62,7 +64,41 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         rpf_routes,
         ssm_range,
         igmp_proxy,
+        limits,
     })
+}
+
+fn limits(raw: Option<&RawLimits>, routes: &[RouteConfig]) -> Result<Limits, Violation> {
+    let d = Limits::default();
+    let Some(raw) = raw else {
+        return Ok(d);
+    };
+    let pick = |v: Option<super::raw::Bounded<1, 10_000_000>>, default: u32| {
+        v.map_or(default, |b| b.0 as u32)
+    };
+    let miss_rate = pick(raw.miss_rate, d.miss_rate);
+    let l = Limits {
+        max_mfes: raw.max_mfes.map_or(d.max_mfes, |b| b.0),
+        pending_flows: raw.pending_flows.map_or(d.pending_flows, |b| b.0 as u32),
+        pending_packets_per_flow: raw
+            .pending_packets_per_flow
+            .map_or(d.pending_packets_per_flow, |b| b.0 as u32),
+        miss_rate,
+        miss_burst: pick(raw.miss_burst, d.miss_burst),
+        miss_rate_per_worker: pick(raw.miss_rate_per_worker, miss_rate),
+        miss_rate_per_source: pick(raw.miss_rate_per_source, d.miss_rate_per_source),
+    };
+    let exact = routes.iter().filter(|r| r.source.is_some()).count() as u64;
+    if exact > l.max_mfes {
+        return Err(violation(
+            "limits.max_mfes".into(),
+            format!(
+                "{} is fewer than the {exact} exact (S,G) routes, which each need an entry",
+                l.max_mfes
+            ),
+        ));
+    }
+    Ok(l)
 }
 
 /// The proxy's upstream runs no IGMP router side and carries no static route's traffic out
