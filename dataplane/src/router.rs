@@ -408,6 +408,12 @@ impl Dataplane {
         self.pool.in_use()
     }
 
+    /// The packet pool the ports receive into and the workers copy from (for a control core
+    /// or a test that builds packets of its own, or that needs to know the pool's state).
+    pub fn pool(&self) -> Mempool {
+        self.pool
+    }
+
     fn shutdown(&mut self) {
         // Relaxed is enough: the workers only need to see it eventually, and the wait below
         // synchronises with their exit.
@@ -427,7 +433,15 @@ impl Dataplane {
 
     /// Stops the workers, collects their final counters and the final port counters, closes
     /// the ports (pcap ports write their files out here) and releases EAL.
-    pub fn stop(mut self) -> (Vec<Counters>, Vec<PortStats>) {
+    pub fn stop(self) -> (Vec<Counters>, Vec<PortStats>) {
+        let stopped = self.stop_and_count();
+        (stopped.workers, stopped.ports)
+    }
+
+    /// [`Dataplane::stop`], also counting the mbufs still in use once everything the data plane
+    /// held (workers' pending queues and tx buffers, punt rings, control queues, the ports' rx
+    /// rings) has been freed: anything above 0 is a leak, or an mbuf the caller still holds.
+    pub fn stop_and_count(mut self) -> Stopped {
         self.shutdown();
         let counters = self.worker_counters();
         let ports = self.port_stats();
@@ -441,9 +455,26 @@ impl Dataplane {
                 eprintln!("mrouter: {e}");
             }
         }
+        // Read before EAL releases the memory the pool lives in.
+        let mbufs_in_use = self.pool.in_use();
         if let Err(e) = self.eal.cleanup() {
             eprintln!("mrouter: {e}");
         }
-        (counters, ports)
+        Stopped {
+            workers: counters,
+            ports,
+            mbufs_in_use,
+        }
     }
+}
+
+/// What [`Dataplane::stop_and_count`] reports.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// Each worker's final counters, in worker order.
+    pub workers: Vec<Counters>,
+    /// Every port's final counters, by port index.
+    pub ports: Vec<PortStats>,
+    /// Mbufs of the packet pool still in use after everything was freed and the ports closed.
+    pub mbufs_in_use: u32,
 }

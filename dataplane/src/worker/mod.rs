@@ -242,8 +242,11 @@ fn miss(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters)
                 group: flow.group,
                 port: in_port,
             };
-            if ctx.signals.send(s, ctx.now) == Sent::RingFull {
-                c.signals_dropped += 1;
+            // Signalled again (the control core may have rate-limited the first one).
+            match ctx.signals.send(s, ctx.now) {
+                Sent::Queued => c.misses_signalled += 1,
+                Sent::Filtered => {}
+                Sent::RingFull => c.signals_dropped += 1,
             }
         }
     }
