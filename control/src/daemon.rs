@@ -308,9 +308,12 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         }
     }
     let elapsed = started.elapsed();
-    let (counters, ports) = dp.stop();
+    let stopped = dp.stop_and_count();
     println!("mrouter: stopping");
-    report(opts, cfg, &ports, &counters, elapsed);
+    report(opts, cfg, &stopped.ports, &stopped.workers, elapsed);
+    // Counted once the workers have stopped and everything they, the control core and the
+    // ports held was freed: anything but 0 is a leaked mbuf.
+    println!("mbufs_in_use_at_exit {}", stopped.mbufs_in_use);
     Ok(())
 }
 

@@ -1,0 +1,150 @@
+//! Faults end to end: the real `mrouter` binary on af_packet ports between namespaced Linux
+//! hosts. A port's link goes down and comes back while traffic flows; SIGTERM arrives while a
+//! sender is running. mrouter must survive the first (counting what it could not send, and
+//! forwarding again once the link is back) and exit cleanly from the second, printing its final
+//! counters with no mbuf left in use.
+//!
+//! Needs root (network namespaces). Each test makes its own lab and removes it when it ends.
+
+mod common;
+use common::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const ROUTES: &str = r#"
+  - { group: 239.1.1.1, iif: if0, oifs: [ { interface: if1 }, { interface: if2 } ] }
+"#;
+
+/// `ip link set DEV up|down` on the router's end of a link, inside the lab's router namespace.
+fn set_link(lab: &Lab, dev: &str, state: &str) {
+    let st = Command::new("ip")
+        .args(["-n", &lab.ns("r"), "link", "set", dev, state])
+        .status()
+        .unwrap();
+    assert!(st.success(), "ip link set {dev} {state}");
+}
+
+#[test]
+fn a_port_whose_link_goes_down_and_up_counts_what_it_could_not_send_and_forwards_again() {
+    let lab = Lab::up("lnk");
+    let mut router = lab.start_router(ROUTES);
+    lab.warm_up(0, None, "239.1.1.1");
+    let r1 = lab.receiver(1, "239.1.1.1", 12_000);
+    let r2 = lab.receiver(2, "239.1.1.1", 12_000);
+    // 3000 datagrams, one every 2 ms (6 s at least); the link of if2 is down from 1.5 s to
+    // 4.5 s, long enough for more copies than the af_packet tx ring holds (512 frames).
+    const COUNT: u32 = 3000;
+    let mut sender = lab.sender(0, "239.1.1.1", 0, COUNT, 8, 2);
+    std::thread::sleep(Duration::from_millis(1500));
+    set_link(&lab, "r2", "down");
+    std::thread::sleep(Duration::from_millis(3000));
+    let during = lab.ctl_json(&["show", "stats"]);
+    set_link(&lab, "r2", "up");
+    assert!(sender.wait().unwrap().success());
+    let (got1, got2) = (r1.finish(), r2.finish());
+    assert!(
+        router.child.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "mrouter is still running:\n{}",
+        router.output()
+    );
+    let stats = lab.ctl_json(&["show", "stats"]);
+    let out = router.stop();
+
+    // The worker never blocked on the down port: if1 lost nothing.
+    assert_eq!(got1, all(COUNT, 7), "if1 lost nothing while if2 was down");
+    // While the link was down, the copies for if2 filled the af_packet tx ring (the kernel
+    // refuses to send them: the PMD counts them as tx errors) and then the queue refused the
+    // rest (tx_full).
+    let port2 = &during["ports"][2];
+    assert!(
+        port2["oerrors"].as_u64().unwrap() > 0,
+        "tx errors on the down port: {port2}"
+    );
+    let tx_full = counter(&out, "tx_full");
+    assert!(
+        tx_full > 0,
+        "copies refused while the link was down:\n{out}"
+    );
+    assert!(tx_full >= during["drops"]["tx_full"].as_u64().unwrap());
+    assert!(
+        got2.len() as u64 + tx_full <= COUNT as u64,
+        "a refused copy never arrives: h2 got {}, tx_full {tx_full}",
+        got2.len()
+    );
+    // Forwarding to if2 resumed: the last datagrams (sent about a second or more after the
+    // link came back) all arrived, once each and in order.
+    let tail: Vec<u32> = got2
+        .iter()
+        .map(|d| d.seq)
+        .filter(|&s| s >= COUNT - 250)
+        .collect();
+    assert_eq!(tail, (COUNT - 250..COUNT).collect::<Vec<_>>(), "{got2:?}");
+    assert!(got2.windows(2).all(|w| w[0].seq < w[1].seq), "{got2:?}");
+    assert!(stats["ports"][2]["opackets"].as_u64().unwrap() > port2["opackets"].as_u64().unwrap());
+    assert_eq!(counter(&out, "no_mbuf"), 0, "{out}");
+    assert_eq!(counter(&out, "mbufs_in_use_at_exit"), 0, "{out}");
+}
+
+#[test]
+fn sigterm_while_forwarding_exits_cleanly_with_final_counters_and_no_leaked_mbuf() {
+    let lab = Lab::up("term");
+    let mut router = lab.start_router(ROUTES);
+    lab.warm_up(0, None, "239.1.1.1");
+    let r1 = lab.receiver(1, "239.1.1.1", 4000);
+    let mut sender = lab.sender(0, "239.1.1.1", 0, 5000, 8, 1);
+    // Wait until traffic is flowing through the router, then SIGTERM in the middle of it.
+    let end = Instant::now() + Duration::from_secs(20);
+    while lab.ctl_json(&["show", "stats"])["ports"][1]["opackets"]
+        .as_u64()
+        .unwrap()
+        < 200
+    {
+        assert!(Instant::now() < end, "no traffic forwarded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut child = router.child.take().unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let end = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < end, "mrouter did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let still_sending = sender.try_wait().unwrap().is_none();
+    let _ = sender.kill();
+    let _ = sender.wait();
+    let got = r1.finish();
+    let out = router.output();
+    assert_eq!(status.code(), Some(0), "exit status:\n{out}");
+    assert!(still_sending, "SIGTERM came while the sender was running");
+    assert!(out.contains("mrouter: stopping"), "{out}");
+    assert!(
+        out.contains("statistics after"),
+        "final counters printed:\n{out}"
+    );
+    // The final worker counters include everything forwarded before the signal.
+    let forwarded: u64 = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("worker "))
+        .filter_map(|l| {
+            l.split("forwarded-copies ")
+                .nth(1)?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(
+        forwarded >= 2 * got.len() as u64 && got.len() >= 200,
+        "forwarded {forwarded}, h1 received {}:\n{out}",
+        got.len()
+    );
+    assert_eq!(
+        counter(&out, "mbufs_in_use_at_exit"),
+        0,
+        "every mbuf back in the pool at exit:\n{out}"
+    );
+}
