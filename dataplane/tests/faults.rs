@@ -84,8 +84,20 @@ fn sink(n: u32) -> PortSpec {
     spec(&format!("net_null{n},no-rx=1"), 1, 1)
 }
 
-/// EAL with a file prefix of this test's own, no hugepages, on `lcores`.
-fn eal(name: &str, lcores: &str, ports: &[PortSpec]) -> Eal {
+/// EAL's runtime directory for one test's file prefix, removed when the test ends.
+struct RuntimeDir(PathBuf);
+
+impl Drop for RuntimeDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// EAL with a file prefix of this test's own, no hugepages, on `lcores`. Keep the
+/// [`RuntimeDir`] until the data plane has stopped.
+fn eal(name: &str, lcores: &str, ports: &[PortSpec]) -> (Eal, RuntimeDir) {
+    let prefix = format!("mrt-faults-{name}-{}", std::process::id());
+    let runtime = RuntimeDir(PathBuf::from("/var/run/dpdk").join(&prefix));
     let mut args: Vec<String> = vec![
         format!("faults-{name}"),
         "--no-huge".into(),
@@ -93,7 +105,7 @@ fn eal(name: &str, lcores: &str, ports: &[PortSpec]) -> Eal {
         "512".into(),
         "--no-shconf".into(),
         "--file-prefix".into(),
-        format!("mrt-faults-{name}-{}", std::process::id()),
+        prefix,
         "--no-pci".into(),
         "-l".into(),
         lcores.into(),
@@ -101,7 +113,7 @@ fn eal(name: &str, lcores: &str, ports: &[PortSpec]) -> Eal {
         "*:warning".into(),
     ];
     args.extend(ports.iter().flat_map(|p| p.eal_args()));
-    Eal::init(&args).expect("EAL")
+    (Eal::init(&args).expect("EAL"), runtime)
 }
 
 /// Sends frames into the loopback port from a pool of the test's own.
@@ -169,7 +181,7 @@ fn mempool_exhausted_on_rx_is_counted_as_rx_nombuf_and_forwarding_resumes_withou
         spec(&format!("net_pcap0,rx_pcap={}", input.display()), 1, 1),
         spec(&format!("net_pcap1,tx_pcap={}", out.display()), 1, 1),
     ];
-    let eal = eal("rx", "0", &ports);
+    let (eal, _runtime) = eal("rx", "0", &ports);
     let mut table = ForwardingTable::new();
     table.insert(Some(s), g, route(0, &[1]));
     // The worker runs on this thread, so taking every mbuf here leaves none for its receives.
@@ -227,7 +239,7 @@ fn mempool_exhausted_on_rx_is_counted_as_rx_nombuf_and_forwarding_resumes_withou
 #[test]
 fn mempool_exhausted_on_replication_is_counted_as_no_mbuf_and_the_last_copy_still_leaves() {
     let ports = vec![loopback(), sink(1), sink(2)];
-    let eal = eal("repl", "0", &ports);
+    let (eal, _runtime) = eal("repl", "0", &ports);
     let s = Ipv4Addr::new(10, 0, 1, 2);
     // Fan-out 2 for a small group (copied whole) and a large one (header chained to the
     // shared payload: net_null takes chains).
@@ -308,7 +320,7 @@ fn a_full_tx_queue_is_counted_as_tx_full_and_other_ports_keep_their_copies() {
     // Port 1 is a ring nobody drains (no rx queue): once its 1023 slots are taken, every
     // further copy to it is refused.
     let ports = vec![loopback(), spec("net_ring1", 0, 1), sink(2)];
-    let eal = eal("txfull", "0", &ports);
+    let (eal, _runtime) = eal("txfull", "0", &ports);
     let (s, g) = (Ipv4Addr::new(10, 0, 1, 2), Ipv4Addr::new(239, 1, 1, 1));
     let mut table = ForwardingTable::new();
     table.insert(Some(s), g, route(0, &[1, 2]));
@@ -354,7 +366,7 @@ fn new_source(i: u32) -> Ipv4Addr {
 #[test]
 fn a_full_miss_ring_drops_signals_without_blocking_and_the_flows_resolve_once_drained() {
     let ports = vec![loopback(), sink(1)];
-    let eal = eal("missring", "0-1", &ports);
+    let (eal, _runtime) = eal("missring", "0-1", &ports);
     let established = (Ipv4Addr::new(10, 0, 1, 1), Ipv4Addr::new(239, 1, 1, 1));
     let group = Ipv4Addr::new(239, 2, 2, 2);
     let mut table = ForwardingTable::new();
@@ -466,7 +478,7 @@ fn established_flows_keep_flowing_while_the_control_core_is_stalled_for_a_second
         loopback(),
         spec(&format!("net_pcap1,tx_pcap={}", out.display()), 1, 1),
     ];
-    let eal = eal("stall", "0-1", &ports);
+    let (eal, _runtime) = eal("stall", "0-1", &ports);
     let (s, g) = (Ipv4Addr::new(10, 0, 1, 1), Ipv4Addr::new(239, 1, 1, 1));
     let mut table = ForwardingTable::new();
     table.insert(Some(s), g, route(0, &[1]));
