@@ -1,7 +1,8 @@
 //! mrouter data plane: the safe DPDK layer, packet views, the forwarding table and the
 //! poll-mode workers.
 //!
-//! `unsafe` lives only in [`dpdk`] (the DPDK wrapper); everything else is safe Rust.
+//! `unsafe` lives only in [`dpdk`] (the DPDK wrapper, and the CPU's prefetch hint) and in the
+//! lock-free table [`fib::rcu`]; everything else is safe Rust.
 pub mod dpdk;
 pub mod fib;
 pub mod pcap;

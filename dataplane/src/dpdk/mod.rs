@@ -12,6 +12,18 @@ pub use mbuf::{Mbuf, BURST, ETHER_HEADER_LEN, SHARED_FROM};
 pub use mempool::Mempool;
 pub use port::{EtherAddr, Port, PortStats, RxQueue, TxQueue, TX_BUFFER};
 
+/// Asks the CPU to bring the cache line at `p` closer; never faults, whatever `p` is.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint: it does not dereference `p` architecturally and cannot fault.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 use std::ffi::CStr;
 
 /// A DPDK call that failed, with the operation and DPDK's own error text.

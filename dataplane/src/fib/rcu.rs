@@ -1,19 +1,23 @@
-//! The published forwarding table: sharded copy-on-write with quiescent-state-based
-//! reclamation (QSBR).
+//! The published forwarding table: a hash table of copy-on-write buckets with quiescent-state-
+//! based reclamation (QSBR).
 //!
 //! Layout: the key space ((S,G) and (*,G), the latter with source 0.0.0.0, which no packet can
-//! carry) is hashed into [`SHARDS`] shards. Each shard is an immutable hash map behind an
-//! `AtomicPtr`. A change copies only its shard (on average `len / SHARDS` entries), so the cost
-//! of publishing one change does not grow with the table: with 4096 shards a 1M-entry table
-//! copies about 250 entries per change, a 1k-entry one about 1 (measured in `bench/`).
-//! A full copy per change would cost 1M entries; `rte_hash` + `rte_rcu_qsbr` would also do, but
-//! needs every value to live in DPDK memory and its own deferred free of the OIF lists, which
-//! this keeps in plain Rust.
+//! carry) is hashed into [`SHARDS`] slots, 2^20 of them, each an `AtomicPtr` to an immutable
+//! [`Bucket`] (null when empty). With as many slots as the table's design size (1M entries), a
+//! bucket holds one entry on average, so a change copies about one entry whatever the table's
+//! size: publishing one change costs the same in a 1k- and a 1M-entry table but for cache
+//! misses (measured by `bench/`, scenario `publish`). The slot array is 8 MiB, fixed. (It was
+//! 65,536 hash maps, 16 entries each at 1M: a change then cloned 16 routes, 13x the cost of a
+//! change at 1k. `rte_hash` + `rte_rcu_qsbr` would also do, but needs every value in DPDK
+//! memory and its own deferred free of the OIF lists, which this keeps in plain Rust.)
 //!
-//! Readers (workers) load shard pointers with `Acquire` (a plain load on x86: no read-modify-
+//! The slot hash is multiplicative with a per-table random seed, so which keys share a bucket
+//! cannot be chosen from outside; a bucket with several entries is scanned linearly.
+//!
+//! Readers (workers) load slot pointers with `Acquire` (a plain load on x86: no read-modify-
 //! write per packet) and report a quiescent state once per poll-loop turn by storing the epoch
-//! they last saw. The writer (control core) swaps shards, bumps the epoch, and frees an old shard
-//! only once every reader has reported an epoch at least as new as the swap's.
+//! they last saw. The writer (control core) swaps buckets, bumps the epoch, and frees an old
+//! bucket only once every reader has reported an epoch at least as new as the swap's.
 //!
 //! Who reads/writes what:
 //! - `shards[i]`: writer stores (Release), readers load (Acquire).
@@ -21,64 +25,107 @@
 //!   quiescent point.
 //! - `readers[r]`: reader r stores (Release) at quiescent points; the writer loads (Acquire).
 //! - `retired`: writer only (behind a mutex so the last owner can free it on drop).
+//! - `seed`: written once at creation.
 
 use super::Route;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Number of shards (a power of two).
-/// (Miri runs the same code with few shards: the algorithm does not depend on the count, and
-/// 65,536 interpreted allocations per test would take minutes.)
-pub const SHARDS: usize = if cfg!(miri) { 64 } else { 65_536 };
+/// Number of bucket slots (a power of two).
+/// (Miri runs the same code with few slots: the algorithm does not depend on the count, and
+/// a million interpreted slots per test would take minutes.)
+pub const SHARDS: usize = if cfg!(miri) { 64 } else { 1 << 20 };
 /// A reader slot value meaning "not reading": it never holds reclamation back.
 const OFFLINE: u64 = u64::MAX;
 
-type Shard = FxHashMap<u64, Route>;
+/// The entries of one slot, immutable once published. One entry (the usual case) lives inline,
+/// so a lookup follows one pointer.
+#[derive(Debug)]
+enum Bucket {
+    One(u64, Route),
+    Many(Box<[(u64, Route)]>),
+}
+
+impl Bucket {
+    #[inline]
+    fn get(&self, k: u64) -> Option<&Route> {
+        match self {
+            Bucket::One(key, r) => (*key == k).then_some(r),
+            Bucket::Many(v) => v.iter().find(|(key, _)| *key == k).map(|(_, r)| r),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<(u64, Route)> {
+        match self {
+            Bucket::One(k, r) => vec![(*k, r.clone())],
+            Bucket::Many(v) => v.to_vec(),
+        }
+    }
+
+    /// The bucket for `entries`, or null for none.
+    fn into_raw(mut entries: Vec<(u64, Route)>) -> *mut Bucket {
+        let b = match entries.len() {
+            0 => return std::ptr::null_mut(),
+            1 => {
+                let (k, r) = entries.pop().expect("one entry");
+                Bucket::One(k, r)
+            }
+            _ => Bucket::Many(entries.into_boxed_slice()),
+        };
+        Box::into_raw(Box::new(b))
+    }
+}
 
 #[inline]
 fn key(source: u32, group: u32) -> u64 {
     (u64::from(source) << 32) | u64::from(group)
 }
 
-#[inline]
-fn shard_of(k: u64) -> usize {
-    // FxHash mixes into the high bits; take them.
-    (FxBuildHasher.hash_one(k) >> (64 - SHARDS.trailing_zeros())) as usize
-}
-
 #[repr(align(64))]
 struct ReaderSlot(AtomicU64);
 
 struct Shared {
-    shards: Box<[AtomicPtr<Shard>]>,
+    shards: Box<[AtomicPtr<Bucket>]>,
+    seed: u64,
     epoch: AtomicU64,
     readers: Box<[ReaderSlot]>,
-    retired: Mutex<Vec<(u64, *mut Shard)>>,
+    retired: Mutex<Vec<(u64, *mut Bucket)>>,
 }
 
-// SAFETY: the raw shard pointers are owned by Shared (current ones) or its retired list; they
+impl Shared {
+    #[inline]
+    fn slot(&self, k: u64) -> usize {
+        // Multiplicative hashing (Knuth) of the seeded key; the high bits are the best mixed.
+        ((k ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SHARDS.trailing_zeros()))
+            as usize
+    }
+}
+
+// SAFETY: the raw bucket pointers are owned by Shared (current ones) or its retired list; they
 // are freed only by the writer after every reader has passed a quiescent point, or on drop when
-// no reader or writer is left. Shards themselves are immutable once published and are Send+Sync
-// (hash maps of plain data).
+// no reader or writer is left. Buckets themselves are immutable once published and are
+// Send+Sync (plain data and Arcs of plain data).
 unsafe impl Send for Shared {}
 // SAFETY: as above; all shared mutable state is atomic or behind the mutex.
 unsafe impl Sync for Shared {}
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // No reader or writer is left (this is the last Arc), so nothing can reach any shard.
+        // No reader or writer is left (this is the last Arc), so nothing can reach any bucket.
         for s in self.shards.iter() {
             let p = s.load(Ordering::Acquire);
-            // SAFETY: p came from Box::into_raw and is freed exactly once, here.
-            drop(unsafe { Box::from_raw(p) });
+            if !p.is_null() {
+                // SAFETY: p came from Box::into_raw and is freed exactly once, here.
+                drop(unsafe { Box::from_raw(p) });
+            }
         }
         let retired = std::mem::take(self.retired.get_mut().unwrap_or_else(|e| e.into_inner()));
         for (_, p) in retired {
-            // SAFETY: retired pointers are no longer published and are freed exactly once.
+            // SAFETY: retired pointers are non-null, no longer published, freed exactly once.
             drop(unsafe { Box::from_raw(p) });
         }
     }
@@ -88,8 +135,9 @@ impl Drop for Shared {
 pub fn new(readers: usize) -> (FibWriter, Vec<FibReader>) {
     let shared = Arc::new(Shared {
         shards: (0..SHARDS)
-            .map(|_| AtomicPtr::new(Box::into_raw(Box::<Shard>::default())))
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect(),
+        seed: std::collections::hash_map::RandomState::new().hash_one(0x006d_726f_7574_6572_u64),
         epoch: AtomicU64::new(1),
         readers: (0..readers)
             .map(|_| ReaderSlot(AtomicU64::new(1)))
@@ -125,13 +173,34 @@ impl FibReader {
             .or_else(|| self.get(key(0, group)))
     }
 
+    /// First step of a batched lookup: start loading the slot of (S,G).
+    #[inline]
+    pub fn prefetch_slot(&self, source: u32, group: u32) {
+        let i = self.shared.slot(key(source, group));
+        crate::dpdk::prefetch(&self.shared.shards[i]);
+    }
+
+    /// Second step: start loading the bucket of (S,G) (best after [`FibReader::prefetch_slot`]
+    /// had time to land).
+    #[inline]
+    pub fn prefetch_bucket(&self, source: u32, group: u32) {
+        let i = self.shared.slot(key(source, group));
+        let p = self.shared.shards[i].load(Ordering::Acquire);
+        if !p.is_null() {
+            crate::dpdk::prefetch(p);
+        }
+    }
+
     #[inline]
     fn get(&self, k: u64) -> Option<&Route> {
-        let p = self.shared.shards[shard_of(k)].load(Ordering::Acquire);
-        // SAFETY: p is a published shard. The writer frees it only after this reader has stored
-        // an epoch newer than the swap that retired it, which happens in `quiescent(&mut self)`;
-        // the returned reference borrows self, so it cannot outlive that call.
-        unsafe { (*p).get(&k) }
+        let p = self.shared.shards[self.shared.slot(k)].load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: p is a published bucket. The writer frees it only after this reader has
+        // stored an epoch newer than the swap that retired it, which happens in
+        // `quiescent(&mut self)`; the returned reference borrows self, so it cannot outlive that.
+        unsafe { (*p).get(k) }
     }
 
     /// Reports a quiescent state: this reader holds no reference into the table.
@@ -157,48 +226,63 @@ unsafe impl Send for FibReader {}
 /// The control core's write handle: stage changes, then [`FibWriter::publish`] them.
 pub struct FibWriter {
     shared: Arc<Shared>,
-    staged: FxHashMap<usize, Box<Shard>>,
+    /// Slots changed since the last publish, with their new entries.
+    staged: FxHashMap<usize, Vec<(u64, Route)>>,
     len: usize,
 }
 
 impl FibWriter {
-    fn staged_shard(&mut self, idx: usize) -> &mut Shard {
+    fn staged_slot(&mut self, idx: usize) -> &mut Vec<(u64, Route)> {
         let shared = &self.shared;
         self.staged.entry(idx).or_insert_with(|| {
             let p = shared.shards[idx].load(Ordering::Acquire);
-            // SAFETY: only the writer frees shards, and it is us; p is live.
-            Box::new(unsafe { (*p).clone() })
+            if p.is_null() {
+                Vec::new()
+            } else {
+                // SAFETY: only the writer frees buckets, and it is us; p is live.
+                unsafe { (*p).to_vec() }
+            }
         })
     }
 
     /// Stages an insert or replace of the (S,G) route (`source == None`: (*,G)).
     pub fn insert(&mut self, source: Option<Ipv4Addr>, group: Ipv4Addr, route: Route) {
         let k = key(source.map_or(0, u32::from), group.into());
-        if self.staged_shard(shard_of(k)).insert(k, route).is_none() {
-            self.len += 1;
+        let entries = self.staged_slot(self.shared.slot(k));
+        match entries.iter_mut().find(|(key, _)| *key == k) {
+            Some(e) => e.1 = route,
+            None => {
+                entries.push((k, route));
+                self.len += 1;
+            }
         }
     }
 
     /// Stages a removal; returns whether the route existed.
     pub fn remove(&mut self, source: Option<Ipv4Addr>, group: Ipv4Addr) -> bool {
         let k = key(source.map_or(0, u32::from), group.into());
-        let existed = self.staged_shard(shard_of(k)).remove(&k).is_some();
-        if existed {
-            self.len -= 1;
-        }
-        existed
+        let entries = self.staged_slot(self.shared.slot(k));
+        let Some(pos) = entries.iter().position(|(key, _)| *key == k) else {
+            return false;
+        };
+        entries.swap_remove(pos);
+        self.len -= 1;
+        true
     }
 
     /// The route as staged (what readers will see after the next publish).
     pub fn get(&self, source: Option<Ipv4Addr>, group: Ipv4Addr) -> Option<&Route> {
         let k = key(source.map_or(0, u32::from), group.into());
-        let idx = shard_of(k);
+        let idx = self.shared.slot(k);
         match self.staged.get(&idx) {
-            Some(s) => s.get(&k),
+            Some(v) => v.iter().find(|(key, _)| *key == k).map(|(_, r)| r),
             None => {
                 let p = self.shared.shards[idx].load(Ordering::Acquire);
-                // SAFETY: only the writer frees shards; the reference borrows self.
-                unsafe { (*p).get(&k) }
+                if p.is_null() {
+                    return None;
+                }
+                // SAFETY: only the writer frees buckets; the reference borrows self.
+                unsafe { (*p).get(k) }
             }
         }
     }
@@ -213,7 +297,7 @@ impl FibWriter {
         self.len == 0
     }
 
-    /// Makes every staged change visible to readers, then frees whatever old shards readers
+    /// Makes every staged change visible to readers, then frees whatever old buckets readers
     /// have moved past. Returns the new epoch: once [`FibWriter::acknowledged`] is true for it,
     /// no reader can see any state from before this publish.
     pub fn publish(&mut self) -> u64 {
@@ -221,23 +305,29 @@ impl FibWriter {
             return self.shared.epoch.load(Ordering::Acquire);
         }
         let mut old = Vec::with_capacity(self.staged.len());
-        for (idx, shard) in self.staged.drain() {
-            let p = Box::into_raw(shard);
-            old.push(self.shared.shards[idx].swap(p, Ordering::AcqRel));
+        // Take the map rather than drain it: a drain walks the map's whole allocation, which
+        // stays as large as the largest publish so far (a table build: 1M slots), and would
+        // make every later one-change publish cost O(table).
+        for (idx, entries) in std::mem::take(&mut self.staged) {
+            let p = Bucket::into_raw(entries);
+            let was = self.shared.shards[idx].swap(p, Ordering::AcqRel);
+            if !was.is_null() {
+                old.push(was);
+            }
         }
-        // SeqCst after the swaps: a reader that sees the new epoch sees the new shards.
+        // SeqCst after the swaps: a reader that sees the new epoch sees the new buckets.
         let epoch = self.shared.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut retired = self
-            .shared
-            .retired
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        retired.extend(old.into_iter().map(|p| (epoch, p)));
-        drop(retired);
+        if !old.is_empty() {
+            let mut retired = self
+                .shared
+                .retired
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            retired.extend(old.into_iter().map(|p| (epoch, p)));
+        }
         self.reclaim();
         epoch
     }
-
     /// The oldest epoch some reader may still be using.
     fn min_reader_epoch(&self) -> u64 {
         self.shared
@@ -253,7 +343,7 @@ impl FibWriter {
         self.min_reader_epoch() >= epoch
     }
 
-    /// Frees retired shards no reader can still see; returns how many are still waiting.
+    /// Frees retired buckets no reader can still see; returns how many are still waiting.
     pub fn reclaim(&mut self) -> usize {
         let safe = self.min_reader_epoch();
         let mut retired = self
@@ -263,7 +353,7 @@ impl FibWriter {
             .unwrap_or_else(|e| e.into_inner());
         retired.retain(|&(epoch, p)| {
             if epoch <= safe {
-                // SAFETY: every reader reported an epoch >= the one this shard was retired in,
+                // SAFETY: every reader reported an epoch >= the one this bucket was retired in,
                 // i.e. passed a quiescent point after it was unpublished; freed once.
                 drop(unsafe { Box::from_raw(p) });
                 false
@@ -371,6 +461,41 @@ mod tests {
             w.acknowledged(e),
             "an offline reader does not hold reclamation back"
         );
+    }
+
+    #[test]
+    fn keys_sharing_a_slot_stay_exact_through_inserts_and_removes() {
+        // Enough keys that many slots hold several (under Miri, 64 slots hold them all).
+        let n: u32 = if cfg!(miri) { 300 } else { 20_000 };
+        let (mut w, mut readers) = new(1);
+        // Scattered keys (sequential ones spread perfectly under multiplicative hashing).
+        let g = |i: u32| Ipv4Addr::from(0xef00_0000 | (i.wrapping_mul(0x9e37_79b1) >> 8));
+        let s = Ipv4Addr::new(10, 0, 0, 1);
+        for i in 0..n {
+            w.insert(Some(s), g(i), route(0, (i % 60_000) as u16));
+        }
+        w.publish();
+        let shared_slots = (0..n)
+            .map(|i| w.shared.slot(key(s.into(), g(i).into())))
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        assert!(shared_slots < n as usize, "some keys share a slot");
+        for i in (0..n).step_by(2) {
+            assert!(w.remove(Some(s), g(i)));
+        }
+        w.publish();
+        let r = &mut readers[0];
+        for i in 0..n {
+            let got = r.lookup(s.into(), g(i).into());
+            if i % 2 == 0 {
+                assert_eq!(got, None, "{i}");
+            } else {
+                assert_eq!(got, Some(&route(0, (i % 60_000) as u16)), "{i}");
+            }
+        }
+        assert_eq!(w.len(), (n / 2) as usize);
+        r.quiescent();
+        assert_eq!(w.reclaim(), 0);
     }
 
     #[test]
