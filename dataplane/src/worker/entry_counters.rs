@@ -43,6 +43,14 @@ impl EntryCounters {
         }
     }
 
+    /// Starts loading `slot`'s cache line (a batched lookup's last step before counting).
+    #[inline]
+    pub fn prefetch(&self, slot: u32) {
+        if let Some(s) = self.slots.get(slot as usize) {
+            crate::dpdk::prefetch(s);
+        }
+    }
+
     /// (packets, bytes) counted on `slot` so far; a relaxed read may be a turn stale.
     pub fn read(&self, slot: u32) -> (u64, u64) {
         match self.slots.get(slot as usize) {

@@ -45,6 +45,12 @@ pub struct Egress<'a> {
     pub chains: &'a [bool],
 }
 
+/// Starts loading `route`'s OIF list (a batched lookup's last step).
+#[inline]
+pub fn prefetch_oifs(route: &Route) {
+    crate::dpdk::prefetch(route.oifs.as_ptr());
+}
+
 /// Sends `m` (already classified as `flow`, with a TTL > 1) to every outgoing port of `route`
 /// whose TTL threshold it passes.
 #[inline]
