@@ -119,6 +119,10 @@ pub fn port_specs(cfg: &Config) -> Vec<PortSpec> {
         .collect()
 }
 
+/// How long the idle control loop parks at most (workers unpark it for misses and control
+/// packets): the latency of timers and of the admin socket while nothing else happens.
+const IDLE_PARK: Duration = Duration::from_micros(200);
+
 /// The table the data plane starts with: empty (the control core fills it), knowing the
 /// router's own addresses, whose packets the workers drop (`own_source`).
 pub fn initial_table(cfg: &Config) -> ForwardingTable {
@@ -257,9 +261,10 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             core.turn(&mut dp);
         } else if !core.turn(&mut dp) {
             // Idle: the control core shares its CPU with everything else on the machine, so it
-            // sleeps rather than spins; 50 us (with the 1 us timer slack set at start) keeps a
-            // new flow's first packets waiting well under 100 us for the control core.
-            std::thread::sleep(Duration::from_micros(50));
+            // parks rather than spins. A worker unparks it as soon as it queues a miss or a
+            // control packet, so a new flow does not wait for the end of a sleep; the timeout
+            // bounds how late timers and the admin socket are served.
+            std::thread::park_timeout(IDLE_PARK);
         }
         admin.poll(&mut |req| match req {
             Request::ShowMroute => Response::Mroute(views::mroutes(cfg, &core)),

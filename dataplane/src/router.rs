@@ -181,6 +181,7 @@ impl Dataplane {
                 },
                 pending: Pending::with_limits(hz, limits.pending_flows, limits.pending_per_flow),
                 own_sources: table.own_sources().into(),
+                control: std::thread::current(),
                 entries: {
                     let e = Arc::new(EntryCounters::default());
                     entry_counters.push(Arc::clone(&e));

@@ -52,6 +52,9 @@ pub struct Worker {
     pub stats: Arc<WorkerStats>,
     /// The router's own addresses (host order): such sources are dropped, never held.
     pub own_sources: Box<[u32]>,
+    /// The control core's thread, unparked when a miss or a control packet is queued for it,
+    /// so it need not poll the rings while idle.
+    pub control: std::thread::Thread,
 }
 
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
@@ -62,6 +65,7 @@ struct Ctx<'a> {
     punt: &'a mut rtrb::Producer<Punted>,
     pending: &'a mut Pending,
     own_sources: &'a [u32],
+    control: &'a std::thread::Thread,
     out: Egress<'a>,
     now: u64,
 }
@@ -107,6 +111,7 @@ impl Worker {
             punt: &mut self.punt,
             pending: &mut self.pending,
             own_sources: &self.own_sources,
+            control: &self.control,
             out: Egress {
                 pool: &self.pool,
                 tx: &mut self.tx,
@@ -237,7 +242,10 @@ fn route_packet(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut C
 #[cold]
 fn punt(m: Mbuf, port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
     match ctx.punt.push(Punted { port, mbuf: m }) {
-        Ok(()) => c.punted += 1,
+        Ok(()) => {
+            c.punted += 1;
+            ctx.control.unpark();
+        }
         Err(_) => c.drop(DropReason::LocalControl, 1),
     }
 }
@@ -257,7 +265,12 @@ fn miss(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters)
                 port: in_port,
             };
             match ctx.signals.send(s, ctx.now) {
-                Sent::Queued => c.misses_signalled += 1,
+                Sent::Queued => {
+                    c.misses_signalled += 1;
+                    // Cold path (a new flow): an atomic swap, and a futex wake only when the
+                    // control core is parked.
+                    ctx.control.unpark();
+                }
                 Sent::Filtered => {}
                 Sent::RingFull => c.signals_dropped += 1,
             }
@@ -271,7 +284,10 @@ fn miss(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters)
             };
             // Signalled again (the control core may have rate-limited the first one).
             match ctx.signals.send(s, ctx.now) {
-                Sent::Queued => c.misses_signalled += 1,
+                Sent::Queued => {
+                    c.misses_signalled += 1;
+                    ctx.control.unpark();
+                }
                 Sent::Filtered => {}
                 Sent::RingFull => c.signals_dropped += 1,
             }
