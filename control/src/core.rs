@@ -202,6 +202,8 @@ pub struct ControlCounters {
     pub igmp_sent: u64,
     /// IGMP messages that could not be sent (no control tx queue, no mbuf, queue full).
     pub igmp_send_failed: u64,
+    /// Link state changes seen on the ports (each one refreshes the entries).
+    pub link_changes: u64,
     /// Reloads applied.
     pub reloads: u64,
     /// Reloads refused (bad file or a change that needs a restart).
@@ -223,6 +225,9 @@ struct Slots {
     sweeping: bool,
     next_sweep: Duration,
 }
+
+/// How often the control core reads the ports' link state.
+pub const LINK_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 /// Slots swept per turn when feeding the workers' counters to the MGM.
 pub const SWEEP_PER_TURN: usize = 4096;
@@ -283,6 +288,10 @@ pub struct ControlCore {
     meta: HashMap<(Ipv4Addr, Ipv4Addr), MfeMeta>,
     limiter: MissLimiter,
     own_addresses: HashSet<Ipv4Addr>,
+    /// Link state per port as last read: a port whose link is down is left out of every
+    /// entry's outgoing ports in the data plane (the MGM keeps it) until it comes back.
+    link_up: Vec<bool>,
+    next_link_check: Duration,
     slots: Slots,
     igmp: Option<Igmp>,
 }
@@ -315,6 +324,8 @@ impl ControlCore {
             meta: HashMap::new(),
             limiter: MissLimiter::new(cfg.limits, cfg.workers.len()),
             own_addresses: cfg.interfaces.iter().map(|i| i.address).collect(),
+            link_up: vec![true; cfg.ports.len()],
+            next_link_check: Duration::ZERO,
             slots: Slots::default(),
             igmp: None,
         };
@@ -897,6 +908,7 @@ impl ControlCore {
             self.mgm.handle_timeout(now, &mut self.host);
         }
         self.sweep_counters(dp, now);
+        self.check_links(dp, now);
         let changed = self.apply_changes(dp, now);
         taken > 0 || punted > 0 || changed
     }
@@ -940,6 +952,51 @@ impl ControlCore {
         }
     }
 
+    /// Reads every port's link state (every [`LINK_CHECK_EVERY`]); when one changed, every
+    /// entry is re-published with the ports that are up (like an interface going down on a
+    /// kernel router). O(entries) per change; link changes are rare.
+    fn check_links(&mut self, dp: &mut Dataplane, now: Duration) {
+        if now < self.next_link_check {
+            return;
+        }
+        self.next_link_check = now + LINK_CHECK_EVERY;
+        let mut changed = false;
+        for (port, up) in self.link_up.iter_mut().enumerate() {
+            let now_up = dp.link_up(port);
+            if now_up != *up {
+                *up = now_up;
+                changed = true;
+                self.counters.link_changes += 1;
+                println!(
+                    "mrouter: port {port} link {}",
+                    if now_up { "up" } else { "down" }
+                );
+            }
+        }
+        if !changed {
+            return;
+        }
+        for mfe in self.mgm.mfes(now).collect::<Vec<_>>() {
+            let entry = mgm::MfeEntry {
+                source: mfe.source,
+                group: mfe.group,
+                iif: mfe.iif,
+                upstream: mfe.upstream,
+                oifs: mfe.oifs.clone(),
+            };
+            let slot = self.slots.alloc((mfe.source, mfe.group), dp);
+            let route = self.route_of(&entry, slot);
+            dp.fib().insert(Some(mfe.source), mfe.group, route);
+        }
+        dp.publish();
+        self.counters.publishes += 1;
+    }
+
+    /// Whether port `port`'s link was up at the last check.
+    pub fn port_link_up(&self, port: usize) -> bool {
+        self.link_up.get(port).copied().unwrap_or(false)
+    }
+
     fn interface(&self, port: u16) -> InterfaceId {
         self.interface_of_port
             .get(port as usize)
@@ -961,8 +1018,12 @@ impl ControlCore {
                 .oifs
                 .iter()
                 .filter_map(|&o| {
+                    let p = port(o)?;
+                    if !self.link_up.get(usize::from(p)).copied().unwrap_or(true) {
+                        return None;
+                    }
                     Some(Oif {
-                        port: port(o)?,
+                        port: p,
                         ttl_threshold: self.host.static_routing.ttl_threshold(
                             entry.source,
                             entry.group,

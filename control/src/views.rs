@@ -103,6 +103,7 @@ pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<Inter
                 rx_missed: s.imissed,
                 rx_nombuf: s.rx_nombuf,
                 tx_errors: s.oerrors,
+                link_up: core.port_link_up(f.port),
             }
         })
         .collect()
@@ -148,11 +149,15 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("igmp_membership_errors", cc.igmp_membership_errors),
         ("igmp_sent", cc.igmp_sent),
         ("igmp_send_failed", cc.igmp_send_failed),
+        ("link_changes", cc.link_changes),
         ("reloads", cc.reloads),
         ("reloads_failed", cc.reloads_failed),
         ("mgm_misses_without_rpf_route", m.no_route_misses),
         ("mgm_expirations", m.expirations),
         ("mgm_revalidations", m.revalidations),
+        // A gauge, not a counter: packet-pool mbufs in use now (rings, held, in flight), so a
+        // soak can see them return to their idle level.
+        ("mbufs_in_use", u64::from(dp.mbufs_in_use())),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

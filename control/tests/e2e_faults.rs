@@ -25,7 +25,7 @@ fn set_link(lab: &Lab, dev: &str, state: &str) {
 }
 
 #[test]
-fn a_port_whose_link_goes_down_and_up_counts_what_it_could_not_send_and_forwards_again() {
+fn a_port_whose_link_goes_down_is_left_out_until_it_comes_back_and_nothing_else_is_disturbed() {
     let lab = Lab::up("lnk");
     let mut router = lab.start_router(ROUTES);
     lab.warm_up(0, None, "239.1.1.1");
@@ -37,7 +37,19 @@ fn a_port_whose_link_goes_down_and_up_counts_what_it_could_not_send_and_forwards
     let mut sender = lab.sender(0, "239.1.1.1", 0, COUNT, 8, 2);
     std::thread::sleep(Duration::from_millis(1500));
     set_link(&lab, "r2", "down");
-    std::thread::sleep(Duration::from_millis(3000));
+    // The control core reads link state every 100 ms and takes the port out of the entries.
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let ifaces = lab.ctl_json(&["show", "interfaces"]);
+        if ifaces[2]["link_up"] == false {
+            assert_eq!(ifaces[1]["link_up"], true, "{ifaces}");
+            break;
+        }
+        assert!(Instant::now() < end, "if2's link still shown up: {ifaces}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let taken_out = lab.ctl_json(&["show", "stats"]);
+    std::thread::sleep(Duration::from_millis(2500));
     let during = lab.ctl_json(&["show", "stats"]);
     set_link(&lab, "r2", "up");
     assert!(sender.wait().unwrap().success());
@@ -52,24 +64,26 @@ fn a_port_whose_link_goes_down_and_up_counts_what_it_could_not_send_and_forwards
 
     // The worker never blocked on the down port: if1 lost nothing.
     assert_eq!(got1, all(COUNT, 7), "if1 lost nothing while if2 was down");
-    // While the link was down, the copies for if2 filled the af_packet tx ring (the kernel
-    // refuses to send them: the PMD counts them as tx errors) and then the queue refused the
-    // rest (tx_full).
-    let port2 = &during["ports"][2];
-    assert!(
-        port2["oerrors"].as_u64().unwrap() > 0,
-        "tx errors on the down port: {port2}"
+    // Once the port was out of the entries, no copy was even tried there: its counters stood
+    // still for 2.5 s while if1's went on.
+    let p2 = |v: &serde_json::Value, k: &str| v["ports"][2][k].as_u64().unwrap();
+    assert_eq!(
+        (p2(&during, "opackets"), p2(&during, "oerrors")),
+        (p2(&taken_out, "opackets"), p2(&taken_out, "oerrors")),
+        "no copy went to the down port"
     );
-    let tx_full = counter(&out, "tx_full");
     assert!(
-        tx_full > 0,
-        "copies refused while the link was down:\n{out}"
+        during["ports"][1]["opackets"].as_u64() > taken_out["ports"][1]["opackets"].as_u64(),
+        "if1 kept forwarding"
     );
-    assert!(tx_full >= during["drops"]["tx_full"].as_u64().unwrap());
+    assert_eq!(counter(&out, "tx_full"), 0, "{out}");
     assert!(
-        got2.len() as u64 + tx_full <= COUNT as u64,
-        "a refused copy never arrives: h2 got {}, tx_full {tx_full}",
-        got2.len()
+        stats["control"]["link_changes"].as_u64() >= Some(2),
+        "{stats}"
+    );
+    assert!(
+        out.contains("port 2 link down") && out.contains("port 2 link up"),
+        "{out}"
     );
     // Forwarding to if2 resumed: the last datagrams (sent about a second or more after the
     // link came back) all arrived, once each and in order.
@@ -80,7 +94,13 @@ fn a_port_whose_link_goes_down_and_up_counts_what_it_could_not_send_and_forwards
         .collect();
     assert_eq!(tail, (COUNT - 250..COUNT).collect::<Vec<_>>(), "{got2:?}");
     assert!(got2.windows(2).all(|w| w[0].seq < w[1].seq), "{got2:?}");
-    assert!(stats["ports"][2]["opackets"].as_u64().unwrap() > port2["opackets"].as_u64().unwrap());
+    // At most the copies queued before the control core noticed (100 ms, ~50 datagrams) can
+    // arrive late, sent by af_packet from its ring when the link came back.
+    let missing = COUNT as usize - got2.len();
+    assert!(
+        missing >= 1000,
+        "h2 missed the down time: only {missing} missing"
+    );
     assert_eq!(counter(&out, "no_mbuf"), 0, "{out}");
     assert_eq!(counter(&out, "mbufs_in_use_at_exit"), 0, "{out}");
 }

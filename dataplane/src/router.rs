@@ -58,6 +58,19 @@ impl PortSpec {
         self.device.starts_with("net_")
     }
 
+    /// The kernel interface behind an af_packet port (`iface=` in its devargs). That driver
+    /// reports its link up from the start whatever the interface does, so the kernel's
+    /// operational state is read instead.
+    pub fn kernel_iface(&self) -> Option<&str> {
+        if !self.device.starts_with("net_af_packet") {
+            return None;
+        }
+        self.device
+            .split(',')
+            .find_map(|kv| kv.strip_prefix("iface="))
+            .filter(|i| !i.is_empty() && !i.contains(['/', '.']))
+    }
+
     /// The EAL arguments that create or allow the device.
     pub fn eal_args(&self) -> [String; 2] {
         if self.is_vdev() {
@@ -96,6 +109,8 @@ enum Placement {
 pub struct Dataplane {
     eal: Eal,
     ports: Vec<Port>,
+    /// Per port, the kernel interface whose state stands for the link (af_packet ports).
+    kernel_ifaces: Vec<Option<String>>,
     pool: Mempool,
     fib: FibWriter,
     signal_rx: Vec<SignalRx>,
@@ -220,6 +235,10 @@ impl Dataplane {
         let mut dp = Dataplane {
             eal,
             ports: handles,
+            kernel_ifaces: ports
+                .iter()
+                .map(|p| p.kernel_iface().map(str::to_string))
+                .collect(),
             pool,
             fib,
             signal_rx,
@@ -394,6 +413,21 @@ impl Dataplane {
     /// Every port's counters, by port index.
     pub fn port_stats(&self) -> Vec<PortStats> {
         self.ports.iter().map(Port::stats).collect()
+    }
+
+    /// Whether port `port`'s link is up now (false for an unknown port). For an af_packet
+    /// port, the kernel interface's operational state (`/sys/class/net/IFACE/operstate`:
+    /// anything but down, lowerlayerdown, notpresent or dormant counts as up).
+    pub fn link_up(&self, port: usize) -> bool {
+        if let Some(Some(iface)) = self.kernel_ifaces.get(port) {
+            let state = std::fs::read_to_string(format!("/sys/class/net/{iface}/operstate"))
+                .unwrap_or_default();
+            return !matches!(
+                state.trim(),
+                "down" | "lowerlayerdown" | "notpresent" | "dormant"
+            );
+        }
+        self.ports.get(port).is_some_and(Port::link_up)
     }
 
     /// Every port's driver and MAC, by port index.

@@ -75,6 +75,14 @@ pub struct InterfaceView {
     pub rx_nombuf: u64,
     /// Transmit errors.
     pub tx_errors: u64,
+    /// The port's link state at the control core's last check (every 100 ms); while it is
+    /// down the interface is left out of the entries' outgoing ports.
+    #[serde(default = "link_up_default")]
+    pub link_up: bool,
+}
+
+fn link_up_default() -> bool {
+    true
 }
 
 /// One port's DPDK counters.
