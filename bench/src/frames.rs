@@ -75,6 +75,39 @@ pub fn pcap_frames(
         .collect()
 }
 
+/// An IGMPv2 Membership Report for `group` (`leave`: a Leave Group to 224.0.0.2) from host
+/// `host`, as a Linux host sends it: TTL 1, a Router Alert option, padded to the 60-byte
+/// Ethernet minimum. The soak scenario's membership churn.
+pub fn igmp_v2(host: Ipv4Addr, group: Ipv4Addr, leave: bool) -> Vec<u8> {
+    use dataplane::wire::{ether, igmp, ipv4};
+    let msg = if leave {
+        igmp::Repr::LeaveV2 { group }
+    } else {
+        igmp::Repr::ReportV2 { group }
+    };
+    let dst = if leave { igmp::ALL_ROUTERS } else { group };
+    let ip_at = ether::HEADER_LEN;
+    let igmp_at = ip_at + ipv4::ROUTER_ALERT_HEADER_LEN;
+    let mut f = vec![0u8; (igmp_at + msg.buffer_len()).max(60)];
+    ether::Repr {
+        src: GEN_MAC,
+        dst: ether::multicast_mac(dst),
+        ethertype: ether::ETHERTYPE_IPV4,
+    }
+    .emit(&mut ether::Frame::new_unchecked(&mut f[..]));
+    ipv4::Repr {
+        src_addr: host,
+        dst_addr: dst,
+        protocol: ipv4::PROTOCOL_IGMP,
+        payload_len: msg.buffer_len(),
+        ttl: 1,
+        dscp_ecn: 0xc0,
+    }
+    .emit_with_router_alert(&mut ipv4::Packet::new_unchecked(&mut f[ip_at..]));
+    msg.emit(&mut igmp::Packet::new_unchecked(&mut f[igmp_at..]));
+    f
+}
+
 /// `a + n` as addresses.
 pub fn add(a: Ipv4Addr, n: u32) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(a).wrapping_add(n))
@@ -97,6 +130,33 @@ mod tests {
             assert_eq!(f.len(), len, "size {size}");
             // IPv4 total length = frame - 14.
             assert_eq!(u16::from_be_bytes([f[16], f[17]]) as usize, len - 14);
+        }
+    }
+
+    #[test]
+    fn igmp_v2_report_and_leave_parse_back() {
+        use dataplane::wire::{igmp, ipv4};
+        let (host, group) = (Ipv4Addr::new(10, 0, 2, 2), Ipv4Addr::new(239, 3, 0, 7));
+        for leave in [false, true] {
+            let f = igmp_v2(host, group, leave);
+            assert_eq!(f.len(), 60);
+            let ip = ipv4::Packet::new_checked(&f[14..]).unwrap();
+            let r = ipv4::Repr::parse(&ip).unwrap();
+            assert_eq!(
+                (r.src_addr, r.ttl, r.protocol),
+                (host, 1, ipv4::PROTOCOL_IGMP)
+            );
+            assert!(ip.has_router_alert());
+            let m = igmp::Repr::parse(&igmp::Packet::new_checked(ip.payload()).unwrap()).unwrap();
+            if leave {
+                assert_eq!(r.dst_addr, igmp::ALL_ROUTERS);
+                assert_eq!(m, igmp::Repr::LeaveV2 { group });
+                assert_eq!(&f[..6], &[0x01, 0x00, 0x5e, 0, 0, 2]);
+            } else {
+                assert_eq!(r.dst_addr, group);
+                assert_eq!(m, igmp::Repr::ReportV2 { group });
+                assert_eq!(&f[..6], &[0x01, 0x00, 0x5e, 3, 0, 7]);
+            }
         }
     }
 

@@ -87,6 +87,35 @@ pub struct Opts {
     /// Seconds of new sources (default: until the end of transmission).
     #[arg(long)]
     pub new_duration: Option<f64>,
+    /// Groups the new sources take turns on: new source i sends to `--new-group` + (i mod N).
+    #[arg(long, default_value_t = 1)]
+    pub new_groups: u32,
+    /// Seconds to wait after every link is up before transmitting (lets a harness read the
+    /// router idle first).
+    #[arg(long, default_value_t = 0.0)]
+    pub start_delay: f64,
+    /// Seconds to keep the ports open (idle) after writing the results, or until a signal: a
+    /// memif peer still polling its rings when this side closes them can crash (DPDK 22.11
+    /// memif unmaps the regions under it), so a harness stops the peer first.
+    #[arg(long, default_value_t = 0.0)]
+    pub linger: f64,
+    /// IGMP membership churn: send IGMPv2 reports and leaves on this port (one of `--rx`, the
+    /// router's interface that runs IGMP), as a host would.
+    #[arg(long)]
+    pub igmp_port: Option<String>,
+    /// Host address the IGMP messages come from (on the router interface's subnet).
+    #[arg(long, default_value = "10.0.2.2")]
+    pub igmp_host: Ipv4Addr,
+    /// First group joined and left.
+    #[arg(long, default_value = "239.3.0.1")]
+    pub igmp_group: Ipv4Addr,
+    /// Groups in the cycle: reports for groups 0..N in turn, then leaves for 0..N, again.
+    #[arg(long, default_value_t = 64)]
+    pub igmp_groups: u32,
+    /// IGMP messages per second (each group stays joined, then left, for N / rate seconds).
+    /// At the end of transmission every group still joined is left.
+    #[arg(long, default_value_t = 20.0)]
+    pub igmp_rate: f64,
 }
 
 /// The YAML stream file.

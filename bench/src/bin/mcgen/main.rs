@@ -53,6 +53,27 @@ pub struct Outcome {
     /// Packets sent per stream when the first new source was sent (loss after it is the
     /// storm's).
     pub sent_at_storm: Option<Vec<u64>>,
+    /// IGMP churn, if asked for.
+    pub igmp: Option<IgmpSent>,
+}
+
+/// IGMP membership churn: IGMPv2 reports and leaves sent on one of the rx ports.
+pub struct IgmpChurn {
+    txq: TxQueue,
+    /// Per group: (report, leave) frames.
+    frames: Vec<(Vec<u8>, Vec<u8>)>,
+    rate: f64,
+}
+
+/// What the IGMP churn sent (only messages the tx queue took are counted).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IgmpSent {
+    pub reports: u64,
+    pub leaves: u64,
+    /// Leaves sent at the end of transmission for the groups still joined.
+    pub final_leaves: u64,
+    /// Messages the tx queue refused (sent again on a later turn).
+    pub refused: u64,
 }
 
 /// New sources to create while the streams run (a miss storm).
@@ -66,6 +87,8 @@ pub struct NewSources {
     /// Seconds after the start of transmission.
     pub start: f64,
     pub duration: f64,
+    /// Groups taken in turn from `group` upwards.
+    pub groups: u32,
 }
 
 fn epoch_secs() -> f64 {
@@ -168,6 +191,15 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
         .iter()
         .map(|&i| ports[i].take_rx_queue(0).ok_or("rx queue taken"))
         .collect::<Result<_, _>>()?;
+    // The other rx queues of the rx ports: a router with a tx queue of its control core's own
+    // sends its IGMP queries there. Drained every turn, counted as foreign.
+    let extra_rxqs: Vec<RxQueue> = rx_index
+        .iter()
+        .flat_map(|&i| {
+            let port = &ports[i];
+            (1..opts.queues.max(1)).filter_map(move |q| port.take_rx_queue(q))
+        })
+        .collect();
 
     let progress = Arc::new(Progress::default());
     let result: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
@@ -186,12 +218,43 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
             duration: opts
                 .new_duration
                 .unwrap_or((duration - opts.new_start).max(0.0)),
+            groups: opts.new_groups.max(1),
         });
+    let igmp = match &opts.igmp_port {
+        Some(name) => {
+            let i = names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| format!("--igmp-port {name} is not one of the ports"))?;
+            if i == 0 {
+                return Err("--igmp-port must not be the tx port".into());
+            }
+            let txq = ports[i].take_tx_queue(0).ok_or("igmp tx queue taken")?;
+            let frames = (0..opts.igmp_groups.max(1))
+                .map(|g| {
+                    let group = frames::add(opts.igmp_group, g);
+                    (
+                        frames::igmp_v2(opts.igmp_host, group, false),
+                        frames::igmp_v2(opts.igmp_host, group, true),
+                    )
+                })
+                .collect();
+            Some(IgmpChurn {
+                txq,
+                frames,
+                rate: opts.igmp_rate.max(0.001),
+            })
+        }
+        None => None,
+    };
     let n_rx = rxqs.len();
+    if opts.start_delay > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(opts.start_delay));
+    }
     let base: Vec<PortStats> = ports.iter().map(Port::stats).collect();
     eal.launch(opts.lcore, move || {
         let out = generate(
-            streams, newsrc, txq, rxqs, pool, hz, pps, duration, drain, &pr,
+            streams, newsrc, igmp, txq, rxqs, extra_rxqs, pool, hz, pps, duration, drain, &pr,
         );
         pr.done.store(true, Ordering::Release);
         *res.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
@@ -236,6 +299,16 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
         )
         .map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    if opts.linger > 0.0 {
+        let stop = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
+        }
+        let until = Instant::now() + Duration::from_secs_f64(opts.linger);
+        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     for p in &ports {
         let _ = p.close();
     }
@@ -249,8 +322,10 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
 fn generate(
     streams: Vec<Stream>,
     newsrc: Option<NewSources>,
+    mut igmp: Option<IgmpChurn>,
     mut txq: TxQueue,
     mut rxqs: Vec<RxQueue>,
+    mut extra_rxqs: Vec<RxQueue>,
     pool: Mempool,
     hz: u64,
     pps: Option<f64>,
@@ -286,9 +361,18 @@ fn generate(
         let a = start + (ns.start * hz as f64) as u64;
         (a, a + (ns.duration * hz as f64) as u64, ns.rate)
     });
-    let new_base = newsrc
-        .as_ref()
-        .map_or(std::net::Ipv4Addr::UNSPECIFIED, |n| n.source);
+    let (new_base, new_group, new_groups) = newsrc.as_ref().map_or(
+        (
+            std::net::Ipv4Addr::UNSPECIFIED,
+            std::net::Ipv4Addr::UNSPECIFIED,
+            1,
+        ),
+        |n| (n.source, n.group, n.groups),
+    );
+    let mut igmp_sent = IgmpSent::default();
+    let mut joined = vec![false; igmp.as_ref().map_or(0, |c| c.frames.len())];
+    // IGMP messages sent in the cycle (its position); the final leaves come after it.
+    let mut igmp_k = 0u64;
     let mut sent_at_storm = None;
     let (mut new_sent, mut new_first_at, mut new_last_at) = (0u64, None, None);
     let mut new_rx = NewFlows::default();
@@ -322,7 +406,9 @@ fn generate(
                             break;
                         }
                         let src = frames::add(new_base, new_sent as u32);
-                        set_source(m.data_mut(), src);
+                        let group =
+                            frames::add(new_group, (new_sent % u64::from(new_groups)) as u32);
+                        set_source_group(m.data_mut(), src, group);
                         stamp::write(
                             m.data_mut(),
                             *at,
@@ -386,6 +472,19 @@ fn generate(
             tx_full += unsent as u64;
             total_sent += (k - unsent) as u64;
         }
+        if let Some(c) = igmp.as_mut() {
+            igmp_turn(
+                c,
+                &pool,
+                now,
+                start,
+                end_tx,
+                hz,
+                &mut igmp_k,
+                &mut joined,
+                &mut igmp_sent,
+            );
+        }
         for (p, q) in rxqs.iter_mut().enumerate() {
             if q.rx_burst(&mut bufs) == 0 {
                 continue;
@@ -410,6 +509,12 @@ fn generate(
             total_rx += bufs.len() as u64;
             Mbuf::free_bulk(&mut bufs);
         }
+        for q in &mut extra_rxqs {
+            let n = q.rx_burst(&mut bufs);
+            rx.foreign += n as u64;
+            total_rx += n as u64;
+            Mbuf::free_bulk(&mut bufs);
+        }
         turns += 1;
         if turns & 1023 == 0 {
             progress.sent.store(total_sent, Ordering::Relaxed);
@@ -429,14 +534,73 @@ fn generate(
         new_first_at,
         new_last_at,
         sent_at_storm,
+        igmp: igmp.map(|_| igmp_sent),
     }
 }
 
-/// Rewrites the IPv4 source address of an untagged Ethernet/IPv4 frame and its header checksum.
-fn set_source(frame: &mut [u8], src: std::net::Ipv4Addr) {
+/// One turn of IGMP churn: while transmitting, the messages due by now (reports for every
+/// group in turn, then leaves for every group, again); after, one leave per group still joined.
+/// A message the queue refuses is tried again on a later turn.
+#[allow(clippy::too_many_arguments)]
+fn igmp_turn(
+    c: &mut IgmpChurn,
+    pool: &Mempool,
+    now: u64,
+    start: u64,
+    end_tx: u64,
+    hz: u64,
+    k: &mut u64,
+    joined: &mut [bool],
+    sent: &mut IgmpSent,
+) {
+    let n = c.frames.len() as u64;
+    let send = |c: &mut IgmpChurn, frame: &[u8], sent: &mut IgmpSent| -> bool {
+        let Some(m) = Mbuf::from_bytes(pool, frame) else {
+            return false;
+        };
+        let refused = c.txq.push(m) + c.txq.flush();
+        sent.refused += refused as u64;
+        refused == 0
+    };
+    if now < end_tx {
+        let due = ((((now - start) as f64) * c.rate / hz as f64) as u64).saturating_sub(*k);
+        for _ in 0..due.min(8) {
+            let g = (*k % n) as usize;
+            let leave = (*k / n) % 2 == 1;
+            let frame = if leave {
+                c.frames[g].1.clone()
+            } else {
+                c.frames[g].0.clone()
+            };
+            if !send(c, &frame, sent) {
+                break;
+            }
+            if leave {
+                sent.leaves += 1;
+            } else {
+                sent.reports += 1;
+            }
+            joined[g] = !leave;
+            *k += 1;
+        }
+    } else if let Some(g) = joined.iter().position(|&j| j) {
+        let frame = c.frames[g].1.clone();
+        if send(c, &frame, sent) {
+            sent.leaves += 1;
+            sent.final_leaves += 1;
+            joined[g] = false;
+        }
+    }
+}
+
+/// Rewrites the IPv4 source and destination (and the group MAC) of an untagged Ethernet/IPv4
+/// frame, and its header checksum.
+fn set_source_group(frame: &mut [u8], src: std::net::Ipv4Addr, group: std::net::Ipv4Addr) {
     const IP: usize = 14;
     let ihl = usize::from(frame[IP] & 0x0f) * 4;
+    frame[..6].copy_from_slice(&dataplane::wire::ether::multicast_mac(group).0);
     frame[IP + 12..IP + 16].copy_from_slice(&src.octets());
+    frame[IP + 16..IP + 20].copy_from_slice(&group.octets());
     frame[IP + 10..IP + 12].copy_from_slice(&[0, 0]);
     let mut sum = 0u32;
     for c in frame[IP..IP + ihl].chunks(2) {

@@ -238,7 +238,18 @@ pub fn final_report(
                 .map(|l| (tot[0] - l.1) * n_rx as u64),
         })
     });
+    let igmp = o.igmp.map(|g| {
+        println!(
+            "igmp: {} reports, {} leaves ({} at the end), {} refused by the tx queue (sent again)",
+            g.reports, g.leaves, g.final_leaves, g.refused
+        );
+        json!({
+            "reports": g.reports, "leaves": g.leaves, "final_leaves": g.final_leaves,
+            "refused": g.refused,
+        })
+    });
     json!({
+        "igmp": igmp,
         "new_sources": new_sources,
         "duration_s": o.tx_secs,
         "tsc_hz": hz,
