@@ -11,6 +11,7 @@ mod programs;
 mod publish;
 mod report;
 mod runner;
+mod soak;
 mod storm;
 
 use bench::median;
@@ -43,9 +44,14 @@ struct Opts {
     /// Warm-up after the first forwarded packet, seconds (default 0.7, quick 0.4).
     #[arg(long)]
     warmup: Option<f64>,
-    /// Scenarios to run (default all): fanout, sizes, table, miss, publish, latency.
+    /// Scenarios to run (default all but soak): fanout, sizes, table, miss, publish, latency,
+    /// soak. `soak` (issue 8) writes its own report, `soak.md` and `soak.json`; run alone, it
+    /// leaves `report.md` and the other result files as they are.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
+    /// Seconds of traffic in the soak scenario (default 600).
+    #[arg(long, default_value_t = 600.0)]
+    soak_secs: f64,
     /// Scratch directory for generated pcaps, configs, the ipv4_multicast builds and logs.
     #[arg(long, default_value = "/tmp/mrbench")]
     work: PathBuf,
@@ -160,7 +166,7 @@ fn run(opts: Opts) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| all.iter().map(|s| s.to_string()).collect());
     for s in &scen {
-        if !all.contains(&s.as_str()) {
+        if !all.contains(&s.as_str()) && s != "soak" {
             return Err(format!("unknown scenario {s} (known: {})", all.join(", ")));
         }
     }
@@ -411,6 +417,17 @@ fn run(opts: Opts) -> Result<(), String> {
     if want("latency") {
         latency(&env, &mcgen, q, &mut res);
     }
+    let mut soak_failed = false;
+    if want("soak") {
+        soak_failed = !run_soak(&env, &mcgen, &opts, &res)?;
+        if scen.iter().all(|s| s == "soak") {
+            return if soak_failed {
+                Err("soak: some checks failed (see soak.md)".into())
+            } else {
+                Ok(())
+            };
+        }
+    }
 
     res.summaries = summarize(&res.runs);
     res.wall_s = t_start.elapsed().as_secs_f64();
@@ -420,7 +437,56 @@ fn run(opts: Opts) -> Result<(), String> {
         res.wall_s,
         opts.out.join("report.md").display()
     );
+    if soak_failed {
+        return Err("soak: some checks failed (see soak.md)".into());
+    }
     Ok(())
+}
+
+/// The soak scenario: runs it, prints the checks, writes `soak.md` and `soak.json`. `Ok(false)`
+/// when a check failed.
+fn run_soak(
+    env: &Env,
+    mcgen: &std::path::Path,
+    opts: &Opts,
+    res: &Results,
+) -> Result<bool, String> {
+    if !mcgen.exists() {
+        return Err(format!("soak: {} not found", mcgen.display()));
+    }
+    if !opts.soak_secs.is_finite() || opts.soak_secs < 20.0 {
+        return Err("--soak-secs must be at least 20".into());
+    }
+    let p = soak::Params::for_secs(opts.soak_secs);
+    println!(
+        "soak: {} s of traffic, warm-up {} s, {} pps established, {} new sources/s, {} IGMP messages/s, a reload every {} s, max_mfes {}",
+        p.secs, p.warmup, p.established_pps, p.new_rate, p.igmp_rate, p.reload_every, p.max_mfes
+    );
+    let mut v = soak::run(env, mcgen, &p)?;
+    v["started"] = res.started.clone().into();
+    v["commit"] = res.commit.clone().into();
+    v["mrouter"] = res.mrouter.clone().into();
+    v["mrouter_mtime"] = res.mrouter_mtime.clone().into();
+    for c in v["checks"].as_array().into_iter().flatten() {
+        println!(
+            "soak: {} {}: {}",
+            if c["pass"] == true { "PASS" } else { "FAIL" },
+            c["name"].as_str().unwrap_or(""),
+            c["figures"].as_str().unwrap_or("")
+        );
+    }
+    let md = soak::markdown(&v, &res.started, &res.commit);
+    let write = |name: &str, text: String| {
+        let path = opts.out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write("soak.md", md)?;
+    write(
+        "soak.json",
+        serde_json::to_string_pretty(&v).unwrap_or_default(),
+    )?;
+    println!("soak: report {}", opts.out.join("soak.md").display());
+    Ok(v["pass"] == true)
 }
 
 fn ipv4_group(fanout: usize) -> Ipv4Addr {

@@ -112,6 +112,11 @@ impl Running {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The started process's id (`timeout`'s; the program is its only child).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the program has exited already.
     pub fn exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
