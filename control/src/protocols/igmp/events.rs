@@ -15,6 +15,7 @@ impl Igmp {
     /// group-specific query retransmissions, and group, source and older-host timers (with the
     /// Leave events their expiry causes).
     pub fn handle_timeout(&mut self, now: Duration) {
+        self.deadline.set(None);
         let ids: Vec<u32> = self.interfaces.keys().copied().collect();
         for id in ids {
             let Some(mut i) = self.interfaces.remove(&id) else {

@@ -182,6 +182,10 @@ pub struct Igmp {
     pub(super) rng: u64,
     /// Packets for interfaces that do not run IGMP.
     pub(super) unknown_interface: u64,
+    /// The earliest deadline, computed on demand and forgotten by every input that can change
+    /// state (`None`: not known), so that [`Igmp::poll_timeout`], which the control core calls
+    /// every loop turn, does not walk every group and source each time.
+    pub(super) deadline: std::cell::Cell<Option<Option<Duration>>>,
 }
 
 impl Igmp {
@@ -194,6 +198,7 @@ impl Igmp {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             unknown_interface: 0,
+            deadline: std::cell::Cell::new(None),
         }
     }
 
@@ -213,6 +218,7 @@ impl Igmp {
         prefix_len: u8,
         cfg: IgmpInterfaceConfig,
     ) -> Result<(), IgmpError> {
+        self.deadline.set(None);
         if self.interfaces.contains_key(&iface) {
             return Err(IgmpError::InterfaceExists(iface));
         }
@@ -266,6 +272,7 @@ impl Igmp {
 
     /// Stop IGMP on `iface`: every membership it held is left.
     pub fn remove_interface(&mut self, iface: u32) -> Result<(), IgmpError> {
+        self.deadline.set(None);
         let i = self
             .interfaces
             .remove(&iface)
@@ -302,6 +309,7 @@ impl Igmp {
         router_alert: bool,
         igmp: &[u8],
     ) {
+        self.deadline.set(None);
         // Timers due by now fire first, so a record never meets an expired deadline.
         self.handle_timeout(now);
         let ssm = self.config.ssm_range;
@@ -333,12 +341,18 @@ impl Igmp {
     }
 
     /// The earliest deadline: call [`Igmp::handle_timeout`] then (or with any later `now`).
-    /// Linear in the number of groups and sources.
+    /// Linear in the number of groups and sources after an input changed state, O(1) otherwise.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.interfaces
+        if let Some(known) = self.deadline.get() {
+            return known;
+        }
+        let d = self
+            .interfaces
             .values()
             .filter_map(Interface::next_deadline)
-            .min()
+            .min();
+        self.deadline.set(Some(d));
+        d
     }
 
     /// Packets received for interfaces that do not run IGMP.
