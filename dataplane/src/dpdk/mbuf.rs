@@ -70,6 +70,44 @@ impl Mbuf {
         NonNull::new(raw).map(|raw| Mbuf { raw })
     }
 
+    /// A copy of a one-segment packet: a fresh mbuf and one memcpy, without the metadata walk
+    /// of [`Mbuf::deep_copy`] (`rte_pktmbuf_copy`), which a forwarded copy does not need (the
+    /// tx path reads only the data, lengths and segment count). Falls back to `deep_copy` for
+    /// chained packets. `None` when the pool is empty.
+    #[inline]
+    pub fn copy_one_segment(&self, pool: &Mempool) -> Option<Mbuf> {
+        // SAFETY: reading fields of a valid mbuf we own.
+        let (segs, len, src) = unsafe {
+            let m = self.raw.as_ref();
+            (
+                m.nb_segs,
+                m.data_len,
+                (m.buf_addr as *const u8).add(m.data_off as usize),
+            )
+        };
+        if segs != 1 {
+            return self.deep_copy(pool);
+        }
+        let mut c = Mbuf::alloc(pool)?;
+        // SAFETY: c is a fresh mbuf we own; its data room starts at buf_addr + data_off and
+        // holds buf_len - data_off bytes, checked against len before writing; the source is
+        // `len` initialised bytes of another mbuf, so the ranges do not overlap.
+        unsafe {
+            let d = c.raw.as_mut();
+            if usize::from(d.buf_len) < usize::from(d.data_off) + usize::from(len) {
+                return self.deep_copy(pool);
+            }
+            std::ptr::copy_nonoverlapping(
+                src,
+                (d.buf_addr as *mut u8).add(usize::from(d.data_off)),
+                usize::from(len),
+            );
+            d.data_len = len;
+            d.pkt_len = u32::from(len);
+        }
+        Some(c)
+    }
+
     /// The bytes of the first segment (all headers of any packet we parse live there).
     #[inline]
     pub fn data(&self) -> &[u8] {

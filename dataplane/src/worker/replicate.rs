@@ -68,7 +68,7 @@ pub fn replicate(mut m: Mbuf, flow: &Flow, route: &Route, out: &mut Egress<'_>, 
         let copy = if share && out.chains[oif.port as usize] {
             m.header_chain(out.pool, header_len)
         } else {
-            m.deep_copy(out.pool)
+            m.copy_one_segment(out.pool)
         };
         let Some(mut copy) = copy else {
             c.drop(DropReason::NoMbuf, 1);
