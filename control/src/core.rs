@@ -784,24 +784,7 @@ impl ControlCore {
             )
             .map(|((_, g), _)| *g)
             .collect();
-        let mut refreshed = 0;
-        for mfe in self
-            .mgm
-            .mfes(now)
-            .filter(|m| changed_groups.contains(&m.group))
-        {
-            let entry = mgm::MfeEntry {
-                source: mfe.source,
-                group: mfe.group,
-                iif: mfe.iif,
-                upstream: mfe.upstream,
-                oifs: mfe.oifs.clone(),
-            };
-            let slot = self.slots.alloc((mfe.source, mfe.group), dp);
-            let route = self.route_of(&entry, slot);
-            dp.fib().insert(Some(mfe.source), mfe.group, route);
-            refreshed += 1;
-        }
+        let refreshed = self.refresh_entries(dp, now, |m| changed_groups.contains(&m.group));
         self.prime_static_entries(new);
         self.apply_changes(dp, now);
         if refreshed > 0 {
@@ -976,7 +959,22 @@ impl ControlCore {
         if !changed {
             return;
         }
-        for mfe in self.mgm.mfes(now).collect::<Vec<_>>() {
+        self.refresh_entries(dp, now, |_| true);
+        dp.publish();
+        self.counters.publishes += 1;
+    }
+
+    /// Stages a fresh data-plane route for every MFE `which` selects (their OIFs, TTL
+    /// thresholds or ports' link state changed outside the MGM); returns how many. The caller
+    /// publishes.
+    fn refresh_entries(
+        &mut self,
+        dp: &mut Dataplane,
+        now: Duration,
+        which: impl Fn(&mgm::MibMfe) -> bool,
+    ) -> usize {
+        let mfes: Vec<mgm::MibMfe> = self.mgm.mfes(now).filter(|m| which(m)).collect();
+        for mfe in &mfes {
             let entry = mgm::MfeEntry {
                 source: mfe.source,
                 group: mfe.group,
@@ -988,8 +986,7 @@ impl ControlCore {
             let route = self.route_of(&entry, slot);
             dp.fib().insert(Some(mfe.source), mfe.group, route);
         }
-        dp.publish();
-        self.counters.publishes += 1;
+        mfes.len()
     }
 
     /// Whether port `port`'s link was up at the last check.

@@ -25,6 +25,27 @@ fn frame(src: &str, group: &str, seq: u8) -> Vec<u8> {
     build_udp_frame(HOST, ip(src), ip(group), 16, &[seq; 8])
 }
 
+/// EAL for one test process: no hugepages, main lcore only, the config's ports as vdevs.
+fn eal_for(cfg: &config::Config) -> Eal {
+    let mut args: Vec<String> = [
+        "control-loop",
+        "--no-huge",
+        "-m",
+        "256",
+        "--no-shconf",
+        "--no-pci",
+        "-l",
+        "0",
+        "--log-level",
+        "*:warning",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(port_specs(cfg).iter().flat_map(|p| p.eal_args()));
+    Eal::init(&args).unwrap()
+}
+
 fn total(dp: &Dataplane) -> Counters {
     let mut t = Counters::default();
     for c in dp.worker_counters() {
@@ -78,23 +99,7 @@ routes:
     );
     let cfg = config::parse(&text, "loop.yaml").unwrap();
     let mut core = ControlCore::new(&cfg).unwrap();
-    let mut args: Vec<String> = [
-        "loop",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        "0",
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(port_specs(&cfg).iter().flat_map(|p| p.eal_args()));
-    let eal = Eal::init(&args).unwrap();
+    let eal = eal_for(&cfg);
     let mut dp = Dataplane::start(eal, &port_specs(&cfg), ForwardingTable::new(), &[]).unwrap();
 
     // The static (S,G) route's entry exists before any packet (created at start).
@@ -278,23 +283,7 @@ limits: {{ max_mfes: 3, miss_rate_per_source: 2 }}
     );
     let cfg = config::parse(&text, "limits.yaml").unwrap();
     let mut core = ControlCore::new(&cfg).unwrap();
-    let mut args: Vec<String> = [
-        "limits",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        "0",
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(port_specs(&cfg).iter().flat_map(|p| p.eal_args()));
-    let eal = Eal::init(&args).unwrap();
+    let eal = eal_for(&cfg);
     let mut dp = Dataplane::start_with(
         eal,
         &port_specs(&cfg),

@@ -15,19 +15,6 @@ use std::time::{Duration, Instant};
 /// A route for a group no test here uses: IGMP membership alone makes the router forward.
 const ROUTES: &str = "  - { group: 239.1.1.1, iif: if0, oifs: [ { interface: if1 } ] }\n";
 
-/// Polls `mrouterctl --json ARGS` until `ok` holds; panics with the last answer after `secs`.
-fn wait_ctl(lab: &Lab, what: &str, secs: u64, args: &[&str], ok: impl Fn(&Value) -> bool) -> Value {
-    let end = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let v = lab.ctl_json(args);
-        if ok(&v) {
-            return v;
-        }
-        assert!(Instant::now() < end, "timed out waiting for {what}: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The `show igmp groups` entry for (interface, group), if any.
 fn igmp_group(groups: &Value, iface: &str, group: &str) -> Option<Value> {
     groups
@@ -94,7 +81,7 @@ fn igmpv2_host_joins_and_its_leave_removes_the_oif_within_the_last_member_query_
     let igmp_cap = lab.capture(2, "igmp");
     let udp_cap = lab.capture(2, "udp and dst host 239.4.4.4");
     let r2 = lab.receiver(2, "239.4.4.4", 2500);
-    let groups = wait_ctl(&lab, "the v2 join", 10, &["show", "igmp", "groups"], |v| {
+    let groups = lab.wait_ctl("the v2 join", 10, &["show", "igmp", "groups"], |v| {
         igmp_group(v, "if2", "239.4.4.4").is_some()
     });
     let g = igmp_group(&groups, "if2", "239.4.4.4").unwrap();
@@ -125,18 +112,12 @@ fn igmpv2_host_joins_and_its_leave_removes_the_oif_within_the_last_member_query_
 
     // The last member queries take 1 s; without the leave the group would live on for the
     // group membership interval (21 s). 8 s tells the two apart on a loaded machine.
-    wait_ctl(
-        &lab,
-        "the leave to take if2 off",
-        8,
-        &["show", "mroute"],
-        |v| {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["group"] == "239.4.4.4" && m["oifs"] == serde_json::json!([]))
-        },
-    );
+    lab.wait_ctl("the leave to take if2 off", 8, &["show", "mroute"], |v| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["group"] == "239.4.4.4" && m["oifs"] == serde_json::json!([]))
+    });
     assert!(left_at.elapsed() < Duration::from_secs(8));
     let groups = lab.ctl_json(&["show", "igmp", "groups"]);
     assert!(
@@ -186,8 +167,7 @@ fn ssm_source_specific_join_gets_only_its_source_and_any_source_joins_get_nothin
     let r2 = lab.receiver_from(2, "232.1.1.1", Some("10.0.1.2"), 3000);
     // An any-source join of an SSM group (IGMPv3 EXCLUDE {}): RFC 4604 2.2.4, ignored.
     let r1 = lab.receiver(1, "232.1.1.1", 3000);
-    let groups = wait_ctl(
-        &lab,
+    let groups = lab.wait_ctl(
         "the source-specific join",
         10,
         &["show", "igmp", "groups"],
@@ -203,8 +183,7 @@ fn ssm_source_specific_join_gets_only_its_source_and_any_source_joins_get_nothin
         (&serde_json::json!("10.0.1.2"), &serde_json::json!(true)),
         "{g}"
     );
-    wait_ctl(
-        &lab,
+    lab.wait_ctl(
         "if1 to ignore the (*,G) report",
         10,
         &["show", "igmp", "interfaces"],
@@ -290,8 +269,7 @@ fn a_querier_with_a_lower_address_silences_the_router_until_it_goes_quiet() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let if2 = wait_ctl(
-        &lab,
+    let if2 = lab.wait_ctl(
         "the router to yield to 10.0.3.2",
         10,
         &["show", "igmp", "interfaces"],

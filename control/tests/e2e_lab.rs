@@ -386,24 +386,11 @@ fn igmp_joins_from_kernel_hosts_drive_forwarding_and_leaves_stop_it() {
     lab.igmp = true;
     // No route mentions 239.8.8.8: only IGMP membership can make the router forward it.
     let router = lab.start_router(ROUTES);
-    let wait_for = |what: &str, ok: &dyn Fn(&serde_json::Value) -> bool, args: &[&str]| {
-        let end = Instant::now() + Duration::from_secs(10);
-        loop {
-            let v = lab.ctl_json(args);
-            if ok(&v) {
-                return v;
-            }
-            assert!(Instant::now() < end, "timed out waiting for {what}: {v}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
     // h2's kernel reports the join (IGMPv3) when the socket joins.
     let r2 = lab.receiver(2, "239.8.8.8", 2500);
-    let stats = wait_for(
-        "the join",
-        &|v| v["control"]["igmp_joins"].as_u64() >= Some(1),
-        &["show", "stats"],
-    );
+    let stats = lab.wait_ctl("the join", 10, &["show", "stats"], |v| {
+        v["control"]["igmp_joins"].as_u64() >= Some(1)
+    });
     assert!(
         stats["control"]["igmp_sent"].as_u64().unwrap() >= 1,
         "startup queries went out: {stats}"
@@ -453,16 +440,12 @@ fn igmp_joins_from_kernel_hosts_drive_forwarding_and_leaves_stop_it() {
     assert_eq!(entry["iif"], "if0");
     // The receiver is gone: its kernel sent a leave; after the last-member queries the
     // router takes if2 off the entry.
-    wait_for(
-        "the leave",
-        &|v| {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["group"] == "239.8.8.8" && m["oifs"] == serde_json::json!([]))
-        },
-        &["show", "mroute"],
-    );
+    lab.wait_ctl("the leave", 10, &["show", "mroute"], |v| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["group"] == "239.8.8.8" && m["oifs"] == serde_json::json!([]))
+    });
     let stats = lab.ctl_json(&["show", "stats"]);
     assert!(
         stats["control"]["igmp_leaves"].as_u64().unwrap() >= 1,

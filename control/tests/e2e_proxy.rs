@@ -149,23 +149,6 @@ s.sendto(bytes(msg), ('224.0.0.1', 0))
     assert!(st.success(), "the query could not be sent");
 }
 
-fn wait_json(
-    lab: &Lab,
-    what: &str,
-    args: &[&str],
-    ok: &dyn Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let end = Instant::now() + Duration::from_secs(10);
-    loop {
-        let v = lab.ctl_json(args);
-        if ok(&v) {
-            return v;
-        }
-        assert!(Instant::now() < end, "timed out waiting for {what}: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
     let mut lab = Lab::up("proxy");
@@ -175,11 +158,11 @@ fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
 
     // h1 joins: its kernel reports to the router on if1; the proxy reports upstream.
     let r1 = lab.receiver(1, G, 7000);
-    let proxy = wait_json(
-        &lab,
+    let proxy = lab.wait_ctl(
         "the proxy's database",
+        10,
         &["show", "igmp", "proxy"],
-        &|v| {
+        |v| {
             v["groups"]
                 .as_array()
                 .is_some_and(|g| g.iter().any(|g| g[0] == G))
@@ -245,11 +228,11 @@ fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
     let from_h2 = got1.iter().filter(|d| d.from == "10.0.3.2").count() as u64;
     assert!(from_h0 + overflow >= 20 && from_h0 <= 20, "{got1:?}");
     assert!(from_h2 + overflow >= 20 && from_h2 <= 20, "{got1:?}");
-    wait_json(
-        &lab,
+    lab.wait_ctl(
         "the proxy to forget the group",
+        10,
         &["show", "igmp", "proxy"],
-        &|v| v["groups"].as_array().is_some_and(|g| g.is_empty()),
+        |v| v["groups"].as_array().is_some_and(|g| g.is_empty()),
     );
     capture.wait_for_record("the leave", igmp::RecordType::ChangeToInclude, joined);
     let stats = lab.ctl_json(&["show", "stats"]);

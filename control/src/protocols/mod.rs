@@ -2,5 +2,6 @@
 //! reaches them through [`crate::core::RouterHost`].
 
 pub mod igmp;
+pub mod jitter;
 pub mod proxy;
 pub mod static_routes;

@@ -69,6 +69,26 @@ impl Lab {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// Polls `mrouterctl --json ARGS` until `ok` holds; panics with the last answer after
+    /// `secs` seconds.
+    pub fn wait_ctl(
+        &self,
+        what: &str,
+        secs: u64,
+        args: &[&str],
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.ctl_json(args);
+            if ok(&v) {
+                return v;
+            }
+            assert!(Instant::now() < end, "timed out waiting for {what}: {v}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Has host `h` send one datagram (from `bind`, if given) to `group` and waits until
     /// mrouter holds an entry for it: for tests about steady forwarding rather than a new
     /// source's first packets. Run it before the receivers join.

@@ -257,40 +257,24 @@ fn miss(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters)
     if ctx.own_sources.contains(&flow.source) {
         return c.drop(DropReason::OwnSource, 1);
     }
-    match ctx.pending.hold(m, *flow, in_port, ctx.now) {
-        Hold::Held { .. } => {
-            let s = Signal::Miss {
-                source: flow.source,
-                group: flow.group,
-                port: in_port,
-            };
-            match ctx.signals.send(s, ctx.now) {
-                Sent::Queued => {
-                    c.misses_signalled += 1;
-                    // Cold path (a new flow): an atomic swap, and a futex wake only when the
-                    // control core is parked.
-                    ctx.control.unpark();
-                }
-                Sent::Filtered => {}
-                Sent::RingFull => c.signals_dropped += 1,
-            }
+    if ctx.pending.hold(m, *flow, in_port, ctx.now) == Hold::Overflow {
+        c.drop(DropReason::PendingOverflow, 1);
+    }
+    // Signalled for a held packet and for an overflowing one alike (the control core may have
+    // rate-limited an earlier signal); the ring's repeat filter keeps it to one per interval.
+    let s = Signal::Miss {
+        source: flow.source,
+        group: flow.group,
+        port: in_port,
+    };
+    match ctx.signals.send(s, ctx.now) {
+        Sent::Queued => {
+            c.misses_signalled += 1;
+            // Cold path (a new flow): an atomic swap, and a futex wake only when the control
+            // core is parked.
+            ctx.control.unpark();
         }
-        Hold::Overflow => {
-            c.drop(DropReason::PendingOverflow, 1);
-            let s = Signal::Miss {
-                source: flow.source,
-                group: flow.group,
-                port: in_port,
-            };
-            // Signalled again (the control core may have rate-limited the first one).
-            match ctx.signals.send(s, ctx.now) {
-                Sent::Queued => {
-                    c.misses_signalled += 1;
-                    ctx.control.unpark();
-                }
-                Sent::Filtered => {}
-                Sent::RingFull => c.signals_dropped += 1,
-            }
-        }
+        Sent::Filtered => {}
+        Sent::RingFull => c.signals_dropped += 1,
     }
 }

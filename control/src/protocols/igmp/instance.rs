@@ -179,7 +179,7 @@ pub struct Igmp {
     pub(super) interfaces: BTreeMap<u32, Interface>,
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<MembershipEvent>,
-    pub(super) rng: u64,
+    pub(super) rng: crate::protocols::jitter::Jitter,
     /// Packets for interfaces that do not run IGMP.
     pub(super) unknown_interface: u64,
     /// The earliest deadline, computed on demand and forgotten by every input that can change
@@ -192,7 +192,7 @@ impl Igmp {
     /// A router with no interface.
     pub fn new(config: IgmpConfig) -> Igmp {
         Igmp {
-            rng: config.seed | 1,
+            rng: crate::protocols::jitter::Jitter::new(config.seed),
             config,
             interfaces: BTreeMap::new(),
             transmits: VecDeque::new(),
@@ -377,20 +377,8 @@ impl Igmp {
         } else {
             i.cfg
                 .query_interval
-                .saturating_sub(self.jitter(i.cfg.query_jitter))
+                .saturating_sub(self.rng.below(i.cfg.query_jitter))
         };
         i.general_query_next = Some(now + next);
-    }
-
-    /// A uniform draw in [0, max) from the seeded xorshift RNG.
-    fn jitter(&mut self, max: Duration) -> Duration {
-        if max.is_zero() {
-            return Duration::ZERO;
-        }
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(self.rng % nanos)
     }
 }

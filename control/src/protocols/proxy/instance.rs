@@ -106,7 +106,7 @@ struct GroupAnswer {
 #[derive(Debug)]
 pub struct IgmpProxy {
     cfg: ProxyConfig,
-    rng: u64,
+    rng: crate::protocols::jitter::Jitter,
     /// The aggregate downstream membership (RFC 4605 4.1), per group.
     db: BTreeMap<Ipv4Addr, Membership>,
     /// Alerts from MGM callbacks, not yet taken in: (join, scope).
@@ -135,7 +135,7 @@ impl IgmpProxy {
     /// A proxy with an empty database.
     pub fn new(cfg: ProxyConfig) -> IgmpProxy {
         IgmpProxy {
-            rng: cfg.seed | 1,
+            rng: crate::protocols::jitter::Jitter::new(cfg.seed),
             cfg,
             db: BTreeMap::new(),
             alerts: Vec::new(),
@@ -259,7 +259,7 @@ impl IgmpProxy {
             }
             _ => {}
         }
-        let at = now + self.draw(max_resp);
+        let at = now + self.rng.below(max_resp);
         if group.is_unspecified() {
             // RFC 3376 5.2 rule 1: an answer already due sooner stands.
             if self.general_answer_at.is_none_or(|t| t > at) {
@@ -448,7 +448,7 @@ impl IgmpProxy {
             self.send_v3(records);
         }
         if !self.pending.is_empty() && self.retransmit_at.is_none() {
-            self.retransmit_at = Some(now + self.draw(self.cfg.unsolicited_report_interval));
+            self.retransmit_at = Some(now + self.rng.below(self.cfg.unsolicited_report_interval));
         }
     }
 
@@ -486,18 +486,6 @@ impl IgmpProxy {
             });
             self.counters.reports_sent += 1;
         }
-    }
-
-    /// A uniform draw in [0, max) from the seeded xorshift RNG.
-    fn draw(&mut self, max: Duration) -> Duration {
-        if max.is_zero() {
-            return Duration::ZERO;
-        }
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(self.rng % nanos)
     }
 }
 
