@@ -543,3 +543,49 @@ fn established_flows_keep_flowing_while_the_control_core_is_stalled_for_a_second
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unresolved_flow_that_keeps_sending_still_expires_from_the_pending_queue() {
+    // A flow nobody resolves (the control core refuses it, say at max_mfes) keeps sending:
+    // its held packets must expire after the hold time, not wait forever because newer
+    // packets keep arriving, or a few such flows would take every pending slot for good.
+    let ports = vec![loopback(), sink(1)];
+    let (eal, _runtime) = eal("expire", "0", &ports);
+    let mut dp = Dataplane::start(eal, &ports, ForwardingTable::new(), &[]).unwrap();
+    let baseline = dp.mbufs_in_use();
+    let mut inject = Injector::new(&dp, "expire_inject");
+    let (s, g) = (Ipv4Addr::new(10, 0, 1, 2), Ipv4Addr::new(239, 7, 7, 7));
+    let hold = Duration::from_millis(dataplane::worker::pending::HOLD_MS);
+    const N: u32 = 15;
+    let start = Instant::now();
+    for i in 0..N {
+        inject.send(&frame(s, g, i, 64), || {
+            dp.poll_inline(1);
+        });
+        // One packet every hold/5: three hold times of sending in all.
+        let next = start + hold / 5 * (i + 1);
+        while Instant::now() < next {
+            dp.poll_inline(1);
+        }
+    }
+    wait_rx(&mut dp, u64::from(N));
+    dp.poll_inline(4);
+    let c = total(&dp);
+    assert!(
+        c.dropped(DropReason::NoRoute) > 0,
+        "held packets expired while the flow kept sending: {c:?}"
+    );
+    // Whatever is still held expires too; every packet is accounted for.
+    std::thread::sleep(hold + Duration::from_millis(20));
+    dp.poll_inline(2);
+    let c = total(&dp);
+    assert_eq!(
+        c.dropped(DropReason::NoRoute) + c.dropped(DropReason::PendingOverflow),
+        u64::from(N),
+        "{c:?}"
+    );
+    assert_eq!(c.tx_packets, 0);
+    assert_eq!(dp.mbufs_in_use(), baseline, "nothing left held");
+    drop(inject);
+    let _ = dp.stop();
+}

@@ -194,18 +194,16 @@ fn forward(
     if flow.ttl <= 1 {
         return c.drop(DropReason::TtlExpired, 1);
     }
-    if ctx.pending.held_flows > 0 {
-        // Packets held for this flow go first, so a flow resolved mid-turn stays in order.
+    // Packets held for this flow go first, so a flow resolved mid-turn stays in order. While
+    // it is unresolved they stay where they are (with their original hold time, so a flow that
+    // keeps sending still expires) and this packet queues after them.
+    if ctx.pending.held_flows > 0
+        && ctx.pending.may_hold(&flow)
+        && ctx.fib.lookup(flow.source, flow.group).is_some()
+    {
         if let Some(held) = ctx.pending.take_flow(&flow) {
-            if ctx.fib.lookup(flow.source, flow.group).is_some() {
-                for (hm, hf, port) in held {
-                    route_packet(hm, &hf, port, ctx, c);
-                }
-            } else {
-                // Still unresolved: put them back (same order) and queue this one after them.
-                for (hm, hf, port) in held {
-                    let _ = ctx.pending.hold(hm, hf, port, ctx.now);
-                }
+            for (hm, hf, port) in held {
+                route_packet(hm, &hf, port, ctx, c);
             }
         }
     }
