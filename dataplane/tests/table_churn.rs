@@ -222,13 +222,11 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
         "port 1: flow 1 exactly once in order, flow 3 only before its removal"
     );
     assert_eq!(got2, expect2, "port 2: flow 2 exactly once in order");
-    // Every flow-3 packet after the removal missed: the first few were held for the control
-    // core (which never answers here) and dropped at the end, the rest overflowed the queue.
+    // Every flow-3 packet after the removal missed: up to 8 at a time were held for the control
+    // core (which never answers here) and dropped when their hold time ran out or at the end,
+    // the rest overflowed the queue.
     use dataplane::worker::DropReason::{NoRoute, PendingOverflow};
     assert_eq!(c.dropped(NoRoute) + c.dropped(PendingOverflow), seq as u64);
-    assert_eq!(
-        c.dropped(NoRoute),
-        dataplane::worker::pending::PER_FLOW as u64
-    );
+    assert!(c.dropped(NoRoute) >= dataplane::worker::pending::PER_FLOW as u64);
     let _ = std::fs::remove_dir_all(&dir);
 }
