@@ -9,7 +9,11 @@
 #   4. IGMP (on if1 only): h1 and h2 join 239.8.8.8, which no route names; h1's kernel's IGMP
 #      report makes the router forward the group to if1; if2 runs no IGMP, so h2 gets nothing.
 # It shows the multicast forwarding entries with `mrouterctl show mroute`, then stops mrouter
-# (its statistics are printed) and removes the lab. Idempotent; exits
+# (its statistics are printed). Then it restarts mrouter as an IGMP proxy
+# (configs/lab-proxy.yaml: if0 upstream, if1 and if2 downstream):
+#   5. h1 joins 239.5.5.5 (h2 does not): the proxy reports it upstream, and h0's traffic reaches
+#      h1 only (`mrouterctl show igmp proxy`).
+# Then it removes the lab. Idempotent; exits
 # non-zero if any host did not get what it should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,27 +34,39 @@ scripts/netlab.sh up "$prefix" 3
 echo "lab: namespaces ${prefix}-r (router) and ${prefix}-h0/h1/h2 (hosts 10.0.1.2, 10.0.2.2, 10.0.3.2)"
 
 sock="$log/mrouter.sock"
-ip netns exec "${prefix}-r" "$bin/mrouter" -- --config configs/lab.yaml --socket "$sock" >"$log/router.out" 2>&1 &
-router=$!
-for _ in $(seq 100); do
-    grep -q "forwarding on" "$log/router.out" && break
-    kill -0 "$router" 2>/dev/null || { cat "$log/router.out"; echo "lab: mrouter failed to start"; exit 1; }
-    sleep 0.1
-done
-grep -v '^EAL\|^TELEMETRY' "$log/router.out"
+# start_router CONFIG: runs mrouter in the router namespace and waits until it forwards.
+start_router() {
+    ip netns exec "${prefix}-r" "$bin/mrouter" -- --config "$1" --socket "$sock" >"$log/router.out" 2>&1 &
+    router=$!
+    for _ in $(seq 100); do
+        grep -q "forwarding on" "$log/router.out" && break
+        kill -0 "$router" 2>/dev/null || { cat "$log/router.out"; echo "lab: mrouter failed to start"; exit 1; }
+        sleep 0.1
+    done
+    grep -v '^EAL\|^TELEMETRY' "$log/router.out"
+}
+stop_router() {
+    kill -INT "$router"
+    wait "$router" || true
+    router=
+    grep -A40 '^mrouter: stopping' "$log/router.out"
+}
+start_router configs/lab.yaml
 
 failed=0
-# scenario NAME GROUP TTL EXPECT_H1 EXPECT_H2
+# scenario NAME GROUP TTL EXPECT_H1 EXPECT_H2 [HOSTS_THAT_JOIN]
 scenario() {
-    local name=$1 group=$2 ttl=$3 want1=$4 want2=$5 count=20
+    local name=$1 group=$2 ttl=$3 want1=$4 want2=$5 joiners=${6:-1 2} count=20
     echo
     echo "== $name: h0 sends $count datagrams to $group with TTL $ttl"
     local pids=()
     for h in 1 2; do
+        : >"$log/h$h.out"
+        case " $joiners " in *" $h "*) ;; *) continue ;; esac
         ip netns exec "${prefix}-h$h" "$bin/mcast-probe" recv --group "$group" --duration-ms 2000 >"$log/h$h.out" &
         pids+=($!)
     done
-    for h in 1 2; do
+    for h in $joiners; do
         for _ in $(seq 50); do grep -q ready "$log/h$h.out" 2>/dev/null && break; sleep 0.05; done
     done
     sleep 0.3 # let the hosts' IGMP reports reach the router
@@ -84,10 +100,20 @@ echo
 echo "== mrouterctl show interfaces"
 "$bin/mrouterctl" --socket "$sock" show interfaces
 echo
-kill -INT "$router"
-wait "$router" || true
-router=
-grep -A40 '^mrouter: stopping' "$log/router.out"
+stop_router
+
+echo
+echo "== mrouter as an IGMP proxy (configs/lab-proxy.yaml): if0 upstream, if1 and if2 downstream"
+start_router configs/lab-proxy.yaml
+scenario "IGMP proxy: h1 joins 239.5.5.5 downstream, h2 does not" 239.5.5.5 8 20 0 "1"
+echo
+echo "== mrouterctl show igmp proxy (what the proxy reports upstream)"
+"$bin/mrouterctl" --socket "$sock" show igmp proxy
+echo
+echo "== mrouterctl show mroute"
+"$bin/mrouterctl" --socket "$sock" show mroute
+echo
+stop_router
 if [ "$failed" = 0 ]; then
     echo "lab: multicast routed as configured"
 else
