@@ -226,8 +226,11 @@ struct Slots {
     next_sweep: Duration,
 }
 
-/// How often the control core reads the ports' link state.
+/// How often the control core reads the ports' link state while every link is up.
 pub const LINK_CHECK_EVERY: Duration = Duration::from_millis(100);
+/// How often while some link is down, so that a port coming up (a memif peer connecting, a
+/// cable plugged in) is used again within milliseconds.
+pub const LINK_CHECK_WHILE_DOWN: Duration = Duration::from_millis(5);
 
 /// Slots swept per turn when feeding the workers' counters to the MGM.
 pub const SWEEP_PER_TURN: usize = 4096;
@@ -935,14 +938,14 @@ impl ControlCore {
         }
     }
 
-    /// Reads every port's link state (every [`LINK_CHECK_EVERY`]); when one changed, every
+    /// Reads every port's link state (every [`LINK_CHECK_EVERY`], [`LINK_CHECK_WHILE_DOWN`]
+    /// while one is down); when one changed, every
     /// entry is re-published with the ports that are up (like an interface going down on a
     /// kernel router). O(entries) per change; link changes are rare.
     fn check_links(&mut self, dp: &mut Dataplane, now: Duration) {
         if now < self.next_link_check {
             return;
         }
-        self.next_link_check = now + LINK_CHECK_EVERY;
         let mut changed = false;
         for (port, up) in self.link_up.iter_mut().enumerate() {
             let now_up = dp.link_up(port);
@@ -956,6 +959,12 @@ impl ControlCore {
                 );
             }
         }
+        let every = if self.link_up.iter().all(|u| *u) {
+            LINK_CHECK_EVERY
+        } else {
+            LINK_CHECK_WHILE_DOWN
+        };
+        self.next_link_check = now + every;
         if !changed {
             return;
         }
