@@ -55,13 +55,22 @@ const OFFSET_MASK: u16 = 0x1fff;
 
 /// Add the big-endian 16-bit words of `data` to a one's-complement accumulator `acc` (an odd
 /// trailing byte is padded with zero, RFC 1071). Chain calls to sum a pseudo-header and a
-/// payload, then finish with [`checksum_fold`]. Safe for any input up to 2^48 bytes.
+/// payload, then finish with [`checksum_fold`]. Safe for any input up to 2^32 bytes.
+///
+/// Adds 32-bit big-endian words (2^32 = 1 modulo 2^16 - 1, so the folded sum is the same as
+/// over 16-bit words): half the additions, which shows in the worker's per-packet header check.
+#[inline]
 pub fn checksum_sum(data: &[u8], mut acc: u64) -> u64 {
-    let mut words = data.chunks_exact(2);
+    let mut words = data.chunks_exact(4);
     for w in &mut words {
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let rest = words.remainder();
+    let mut pairs = rest.chunks_exact(2);
+    for w in &mut pairs {
         acc += u64::from(u16::from_be_bytes([w[0], w[1]]));
     }
-    if let [last] = words.remainder() {
+    if let [last] = pairs.remainder() {
         acc += u64::from(*last) << 8;
     }
     acc
@@ -507,6 +516,33 @@ impl Repr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checksum_over_32_bit_words_equals_rfc1071_over_16_bit_words() {
+        let reference = |d: &[u8]| -> u16 {
+            let mut acc: u64 = 0;
+            for (i, b) in d.iter().enumerate() {
+                acc += u64::from(*b) << if i % 2 == 0 { 8 } else { 0 };
+            }
+            while acc > 0xffff {
+                acc = (acc & 0xffff) + (acc >> 16);
+            }
+            !(acc as u16)
+        };
+        let mut x: u32 = 0x1234_5678;
+        for len in 0..=80 {
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect();
+            assert_eq!(checksum(&data), reference(&data), "len {len}");
+            assert_eq!(checksum(&vec![0xff; len]), reference(&vec![0xff; len]));
+        }
+    }
 
     /// The IPv4 part of a 60-byte frame: 10.0.1.2 -> 239.1.1.1, TTL 16, UDP 5000 -> 5001 with
     /// "hello", then 13 bytes of Ethernet padding. Checksum 0xafc8 worked by hand:
