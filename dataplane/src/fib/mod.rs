@@ -22,6 +22,76 @@ pub struct Oif {
     pub ttl_threshold: u8,
 }
 
+/// How many outgoing interfaces an [`OifList`] holds inline.
+pub const INLINE_OIFS: usize = 3;
+
+/// The outgoing interfaces of a route. Up to [`INLINE_OIFS`] live inside the entry itself, so a
+/// lookup that found the entry has them in the same cache line (no pointer to chase, no
+/// allocation); longer lists are shared (`Arc`), so copying a table bucket on publish copies a
+/// pointer, not the list. Reads as a slice.
+#[derive(Clone)]
+pub enum OifList {
+    /// `len` entries of `oifs`.
+    Inline {
+        /// Number of entries in use.
+        len: u8,
+        /// The entries (the first `len`).
+        oifs: [Oif; INLINE_OIFS],
+    },
+    /// A longer list.
+    Shared(std::sync::Arc<[Oif]>),
+}
+
+impl std::ops::Deref for OifList {
+    type Target = [Oif];
+    #[inline]
+    fn deref(&self) -> &[Oif] {
+        match self {
+            OifList::Inline { len, oifs } => &oifs[..usize::from(*len).min(INLINE_OIFS)],
+            OifList::Shared(a) => a,
+        }
+    }
+}
+
+impl FromIterator<Oif> for OifList {
+    fn from_iter<I: IntoIterator<Item = Oif>>(iter: I) -> Self {
+        let v: Vec<Oif> = iter.into_iter().collect();
+        OifList::from(v)
+    }
+}
+
+impl From<Vec<Oif>> for OifList {
+    fn from(v: Vec<Oif>) -> Self {
+        if v.len() <= INLINE_OIFS {
+            let mut oifs = [Oif {
+                port: 0,
+                ttl_threshold: 0,
+            }; INLINE_OIFS];
+            oifs[..v.len()].copy_from_slice(&v);
+            OifList::Inline {
+                len: v.len() as u8,
+                oifs,
+            }
+        } else {
+            OifList::Shared(v.into())
+        }
+    }
+}
+
+impl PartialEq for OifList {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for OifList {}
+
+impl std::fmt::Debug for OifList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A route without a per-entry counter slot.
 pub const NO_COUNTER: u32 = u32::MAX;
 
@@ -32,9 +102,8 @@ pub struct Route {
     pub counter: u32,
     /// The only port packets of this route are accepted on.
     pub iif: u16,
-    /// Outgoing interfaces, in config order. Empty means "drop" (a negative route). Shared
-    /// (`Arc`) so copying a table shard on publish copies pointers, not lists.
-    pub oifs: std::sync::Arc<[Oif]>,
+    /// Outgoing interfaces, in config order. Empty means "drop" (a negative route).
+    pub oifs: OifList,
 }
 
 /// Exact (S,G) routes and (*,G) routes.
@@ -142,6 +211,17 @@ mod tests {
         t.insert(Some(s), g, route(0, &[2]));
         assert_eq!(t.lookup(s.into(), g.into()), Some(&route(0, &[2])));
         let other: Ipv4Addr = "10.0.1.3".parse().unwrap();
+        assert_eq!(route(0, &[1, 2, 3, 4]).oifs.len(), 4, "a shared list");
+        assert!(matches!(
+            route(0, &[1, 2, 3]).oifs,
+            OifList::Inline { len: 3, .. }
+        ));
+        // An entry with its inline OIFs stays within half a cache line.
+        assert!(
+            std::mem::size_of::<Route>() <= 32,
+            "{}",
+            std::mem::size_of::<Route>()
+        );
         assert_eq!(t.lookup(other.into(), g.into()), Some(&route(0, &[1, 2])));
         assert_eq!(t.lookup(s.into(), u32::from(g) + 1), None);
         assert_eq!(t.len(), 2);

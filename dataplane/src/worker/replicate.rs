@@ -45,10 +45,13 @@ pub struct Egress<'a> {
     pub chains: &'a [bool],
 }
 
-/// Starts loading `route`'s OIF list (a batched lookup's last step).
+/// Starts loading `route`'s OIF list (a batched lookup's last step) when it lives outside
+/// the entry.
 #[inline]
 pub fn prefetch_oifs(route: &Route) {
-    crate::dpdk::prefetch(route.oifs.as_ptr());
+    if let crate::fib::OifList::Shared(list) = &route.oifs {
+        crate::dpdk::prefetch(list.as_ptr());
+    }
 }
 
 /// Sends `m` (already classified as `flow`, with a TTL > 1) to every outgoing port of `route`
