@@ -89,7 +89,7 @@ fn key(source: u32, group: u32) -> u64 {
 struct ReaderSlot(AtomicU64);
 
 struct Shared {
-    shards: Box<[AtomicPtr<Bucket>]>,
+    shards: crate::bigmem::ZeroedSlice<AtomicPtr<Bucket>>,
     seed: u64,
     epoch: AtomicU64,
     readers: Box<[ReaderSlot]>,
@@ -134,9 +134,8 @@ impl Drop for Shared {
 /// Creates a published table with room for `readers` reader handles.
 pub fn new(readers: usize) -> (FibWriter, Vec<FibReader>) {
     let shared = Arc::new(Shared {
-        shards: (0..SHARDS)
-            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-            .collect(),
+        // All null: every slot empty.
+        shards: crate::bigmem::ZeroedSlice::new(SHARDS),
         seed: std::collections::hash_map::RandomState::new().hash_one(0x006d_726f_7574_6572_u64),
         epoch: AtomicU64::new(1),
         readers: (0..readers)

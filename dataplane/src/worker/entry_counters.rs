@@ -11,7 +11,7 @@ pub const SLOTS: usize = 1 << 20;
 /// One worker's counters for every slot: [packets, bytes] side by side, so counting a packet
 /// touches one cache line.
 pub struct EntryCounters {
-    slots: Box<[[AtomicU64; 2]]>,
+    slots: crate::bigmem::ZeroedSlice<[AtomicU64; 2]>,
 }
 
 impl Default for EntryCounters {
@@ -24,9 +24,7 @@ impl EntryCounters {
     /// Counters for `slots` entries.
     pub fn with_slots(slots: usize) -> Self {
         EntryCounters {
-            slots: (0..slots)
-                .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
-                .collect(),
+            slots: crate::bigmem::ZeroedSlice::new(slots),
         }
     }
 
