@@ -682,49 +682,8 @@ fn latency(env: &Env, mcgen: &std::path::Path, quick: bool, res: &mut Results) {
         let rprefix = format!("mrb{}-r{pps}", std::process::id());
         let json = env.work.join(format!("{tag}.json"));
         let _ = std::fs::remove_file(&json);
-        let mut gargv = vec![
-            mcgen.display().to_string(),
-            "--lcores".into(),
-            "0@0,1@0".into(),
-            "--no-pci".into(),
-            "--file-prefix".into(),
-            gprefix.clone(),
-        ];
-        for i in 0..3 {
-            gargv.push("--vdev".into());
-            gargv.push(format!(
-                "net_memif{i},role=server,socket={},id=0",
-                sock(i).display()
-            ));
-        }
-        gargv.extend(
-            [
-                "--",
-                "--tx",
-                "net_memif0",
-                "--rx",
-                "net_memif1,net_memif2",
-                "--source",
-                "10.0.1.2",
-                "--sources",
-                "4",
-                "--group",
-                "239.1.1.1",
-                "--groups",
-                "1",
-                "--size",
-                "64",
-                "--ttl",
-                "16",
-                "--link-wait",
-                "10",
-                "--quiet",
-                // mrouter's memif ports have a second tx queue (the control core's).
-                "--queues",
-                "2",
-            ]
-            .map(String::from),
-        );
+        let mut gargv = programs::mcgen_memif_argv(mcgen, &gprefix, &sock, 10);
+        gargv.extend(["--groups", "1"].map(String::from));
         gargv.extend([
             "--pps".into(),
             pps.to_string(),

@@ -331,3 +331,58 @@ pub fn build_ipv4mc(work: &Path, logs: &Path, pcap: &Path) -> Ipv4mcBuild {
     }
     b
 }
+
+/// The command line of mcgen on the memif loop (scenarios 4, 6, latency and soak): memif
+/// servers 0..=2 on the sockets `sock(i)`, sending from port 0 and receiving on 1 and 2, 4
+/// established sources 10.0.1.2.. to 239.1.1.1, 64 B, TTL 16, quiet. `link_wait` is seconds to
+/// wait for the router to connect; callers add their own rates, durations and churn options.
+pub fn mcgen_memif_argv(
+    mcgen: &Path,
+    prefix: &str,
+    sock: &dyn Fn(usize) -> PathBuf,
+    link_wait: u32,
+) -> Vec<String> {
+    let mut argv: Vec<String> = [
+        &mcgen.display().to_string() as &str,
+        "--lcores",
+        "0@0,1@0",
+        "--no-pci",
+        "--file-prefix",
+        prefix,
+    ]
+    .map(String::from)
+    .to_vec();
+    for i in 0..3 {
+        argv.push("--vdev".into());
+        argv.push(format!(
+            "net_memif{i},role=server,socket={},id=0",
+            sock(i).display()
+        ));
+    }
+    argv.extend(
+        [
+            "--",
+            "--tx",
+            "net_memif0",
+            "--rx",
+            "net_memif1,net_memif2",
+            "--source",
+            "10.0.1.2",
+            "--sources",
+            "4",
+            "--group",
+            "239.1.1.1",
+            "--size",
+            "64",
+            "--ttl",
+            "16",
+            "--quiet",
+            // mrouter's memif ports have a second tx queue (the control core's).
+            "--queues",
+            "2",
+        ]
+        .map(String::from),
+    );
+    argv.extend(["--link-wait".into(), link_wait.to_string()]);
+    argv
+}

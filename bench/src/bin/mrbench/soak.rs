@@ -241,45 +241,9 @@ pub fn run(env: &Env, mcgen: &Path, p: &Params) -> Result<Value, String> {
     let _ = std::fs::remove_file(&admin_sock);
     // Not niced (unlike storm.rs, which measures the control core's latency): at nice 19 the
     // generator starves whenever anything else runs, and what the soak checks is correctness.
-    let mut gargv: Vec<String> = [
-        &mcgen.display().to_string() as &str,
-        "--lcores",
-        "0@0,1@0",
-        "--no-pci",
-        "--file-prefix",
-        &gprefix,
-    ]
-    .map(String::from)
-    .to_vec();
-    for i in 0..3 {
-        gargv.push("--vdev".into());
-        gargv.push(format!(
-            "net_memif{i},role=server,socket={},id=0",
-            sock(i).display()
-        ));
-    }
+    let mut gargv = super::programs::mcgen_memif_argv(mcgen, &gprefix, &sock, 20);
     gargv.extend(
         [
-            "--",
-            "--tx",
-            "net_memif0",
-            "--rx",
-            "net_memif1,net_memif2",
-            "--source",
-            "10.0.1.2",
-            "--sources",
-            "4",
-            "--group",
-            "239.1.1.1",
-            "--size",
-            "64",
-            "--ttl",
-            "16",
-            "--link-wait",
-            "20",
-            "--quiet",
-            "--queues",
-            "2",
             "--new-source",
             "10.64.0.1",
             "--new-group",

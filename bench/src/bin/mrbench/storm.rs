@@ -117,54 +117,9 @@ pub fn run(env: &Env, mcgen: &Path, rate: u64, secs: f64) -> Result<Value, Strin
     // generator's busy-polling worker, and at equal priority the scheduler makes every miss
     // wait for the generator's time slice to end (milliseconds), which measures the
     // scheduler rather than mrouter. At nice 19 the control core runs as soon as it wakes.
-    let mut gargv = vec![
-        "nice".into(),
-        "-n".into(),
-        "19".into(),
-        mcgen.display().to_string(),
-        "--lcores".into(),
-        "0@0,1@0".into(),
-        "--no-pci".into(),
-        "--file-prefix".into(),
-        gprefix.clone(),
-    ];
-    for i in 0..3 {
-        gargv.push("--vdev".into());
-        gargv.push(format!(
-            "net_memif{i},role=server,socket={},id=0",
-            sock(i).display()
-        ));
-    }
-    gargv.extend(
-        [
-            "--",
-            "--tx",
-            "net_memif0",
-            "--rx",
-            "net_memif1,net_memif2",
-            "--source",
-            "10.0.1.2",
-            "--sources",
-            "4",
-            "--group",
-            "239.1.1.1",
-            "--size",
-            "64",
-            "--ttl",
-            "16",
-            "--link-wait",
-            "10",
-            "--quiet",
-            // mrouter's memif ports have a second tx queue (the control core's).
-            "--queues",
-            "2",
-            "--new-source",
-            "10.64.0.1",
-            "--new-group",
-            "239.2.2.2",
-        ]
-        .map(String::from),
-    );
+    let mut gargv: Vec<String> = ["nice", "-n", "19"].map(String::from).to_vec();
+    gargv.extend(programs::mcgen_memif_argv(mcgen, &gprefix, &sock, 10));
+    gargv.extend(["--new-source", "10.64.0.1", "--new-group", "239.2.2.2"].map(String::from));
     gargv.extend([
         "--pps".into(),
         ESTABLISHED_PPS.to_string(),

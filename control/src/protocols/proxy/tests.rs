@@ -111,17 +111,22 @@ fn rec(record_type: RecordType, group: Ipv4Addr, sources: &[Ipv4Addr]) -> GroupR
     }
 }
 
-fn general_v3(max_resp_tenths: u8) -> wire::Repr {
+/// A v3 query for `group` (0.0.0.0: general) and `sources`, Max Resp Time in tenths.
+fn query_v3(max_resp_tenths: u8, group: Ipv4Addr, sources: Vec<Ipv4Addr>) -> wire::Repr {
     wire::Repr::Query {
         max_resp_code: max_resp_tenths,
-        group: Ipv4Addr::UNSPECIFIED,
+        group,
         v3: Some(QueryV3 {
             suppress_router_side: false,
             qrv: 2,
             qqic: 125,
-            sources: Vec::new(),
+            sources,
         }),
     }
+}
+
+fn general_v3(max_resp_tenths: u8) -> wire::Repr {
+    query_v3(max_resp_tenths, Ipv4Addr::UNSPECIFIED, Vec::new())
 }
 
 #[test]
@@ -246,44 +251,17 @@ fn group_and_group_and_source_queries_get_only_what_they_ask() {
     lab.advance(Duration::from_secs(5));
     lab.take();
     // A group nobody downstream wants: no answer.
-    lab.query(wire::Repr::Query {
-        max_resp_code: 10,
-        group: G2,
-        v3: Some(QueryV3 {
-            suppress_router_side: false,
-            qrv: 2,
-            qqic: 125,
-            sources: Vec::new(),
-        }),
-    });
+    lab.query(query_v3(10, G2, Vec::new()));
     lab.advance(Duration::from_secs(2));
     assert!(lab.take().is_empty());
-    lab.query(wire::Repr::Query {
-        max_resp_code: 10,
-        group: G,
-        v3: Some(QueryV3 {
-            suppress_router_side: false,
-            qrv: 2,
-            qqic: 125,
-            sources: vec![s(2), s(3)],
-        }),
-    });
+    lab.query(query_v3(10, G, vec![s(2), s(3)]));
     lab.advance(Duration::from_secs(2));
     let sent = lab.take();
     assert_eq!(
         v3_records(&sent[0].1),
         [rec(RecordType::ModeIsInclude, G, &[s(2)])]
     );
-    lab.query(wire::Repr::Query {
-        max_resp_code: 10,
-        group: G,
-        v3: Some(QueryV3 {
-            suppress_router_side: false,
-            qrv: 2,
-            qqic: 125,
-            sources: Vec::new(),
-        }),
-    });
+    lab.query(query_v3(10, G, Vec::new()));
     lab.advance(Duration::from_secs(2));
     assert_eq!(
         v3_records(&lab.take()[0].1),
