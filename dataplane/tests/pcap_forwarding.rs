@@ -55,6 +55,19 @@ fn parse_mac(s: &str) -> [u8; 6] {
     v.try_into().unwrap()
 }
 
+/// One single-queue port per device string.
+fn pcap_ports(devices: Vec<String>) -> Vec<PortSpec> {
+    devices
+        .into_iter()
+        .map(|device| PortSpec {
+            device,
+            rx_queues: 1,
+            tx_queues: 1,
+            mtu: None,
+        })
+        .collect()
+}
+
 fn route(iif: u16, oifs: &[(u16, u8)]) -> Route {
     Route {
         counter: dataplane::fib::NO_COUNTER,
@@ -140,7 +153,7 @@ fn forwards_replicates_and_drops_by_reason_byte_for_byte() {
     pcap::write_file(&in0, &input0).unwrap();
     pcap::write_file(&in1, &[wrong_if]).unwrap();
 
-    let ports: Vec<PortSpec> = [
+    let ports = pcap_ports(vec![
         format!(
             "net_pcap0,rx_pcap={},tx_pcap={}",
             in0.display(),
@@ -152,15 +165,7 @@ fn forwards_replicates_and_drops_by_reason_byte_for_byte() {
             out[1].display()
         ),
         format!("net_pcap2,tx_pcap={}", out[2].display()),
-    ]
-    .into_iter()
-    .map(|device| PortSpec {
-        device,
-        rx_queues: 1,
-        tx_queues: 1,
-        mtu: None,
-    })
-    .collect();
+    ]);
     let eal_args: Vec<String> = ports.iter().flat_map(|p| p.eal_args()).collect();
     let eal = eal(&eal_args, "0");
 
@@ -230,19 +235,11 @@ fn worker_on_its_own_lcore_forwards_a_stream_without_loss_or_reorder() {
         })
         .collect();
     pcap::write_file(&in0, &frames).unwrap();
-    let ports: Vec<PortSpec> = [
+    let ports = pcap_ports(vec![
         format!("net_pcap0,rx_pcap={}", in0.display()),
         format!("net_pcap1,tx_pcap={}", out1.display()),
         format!("net_pcap2,tx_pcap={}", out2.display()),
-    ]
-    .into_iter()
-    .map(|device| PortSpec {
-        device,
-        rx_queues: 1,
-        tx_queues: 1,
-        mtu: None,
-    })
-    .collect();
+    ]);
     let eal_args: Vec<String> = ports.iter().flat_map(|p| p.eal_args()).collect();
     let eal = eal(&eal_args, "0-1");
     let mut table = ForwardingTable::new();
@@ -294,18 +291,10 @@ fn packets_from_the_routers_own_address_are_dropped_never_held_nor_signalled() {
         &[9],
     ));
     pcap::write_file(&in0, &frames).unwrap();
-    let ports: Vec<PortSpec> = [
+    let ports = pcap_ports(vec![
         format!("net_pcap0,rx_pcap={}", in0.display()),
         format!("net_pcap1,tx_pcap={}", out1.display()),
-    ]
-    .into_iter()
-    .map(|device| PortSpec {
-        device,
-        rx_queues: 1,
-        tx_queues: 1,
-        mtu: None,
-    })
-    .collect();
+    ]);
     let eal_args: Vec<String> = ports.iter().flat_map(|p| p.eal_args()).collect();
     let eal = eal(&eal_args, "0");
     let mut table = ForwardingTable::new();
