@@ -5,15 +5,18 @@
 //! copy then only gets its port's source MAC. The last copy is the received mbuf itself.
 //! Extra copies of packets up to [`COPY_LIMIT`] bytes are copied whole (one small memcpy, no
 //! shared state); larger ones get a private header mbuf (Ethernet + IPv4 header) chained to a
-//! clone of the shared payload, on ports that can send chains. The limit is a starting point
-//! from the feasibility measurements (copying 60 B beat header chaining at fan-out 2-4); the
-//! benchmark's packet-size scenario is where it gets tuned.
+//! clone of the shared payload, on ports that can send chains. The limit comes from the
+//! benchmark's packet-size scenario (fan-out 2, net_null sinks, 2026-11-29): at 512 B a whole
+//! copy took 256-264 cycles per packet against ~300 with a header chain; at 1500 B the two tied
+//! (362-388 vs 384-387), so larger packets keep sharing their payload, which spares memory
+//! bandwidth at higher fan-outs.
 
 use super::{Counters, DropReason, Flow};
 use crate::dpdk::{Mbuf, Mempool, TxQueue};
 
-/// Packets up to this many bytes are copied whole; larger ones share their payload.
-pub const COPY_LIMIT: u32 = 256;
+/// Packets up to this many bytes are copied whole; larger ones share their payload (measured,
+/// see the module doc).
+pub const COPY_LIMIT: u32 = 1024;
 use crate::fib::Route;
 use crate::wire::{ether, ipv4};
 use std::net::Ipv4Addr;
