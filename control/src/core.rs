@@ -219,6 +219,9 @@ struct Slots {
     key_of: Vec<Option<(Ipv4Addr, Ipv4Addr)>>,
     /// Totals already reported to the MGM, per slot.
     reported: Vec<(u64, u64)>,
+    /// Wrong-interface packets already in the MGM's count, per slot: the signals it handled
+    /// (each counted one) plus what sweeps added to reach the workers' exact count.
+    wrong_if_reported: Vec<u64>,
     free: Vec<u32>,
     retired: Vec<(u32, u64)>,
     cursor: usize,
@@ -255,12 +258,14 @@ impl Slots {
             None if self.key_of.len() < dataplane::worker::entry_counters::SLOTS => {
                 self.key_of.push(None);
                 self.reported.push((0, 0));
+                self.wrong_if_reported.push(0);
                 (self.key_of.len() - 1) as u32
             }
             None => return NO_COUNTER,
         };
         // Whatever the slot counted before belongs to its previous owner.
         self.reported[slot as usize] = dp.entry_totals(slot);
+        self.wrong_if_reported[slot as usize] = dp.entry_wrong_if(slot);
         self.key_of[slot as usize] = Some(key);
         self.by_key.insert(key, slot);
         slot
@@ -869,7 +874,16 @@ impl ControlCore {
                         arrival: self.interface(port),
                         header: &[],
                     };
-                    let _ = self.mgm.handle_wrong_interface(now, &mut self.host, &miss);
+                    if self
+                        .mgm
+                        .handle_wrong_interface(now, &mut self.host, &miss)
+                        .is_ok()
+                    {
+                        // The MGM counted this signal's packet; the sweep adds the rest.
+                        if let Some(&slot) = self.slots.by_key.get(&(miss.source, miss.group)) {
+                            self.slots.wrong_if_reported[slot as usize] += 1;
+                        }
+                    }
                 }
             }
         }
@@ -918,17 +932,23 @@ impl ControlCore {
             };
             let totals = dp.entry_totals(slot as u32);
             let before = slots.reported[slot];
-            if totals.0 > before.0 {
+            // Workers count every wrong-interface packet; the signals the MGM counted one by one
+            // are rate-limited samples of them. Top the MGM's count up to the exact one.
+            let wrong_if = dp.entry_wrong_if(slot as u32);
+            let wrong_if_extra = wrong_if.saturating_sub(slots.wrong_if_reported[slot]);
+            if totals.0 > before.0 || wrong_if_extra > 0 {
                 let delta = mgm::MfeStatsDelta {
                     mfe: mgm::MfeCounters {
-                        in_packets: totals.0 - before.0,
+                        in_packets: totals.0.saturating_sub(before.0),
                         in_octets: totals.1.saturating_sub(before.1),
+                        pkts_different_if: wrong_if_extra,
                         ..Default::default()
                     },
                     oifs: Vec::new(),
                 };
                 let _ = self.mgm.update_mfe_stats(now, source, group, &delta);
                 slots.reported[slot] = totals;
+                slots.wrong_if_reported[slot] += wrong_if_extra;
             }
         }
         slots.cursor = end;

@@ -324,3 +324,73 @@ limits: {{ max_mfes: 3, miss_rate_per_source: 2 }}
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_wrong_interface_packet_is_counted_on_its_entry_though_signals_are_sampled() {
+    let dir = std::env::temp_dir().join(format!("mrouter-wrongif-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (in0, in1, out) = (
+        dir.join("in0.pcap"),
+        dir.join("in1.pcap"),
+        dir.join("out.pcap"),
+    );
+    pcap::write_file::<_, Vec<u8>>(&in0, &[]).unwrap();
+    // Five packets of the (S,G) on if1, whose route says if0: the worker signals the first
+    // (its repeat filter holds the rest back) and drops all five.
+    let frames: Vec<Vec<u8>> = (0..5).map(|i| frame("10.0.1.2", "239.2.2.2", i)).collect();
+    pcap::write_file(&in1, &frames).unwrap();
+    let text = format!(
+        r#"ports:
+  - {{ name: p0, device: "net_pcap0,rx_pcap={}" }}
+  - {{ name: p1, device: "net_pcap1,rx_pcap={}" }}
+  - {{ name: p2, device: "net_pcap2,tx_pcap={}" }}
+interfaces:
+  - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
+  - {{ name: if1, port: p1, address: 10.0.2.1/24 }}
+  - {{ name: if2, port: p2, address: 10.0.3.1/24 }}
+routes:
+  - {{ group: 239.2.2.2, source: 10.0.1.2, iif: if0, oifs: [ {{ interface: if2 }} ] }}
+"#,
+        in0.display(),
+        in1.display(),
+        out.display()
+    );
+    let cfg = config::parse(&text, "wrongif.yaml").unwrap();
+    let mut core = ControlCore::new(&cfg).unwrap();
+    let eal = eal_for(&cfg);
+    let mut dp = Dataplane::start(eal, &port_specs(&cfg), ForwardingTable::new(), &[]).unwrap();
+    core.turn(&mut dp); // the static (S,G) entry is installed
+    while total(&dp).rx_packets < 5 {
+        dp.poll_inline(1);
+    }
+    assert_eq!(total(&dp).dropped(DropReason::WrongInterface), 5);
+    core.turn(&mut dp);
+    let different_if = |core: &ControlCore| {
+        core.mgm()
+            .get_mfe_stats(
+                core.uptime(),
+                ip("10.0.1.2"),
+                ip("239.2.2.2"),
+                mgm::StatsLayout::Extended,
+                usize::MAX,
+            )
+            .unwrap()
+            .counters
+            .pkts_different_if
+    };
+    assert_eq!(core.counters().wrong_if_received, 1, "one signal (sampled)");
+    assert_eq!(
+        different_if(&core),
+        1,
+        "the signal's packet, before the sweep"
+    );
+    // The next sweep (once a second) brings the entry's count to the workers' exact one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    core.turn(&mut dp);
+    assert_eq!(different_if(&core), 5);
+    core.turn(&mut dp);
+    assert_eq!(different_if(&core), 5, "not counted twice");
+    let _ = dp.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -389,6 +389,14 @@ impl Dataplane {
         })
     }
 
+    /// Wrong-interface packets of slot `slot`'s entry, summed over the workers.
+    pub fn entry_wrong_if(&self, slot: u32) -> u64 {
+        self.entry_counters
+            .iter()
+            .map(|e| e.read_wrong_if(slot))
+            .sum()
+    }
+
     /// Each worker's published counters, in worker order.
     pub fn worker_counters(&self) -> Vec<Counters> {
         self.workers.iter().map(|(_, s)| s.read()).collect()

@@ -12,6 +12,9 @@ pub const SLOTS: usize = 1 << 20;
 /// touches one cache line.
 pub struct EntryCounters {
     slots: crate::bigmem::ZeroedSlice<[AtomicU64; 2]>,
+    /// Packets of the entry that arrived on another interface than its incoming one (rare,
+    /// so apart: the forwarding path never touches these lines).
+    wrong_if: crate::bigmem::ZeroedSlice<AtomicU64>,
 }
 
 impl Default for EntryCounters {
@@ -25,6 +28,7 @@ impl EntryCounters {
     pub fn with_slots(slots: usize) -> Self {
         EntryCounters {
             slots: crate::bigmem::ZeroedSlice::new(slots),
+            wrong_if: crate::bigmem::ZeroedSlice::new(slots),
         }
     }
 
@@ -39,6 +43,22 @@ impl EntryCounters {
                 Ordering::Relaxed,
             );
         }
+    }
+
+    /// Counts one packet of `slot`'s entry that arrived on the wrong interface (ignored when
+    /// out of range). Only the owning worker writes.
+    #[inline]
+    pub fn count_wrong_if(&self, slot: u32) {
+        if let Some(w) = self.wrong_if.get(slot as usize) {
+            w.store(w.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Wrong-interface packets counted on `slot` so far.
+    pub fn read_wrong_if(&self, slot: u32) -> u64 {
+        self.wrong_if
+            .get(slot as usize)
+            .map_or(0, |w| w.load(Ordering::Relaxed))
     }
 
     /// Starts loading `slot`'s cache line (a batched lookup's last step before counting).
@@ -74,5 +94,13 @@ mod tests {
         assert_eq!(c.read(3), (1, 1));
         assert_eq!(c.read(0), (0, 0));
         assert_eq!(c.read(4), (0, 0));
+        c.count_wrong_if(2);
+        c.count_wrong_if(2);
+        c.count_wrong_if(9);
+        assert_eq!(
+            (c.read_wrong_if(2), c.read_wrong_if(1), c.read_wrong_if(9)),
+            (2, 0, 0)
+        );
+        assert_eq!(c.read(2), (0, 0), "apart from the forwarding counts");
     }
 }

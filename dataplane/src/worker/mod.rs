@@ -222,6 +222,7 @@ fn route_packet(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut C
     }
     if route.iif != in_port {
         c.drop(DropReason::WrongInterface, 1);
+        ctx.entries.count_wrong_if(route.counter);
         let s = Signal::WrongInterface {
             source: flow.source,
             group: flow.group,
