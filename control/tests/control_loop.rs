@@ -46,6 +46,14 @@ fn eal_for(cfg: &config::Config) -> Eal {
     Eal::init(&args).unwrap()
 }
 
+/// An empty scratch directory of this test process.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mrouter-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn total(dp: &Dataplane) -> Counters {
     let mut t = Counters::default();
     for c in dp.worker_counters() {
@@ -56,9 +64,7 @@ fn total(dp: &Dataplane) -> Counters {
 
 #[test]
 fn misses_become_mfes_through_rpf_and_creation_alerts_and_held_packets_follow() {
-    let dir = std::env::temp_dir().join(format!("mrouter-loop-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("loop");
     let (in0, in1, out1, out2) = (
         dir.join("in0.pcap"),
         dir.join("in1.pcap"),
@@ -247,9 +253,7 @@ routes:
 
 #[test]
 fn resource_limits_refuse_new_flows_count_them_and_leave_admitted_flows_alone() {
-    let dir = std::env::temp_dir().join(format!("mrouter-limits-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("limits");
     let (in0, out1) = (dir.join("in0.pcap"), dir.join("out1.pcap"));
     pcap::write_file(
         &in0,
@@ -327,9 +331,7 @@ limits: {{ max_mfes: 3, miss_rate_per_source: 2 }}
 
 #[test]
 fn every_wrong_interface_packet_is_counted_on_its_entry_though_signals_are_sampled() {
-    let dir = std::env::temp_dir().join(format!("mrouter-wrongif-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("wrongif");
     let (in0, in1, out) = (
         dir.join("in0.pcap"),
         dir.join("in1.pcap"),

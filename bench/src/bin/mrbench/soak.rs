@@ -91,7 +91,7 @@ const DRAIN_S: f64 = 6.0;
 const SETTLE_S: f64 = 3.5;
 
 /// One request over the admin socket: the `data` of the answer and the round-trip time.
-fn admin(sock: &Path, request: &str, kind: &str) -> Result<(Value, Duration), String> {
+pub(super) fn admin(sock: &Path, request: &str, kind: &str) -> Result<(Value, Duration), String> {
     let t0 = Instant::now();
     let mut s = UnixStream::connect(sock).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10)))
@@ -110,7 +110,8 @@ fn admin(sock: &Path, request: &str, kind: &str) -> Result<(Value, Duration), St
     Ok((v["data"].clone(), rtt))
 }
 
-fn show_stats(sock: &Path) -> Result<(Value, Duration), String> {
+/// `show_stats`: the stats payload and the round-trip time (also the miss-storm scenario's poll).
+pub(super) fn show_stats(sock: &Path) -> Result<(Value, Duration), String> {
     admin(sock, r#"{"cmd":"show_stats"}"#, "stats")
 }
 

@@ -13,8 +13,6 @@
 use super::programs::{self, Env};
 use super::runner;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,25 +30,7 @@ fn epoch() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// One `show_stats` over the admin socket: the stats payload and the round-trip time.
-fn show_stats(sock: &Path) -> Result<(Value, Duration), String> {
-    let t0 = Instant::now();
-    let mut s = UnixStream::connect(sock).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    s.write_all(b"{\"cmd\":\"show_stats\"}\n")
-        .map_err(|e| e.to_string())?;
-    let mut line = Vec::new();
-    BufReader::new(s)
-        .read_until(b'\n', &mut line)
-        .map_err(|e| e.to_string())?;
-    let rtt = t0.elapsed();
-    let v: Value = serde_json::from_slice(&line).map_err(|e| e.to_string())?;
-    if v["kind"] != "stats" {
-        return Err(format!("unexpected answer: {v}"));
-    }
-    Ok((v["data"].clone(), rtt))
-}
+use super::soak::show_stats;
 
 /// A `show_stats` sample: wall time, round-trip time, control counters and summed drops.
 #[derive(Debug, Clone, serde::Serialize)]
