@@ -18,6 +18,7 @@ pub use stats::{Counters, DropReason, WorkerStats};
 
 use crate::dpdk::{tsc, Mbuf, Mempool, RxQueue, TxQueue, BURST};
 use crate::fib::rcu::FibReader;
+use crate::fib::Route;
 use pending::{Hold, Pending};
 use replicate::Egress;
 use signal::Sent;
@@ -144,14 +145,21 @@ impl Worker {
             for flow in flows.iter().flatten() {
                 ctx.fib.prefetch_bucket(flow.source, flow.group);
             }
-            for flow in flows.iter().flatten() {
-                if let Some(route) = ctx.fib.lookup(flow.source, flow.group) {
-                    ctx.entries.prefetch(route.counter);
-                    replicate::prefetch_oifs(route);
+            // The lookup itself: its result is what each packet is forwarded by.
+            let fib = ctx.fib;
+            let mut routes: [Option<&Route>; BURST] = [None; BURST];
+            for (r, flow) in routes.iter_mut().zip(flows) {
+                let Ok(flow) = flow else { continue };
+                if flow.ttl > 1 {
+                    *r = fib.lookup(flow.source, flow.group);
+                    if let Some(route) = r {
+                        ctx.entries.prefetch(route.counter);
+                        replicate::prefetch_oifs(route);
+                    }
                 }
             }
-            for (m, flow) in burst.drain(..).zip(flows.iter().copied()) {
-                forward(m, flow, *port, &mut ctx, c);
+            for ((m, flow), route) in burst.drain(..).zip(flows.iter().copied()).zip(routes) {
+                forward(m, flow, route, *port, &mut ctx, c);
             }
         }
         for q in ctx.out.tx.iter_mut() {
@@ -171,16 +179,18 @@ fn release_pending(ctx: &mut Ctx<'_>, c: &mut Counters) {
     drop(expired);
     for packets in ready {
         for (m, flow, port) in packets {
-            route_packet(m, &flow, port, ctx, c);
+            route_packet(m, &flow, fib.lookup(flow.source, flow.group), port, ctx, c);
         }
     }
 }
 
-/// One packet, already classified, through the other stages.
+/// One packet, already classified and looked up (`route`: the table's entry for its flow at
+/// the lookup stage), through the other stages.
 #[inline]
 fn forward(
     m: Mbuf,
     classified: Result<Flow, DropReason>,
+    route: Option<&Route>,
     in_port: u16,
     ctx: &mut Ctx<'_>,
     c: &mut Counters,
@@ -197,23 +207,29 @@ fn forward(
     // Packets held for this flow go first, so a flow resolved mid-turn stays in order. While
     // it is unresolved they stay where they are (with their original hold time, so a flow that
     // keeps sending still expires) and this packet queues after them.
-    if ctx.pending.held_flows > 0
-        && ctx.pending.may_hold(&flow)
-        && ctx.fib.lookup(flow.source, flow.group).is_some()
-    {
+    if ctx.pending.held_flows > 0 && ctx.pending.may_hold(&flow) && route.is_some() {
         if let Some(held) = ctx.pending.take_flow(&flow) {
+            // Held packets are of the same (S,G), so of the same route.
             for (hm, hf, port) in held {
-                route_packet(hm, &hf, port, ctx, c);
+                route_packet(hm, &hf, route, port, ctx, c);
             }
         }
     }
-    route_packet(m, &flow, in_port, ctx, c);
+    route_packet(m, &flow, route, in_port, ctx, c);
 }
 
-/// Lookup, incoming-interface check and replication of a classified packet (TTL > 1).
+/// Incoming-interface check and replication of a classified packet (TTL > 1) by its route,
+/// or the miss path when it has none.
 #[inline]
-fn route_packet(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
-    let Some(route) = ctx.fib.lookup(flow.source, flow.group) else {
+fn route_packet(
+    m: Mbuf,
+    flow: &Flow,
+    route: Option<&Route>,
+    in_port: u16,
+    ctx: &mut Ctx<'_>,
+    c: &mut Counters,
+) {
+    let Some(route) = route else {
         return miss(m, flow, in_port, ctx, c);
     };
     if route.oifs.is_empty() {
