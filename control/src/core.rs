@@ -219,6 +219,10 @@ struct Slots {
     key_of: Vec<Option<(Ipv4Addr, Ipv4Addr)>>,
     /// Totals already reported to the MGM, per slot.
     reported: Vec<(u64, u64)>,
+    /// Ports of the router (out counts are kept per slot and port).
+    ports: usize,
+    /// Copies per port already reported to the MGM: `slot * ports + port`.
+    out_reported: Vec<u64>,
     /// Wrong-interface packets already in the MGM's count, per slot: the signals it handled
     /// (each counted one) plus what sweeps added to reach the workers' exact count.
     wrong_if_reported: Vec<u64>,
@@ -258,6 +262,7 @@ impl Slots {
             None if self.key_of.len() < dataplane::worker::entry_counters::SLOTS => {
                 self.key_of.push(None);
                 self.reported.push((0, 0));
+                self.out_reported.extend(std::iter::repeat_n(0, self.ports));
                 self.wrong_if_reported.push(0);
                 (self.key_of.len() - 1) as u32
             }
@@ -265,6 +270,9 @@ impl Slots {
         };
         // Whatever the slot counted before belongs to its previous owner.
         self.reported[slot as usize] = dp.entry_totals(slot);
+        for port in 0..self.ports {
+            self.out_reported[slot as usize * self.ports + port] = dp.entry_out(slot, port as u16);
+        }
         self.wrong_if_reported[slot as usize] = dp.entry_wrong_if(slot);
         self.key_of[slot as usize] = Some(key);
         self.by_key.insert(key, slot);
@@ -334,7 +342,10 @@ impl ControlCore {
             own_addresses: cfg.interfaces.iter().map(|i| i.address).collect(),
             link_up: vec![true; cfg.ports.len()],
             next_link_check: Duration::ZERO,
-            slots: Slots::default(),
+            slots: Slots {
+                ports: cfg.ports.len(),
+                ..Slots::default()
+            },
             igmp: None,
         };
         let now = core.now();
@@ -936,15 +947,33 @@ impl ControlCore {
             // are rate-limited samples of them. Top the MGM's count up to the exact one.
             let wrong_if = dp.entry_wrong_if(slot as u32);
             let wrong_if_extra = wrong_if.saturating_sub(slots.wrong_if_reported[slot]);
-            if totals.0 > before.0 || wrong_if_extra > 0 {
+            // Copies per outgoing port, reported for the port's interface (the MGM ignores
+            // interfaces no longer in the entry's OIF list).
+            let mut oifs = Vec::new();
+            for port in 0..slots.ports {
+                let out = dp.entry_out(slot as u32, port as u16);
+                let reported = &mut slots.out_reported[slot * slots.ports + port];
+                if out > *reported {
+                    if let Some(iface) = self.interface_of_port[port] {
+                        let counters = mgm::OifCounters {
+                            out_packets: out - *reported,
+                            ..Default::default()
+                        };
+                        oifs.push((static_routes::interface_id(iface), counters));
+                    }
+                    *reported = out;
+                }
+            }
+            if totals.0 > before.0 || wrong_if_extra > 0 || !oifs.is_empty() {
                 let delta = mgm::MfeStatsDelta {
                     mfe: mgm::MfeCounters {
                         in_packets: totals.0.saturating_sub(before.0),
                         in_octets: totals.1.saturating_sub(before.1),
                         pkts_different_if: wrong_if_extra,
+                        total_out_packets: oifs.iter().map(|(_, c)| c.out_packets).sum(),
                         ..Default::default()
                     },
-                    oifs: Vec::new(),
+                    oifs,
                 };
                 let _ = self.mgm.update_mfe_stats(now, source, group, &delta);
                 slots.reported[slot] = totals;

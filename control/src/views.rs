@@ -39,7 +39,7 @@ pub fn mroutes_first(cfg: &Config, core: &ControlCore, limit: usize) -> Vec<Mrou
                 .mgm()
                 .get_mfe_stats(now, m.source, m.group, StatsLayout::Extended, usize::MAX)
                 .ok();
-            let counters = stats.map(|s| s.counters).unwrap_or_default();
+            let (counters, oif_counters) = stats.map(|s| (s.counters, s.oifs)).unwrap_or_default();
             MrouteView {
                 source: m.source,
                 group: m.group,
@@ -51,6 +51,10 @@ pub fn mroutes_first(cfg: &Config, core: &ControlCore, limit: usize) -> Vec<Mrou
                     .map(|&o| OifView {
                         interface: iface_name(cfg, o),
                         ttl_threshold: routing.ttl_threshold(m.source, m.group, o),
+                        out_packets: oif_counters
+                            .iter()
+                            .find(|(i, _)| *i == o)
+                            .map_or(0, |(_, c)| c.out_packets),
                     })
                     .collect(),
                 uptime_secs: f64::from(m.up_time_s),

@@ -125,6 +125,23 @@ fn ttl_threshold_keeps_low_ttl_packets_off_an_interface() {
     want1.extend(all(20, 10));
     assert_eq!(r1.finish(), want1);
     assert_eq!(r2.finish(), all(20, 10));
+    // Per-OIF out counts (fed to the MGM once a second): every packet went out if1 (the
+    // warm-up's too), only the 20 above the threshold out if2.
+    let out = |e: &serde_json::Value, i: usize| e["oifs"][i]["out_packets"].as_u64().unwrap();
+    let entry = |v: &serde_json::Value| mroute(v, "10.0.1.2", "239.3.3.3");
+    let v = lab.wait_ctl("per-OIF counts", 10, &["show", "mroute"], |v| {
+        let e = entry(v);
+        e["packets"].as_u64().unwrap() >= 40 && out(&e, 0) >= 40 && out(&e, 1) >= 20
+    });
+    let e = entry(&v);
+    assert_eq!(oif_names(&e), ["if1", "if2"]);
+    assert_eq!(out(&e, 0), e["packets"].as_u64().unwrap(), "{e}");
+    assert_eq!(out(&e, 1), 20, "{e}");
+    let text = lab.ctl(&["show", "mroute"]);
+    assert!(
+        text.contains(&format!("if1:{} if2(>10):20", out(&e, 0))),
+        "{text}"
+    );
     router.stop();
 }
 

@@ -21,10 +21,12 @@ fn mroutes() -> Vec<MrouteView> {
             OifView {
                 interface: "if1".into(),
                 ttl_threshold: 1,
+                out_packets: 1234,
             },
             OifView {
                 interface: "if2".into(),
                 ttl_threshold: 10,
+                out_packets: 1230,
             },
         ],
         uptime_secs: 65.0,
@@ -132,8 +134,8 @@ fn show_mroute_prints_a_table() {
             "239.1.1.1",
             "if0",
             "-",
-            "if1",
-            "if2(>10)",
+            "if1:1234",
+            "if2(>10):1230",
             "00:01:05",
             "00:13:55",
             "1234",

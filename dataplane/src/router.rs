@@ -198,7 +198,10 @@ impl Dataplane {
                 own_sources: table.own_sources().into(),
                 control: std::thread::current(),
                 entries: {
-                    let e = Arc::new(EntryCounters::default());
+                    let e = Arc::new(EntryCounters::new(
+                        crate::worker::entry_counters::SLOTS,
+                        ports.len(),
+                    ));
                     entry_counters.push(Arc::clone(&e));
                     e
                 },
@@ -387,6 +390,14 @@ impl Dataplane {
             let (ep, eb) = e.read(slot);
             (p + ep, b + eb)
         })
+    }
+
+    /// Copies of slot `slot`'s entry handed to port `port`'s tx queues, summed over the workers.
+    pub fn entry_out(&self, slot: u32, port: u16) -> u64 {
+        self.entry_counters
+            .iter()
+            .map(|e| e.read_out(slot, port))
+            .sum()
     }
 
     /// Wrong-interface packets of slot `slot`'s entry, summed over the workers.

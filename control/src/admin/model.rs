@@ -44,6 +44,10 @@ pub struct OifView {
     pub interface: String,
     /// A copy is sent when the packet's TTL is greater than this.
     pub ttl_threshold: u8,
+    /// Copies sent on this interface since it joined the entry (handed to the port's tx
+    /// queues; a full queue's drops are counted per port, `tx_full`).
+    #[serde(default)]
+    pub out_packets: u64,
 }
 
 /// One IPv4 interface and its port's counters, as `show interfaces` lists it.

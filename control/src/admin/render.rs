@@ -107,8 +107,8 @@ fn source(a: Ipv4Addr) -> String {
     }
 }
 
-/// `if1 if2(>10)`: the threshold is shown only where it is above 1, since TTL 0 and 1 are
-/// never forwarded anyway.
+/// `if1:20 if2(>10):18`: each outgoing interface with the copies sent on it; the threshold is
+/// shown only where it is above 1, since TTL 0 and 1 are never forwarded anyway.
 fn oifs(route: &MrouteView) -> String {
     if route.negative {
         return "(negative)".to_string();
@@ -118,9 +118,9 @@ fn oifs(route: &MrouteView) -> String {
     }
     let one = |o: &OifView| {
         if o.ttl_threshold > 1 {
-            format!("{}(>{})", o.interface, o.ttl_threshold)
+            format!("{}(>{}):{}", o.interface, o.ttl_threshold, o.out_packets)
         } else {
-            o.interface.clone()
+            format!("{}:{}", o.interface, o.out_packets)
         }
     };
     route.oifs.iter().map(one).collect::<Vec<_>>().join(" ")
@@ -150,7 +150,7 @@ pub fn mroutes(routes: &[MrouteView]) -> String {
         ("Group", L),
         ("IIF", L),
         ("Upstream", L),
-        ("OIFs (ttl)", L),
+        ("OIFs (ttl):out", L),
         ("Uptime", R),
         ("Expires", R),
         ("Packets", R),
@@ -452,10 +452,12 @@ mod tests {
                 OifView {
                     interface: "if1".into(),
                     ttl_threshold: 1,
+                    out_packets: 1234,
                 },
                 OifView {
                     interface: "if2".into(),
                     ttl_threshold: 10,
+                    out_packets: 1200,
                 },
             ],
             uptime_secs: 65.4,
@@ -502,8 +504,18 @@ mod tests {
         assert_eq!(
             header,
             [
-                "Source", "Group", "IIF", "Upstream", "OIFs", "(ttl)", "Uptime", "Expires",
-                "Packets", "Bytes", "WrongIf", "Flags"
+                "Source",
+                "Group",
+                "IIF",
+                "Upstream",
+                "OIFs",
+                "(ttl):out",
+                "Uptime",
+                "Expires",
+                "Packets",
+                "Bytes",
+                "WrongIf",
+                "Flags"
             ]
         );
         assert_eq!(
@@ -513,8 +525,8 @@ mod tests {
                 "239.1.1.1",
                 "if0",
                 "-",
-                "if1",
-                "if2(>10)",
+                "if1:1234",
+                "if2(>10):1200",
                 "00:01:05",
                 "00:13:55",
                 "1234",

@@ -52,12 +52,11 @@ impl Lab {
         self.dir.join("mrouter.sock")
     }
 
-    /// `mrouterctl --socket S --json ARGS...` from the host namespace, parsed.
-    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+    /// `mrouterctl --socket S ARGS...` from the host namespace: its standard output.
+    pub fn ctl(&self, args: &[&str]) -> String {
         let out = Command::new(CTL)
             .arg("--socket")
             .arg(self.socket())
-            .arg("--json")
             .args(args)
             .output()
             .unwrap();
@@ -66,7 +65,14 @@ impl Lab {
             "mrouterctl {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap()
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `mrouterctl --socket S --json ARGS...` from the host namespace, parsed.
+    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        serde_json::from_str(&self.ctl(&with_json)).unwrap()
     }
 
     /// Polls `mrouterctl --json ARGS` until `ok` holds; panics with the last answer after

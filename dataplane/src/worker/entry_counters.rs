@@ -1,47 +1,80 @@
-//! Per-entry counters: each worker counts packets and bytes per forwarding entry in an array of
-//! its own, indexed by the slot the control core gave the entry ([`crate::fib::Route::counter`]).
-//! Only that worker writes its array (relaxed load + store: no read-modify-write, no shared
-//! cache line between workers); the control core reads every worker's array and sums.
+//! Per-entry counters: each worker counts packets, bytes and copies sent per outgoing port per
+//! forwarding entry in an array of its own, indexed by the slot the control core gave the entry
+//! ([`crate::fib::Route::counter`]). Only that worker writes its array (relaxed load + store: no
+//! read-modify-write, no shared cache line between workers); the control core reads every
+//! worker's array and sums.
+//!
+//! A slot's counters are one block: `[packets, bytes, out[port 0], out[port 1], ...]`, its length
+//! rounded up to whole cache lines, so with up to six ports counting a packet and all its copies
+//! touches one cache line (the one the batched lookup prefetched). Out counts are kept by port,
+//! not by position in the OIF list, so they survive the list changing under a running flow.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Entries that can be counted; slots beyond this are [`crate::fib::NO_COUNTER`].
 pub const SLOTS: usize = 1 << 20;
 
-/// One worker's counters for every slot: [packets, bytes] side by side, so counting a packet
-/// touches one cache line.
+/// Counters per cache line.
+const PER_LINE: usize = 64 / std::mem::size_of::<AtomicU64>();
+
+/// One worker's counters for every slot.
 pub struct EntryCounters {
-    slots: crate::bigmem::ZeroedSlice<[AtomicU64; 2]>,
+    blocks: crate::bigmem::ZeroedSlice<AtomicU64>,
+    /// Counters per slot: 2 + `ports`, rounded up to whole cache lines.
+    stride: usize,
+    ports: usize,
+    slots: usize,
     /// Packets of the entry that arrived on another interface than its incoming one (rare,
     /// so apart: the forwarding path never touches these lines).
     wrong_if: crate::bigmem::ZeroedSlice<AtomicU64>,
 }
 
-impl Default for EntryCounters {
-    fn default() -> Self {
-        Self::with_slots(SLOTS)
-    }
+#[inline]
+fn bump(c: &AtomicU64, by: u64) {
+    c.store(c.load(Ordering::Relaxed) + by, Ordering::Relaxed);
 }
 
 impl EntryCounters {
-    /// Counters for `slots` entries.
-    pub fn with_slots(slots: usize) -> Self {
+    /// Counters for `slots` entries of a router with `ports` ports. The array is mapped
+    /// untouched: memory is used only for slots that count something.
+    pub fn new(slots: usize, ports: usize) -> Self {
+        let stride = (2 + ports).div_ceil(PER_LINE) * PER_LINE;
         EntryCounters {
-            slots: crate::bigmem::ZeroedSlice::new(slots),
+            blocks: crate::bigmem::ZeroedSlice::new(slots * stride),
+            stride,
+            ports,
+            slots,
             wrong_if: crate::bigmem::ZeroedSlice::new(slots),
         }
+    }
+
+    /// `slot`'s block, `None` when out of range.
+    #[inline]
+    fn block(&self, slot: u32) -> Option<&[AtomicU64]> {
+        let slot = slot as usize;
+        if slot >= self.slots {
+            return None;
+        }
+        self.blocks
+            .get(slot * self.stride..slot * self.stride + 2 + self.ports)
     }
 
     /// Counts one packet of `len` bytes on `slot` (ignored when out of range). Called only by
     /// the owning worker, so load + store cannot lose an increment.
     #[inline]
     pub fn count(&self, slot: u32, len: u32) {
-        if let Some([p, b]) = self.slots.get(slot as usize) {
-            p.store(p.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            b.store(
-                b.load(Ordering::Relaxed) + u64::from(len),
-                Ordering::Relaxed,
-            );
+        if let Some(b) = self.block(slot) {
+            bump(&b[0], 1);
+            bump(&b[1], u64::from(len));
+        }
+    }
+
+    /// Counts one copy of `slot`'s entry handed to `port`'s tx queue (ignored when either is
+    /// out of range). Only the owning worker writes.
+    #[inline]
+    pub fn count_out(&self, slot: u32, port: u16) {
+        if let Some(c) = self.block(slot).and_then(|b| b.get(2 + usize::from(port))) {
+            bump(c, 1);
         }
     }
 
@@ -50,7 +83,7 @@ impl EntryCounters {
     #[inline]
     pub fn count_wrong_if(&self, slot: u32) {
         if let Some(w) = self.wrong_if.get(slot as usize) {
-            w.store(w.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            bump(w, 1);
         }
     }
 
@@ -64,17 +97,29 @@ impl EntryCounters {
     /// Starts loading `slot`'s cache line (a batched lookup's last step before counting).
     #[inline]
     pub fn prefetch(&self, slot: u32) {
-        if let Some(s) = self.slots.get(slot as usize) {
-            crate::dpdk::prefetch(s);
+        if let Some(b) = self.block(slot) {
+            crate::dpdk::prefetch(&b[0]);
         }
     }
 
     /// (packets, bytes) counted on `slot` so far; a relaxed read may be a turn stale.
     pub fn read(&self, slot: u32) -> (u64, u64) {
-        match self.slots.get(slot as usize) {
-            Some([p, b]) => (p.load(Ordering::Relaxed), b.load(Ordering::Relaxed)),
+        match self.block(slot) {
+            Some(b) => (b[0].load(Ordering::Relaxed), b[1].load(Ordering::Relaxed)),
             None => (0, 0),
         }
+    }
+
+    /// Copies of `slot`'s entry counted on `port` so far.
+    pub fn read_out(&self, slot: u32, port: u16) -> u64 {
+        self.block(slot)
+            .and_then(|b| b.get(2 + usize::from(port)))
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Number of ports counted per slot.
+    pub fn ports(&self) -> usize {
+        self.ports
     }
 }
 
@@ -84,7 +129,7 @@ mod tests {
 
     #[test]
     fn counts_per_slot_and_ignores_out_of_range() {
-        let c = EntryCounters::with_slots(4);
+        let c = EntryCounters::new(4, 3);
         c.count(1, 100);
         c.count(1, 60);
         c.count(3, 1);
@@ -102,5 +147,33 @@ mod tests {
             (2, 0, 0)
         );
         assert_eq!(c.read(2), (0, 0), "apart from the forwarding counts");
+    }
+
+    #[test]
+    fn counts_copies_per_slot_and_port() {
+        let c = EntryCounters::new(4, 3);
+        c.count_out(1, 0);
+        c.count_out(1, 2);
+        c.count_out(1, 2);
+        c.count_out(2, 2);
+        c.count_out(1, 3); // no such port
+        c.count_out(4, 0); // no such slot
+        assert_eq!(
+            [0, 1, 2, 3].map(|p| c.read_out(1, p)),
+            [1, 0, 2, 0],
+            "slot 1 by port"
+        );
+        assert_eq!(c.read_out(2, 2), 1);
+        assert_eq!(c.read_out(0, 0), 0, "a neighbour slot untouched");
+        assert_eq!(c.read(1), (0, 0), "copies are not received packets");
+        assert_eq!(c.read(2), (0, 0));
+    }
+
+    #[test]
+    fn a_slot_is_whole_cache_lines() {
+        assert_eq!(EntryCounters::new(1, 1).stride, 8);
+        assert_eq!(EntryCounters::new(1, 6).stride, 8);
+        assert_eq!(EntryCounters::new(1, 7).stride, 16);
+        assert_eq!(EntryCounters::new(1, 64).stride, 72);
     }
 }

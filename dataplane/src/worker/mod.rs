@@ -118,6 +118,7 @@ impl Worker {
                 tx: &mut self.tx,
                 macs: &self.macs,
                 chains: &self.chains,
+                entries: &self.entries,
             },
             now: tsc(),
         };

@@ -46,6 +46,8 @@ pub struct Egress<'a> {
     pub macs: &'a [[u8; 6]],
     /// Whether each port can send chained mbufs, by port index.
     pub chains: &'a [bool],
+    /// This worker's per-entry counters (copies per outgoing port).
+    pub entries: &'a super::entry_counters::EntryCounters,
 }
 
 /// Starts loading `route`'s OIF list (a batched lookup's last step) when it lives outside
@@ -81,16 +83,18 @@ pub fn replicate(mut m: Mbuf, flow: &Flow, route: &Route, out: &mut Egress<'_>, 
             continue;
         };
         set_source_mac(copy.header_mut(), out.macs[oif.port as usize]);
-        send(out, oif.port, copy, c);
+        send(out, route.counter, oif.port, copy, c);
     }
     let port = route.oifs[last].port;
     set_source_mac(m.header_mut(), out.macs[port as usize]);
-    send(out, port, m, c);
+    send(out, route.counter, port, m, c);
 }
 
+/// Queues one copy of `slot`'s entry on `port`, counting it there.
 #[inline]
-fn send(out: &mut Egress<'_>, port: u16, m: Mbuf, c: &mut Counters) {
+fn send(out: &mut Egress<'_>, slot: u32, port: u16, m: Mbuf, c: &mut Counters) {
     c.tx_packets += 1;
+    out.entries.count_out(slot, port);
     let unsent = out.tx[port as usize].push(m) as u64;
     c.unsent(unsent);
 }
