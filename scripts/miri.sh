@@ -9,4 +9,4 @@ export PATH="$HOME/.cargo/bin:$PATH"
 rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^miri' ||
     rustup component add miri --toolchain nightly
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
-cargo +nightly miri test -p dataplane --lib -- fib::rcu worker::signal
+cargo +nightly miri test -p dataplane --lib -- fib::rcu worker::signal worker::stats worker::entry_counters

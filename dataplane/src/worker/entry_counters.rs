@@ -176,4 +176,37 @@ mod tests {
         assert_eq!(EntryCounters::new(1, 7).stride, 16);
         assert_eq!(EntryCounters::new(1, 64).stride, 72);
     }
+
+    #[test]
+    fn the_control_core_reads_while_a_worker_counts() {
+        // One worker thread counts; the reader sees every counter only grow, and the exact
+        // totals once the worker is done. (Run under ThreadSanitizer and Miri by their scripts.)
+        let n: u64 = if cfg!(miri) { 200 } else { 200_000 };
+        let c = std::sync::Arc::new(EntryCounters::new(8, 3));
+        let worker = {
+            let c = std::sync::Arc::clone(&c);
+            std::thread::spawn(move || {
+                for i in 0..n {
+                    let slot = (i % 8) as u32;
+                    c.count(slot, 64);
+                    c.count_out(slot, (i % 3) as u16);
+                }
+            })
+        };
+        let mut last = (0, 0, 0);
+        while !worker.is_finished() {
+            let (p, b) = c.read(5);
+            let o = c.read_out(5, 2);
+            assert!(p >= last.0 && b >= last.1 && o >= last.2, "went back");
+            last = (p, b, o);
+        }
+        worker.join().unwrap();
+        let per_slot = n / 8;
+        assert_eq!(c.read(5), (per_slot, per_slot * 64));
+        let outs: u64 = (0..8)
+            .flat_map(|s| (0..3).map(move |p| (s, p)))
+            .map(|(s, p)| c.read_out(s, p))
+            .sum();
+        assert_eq!(outs, n);
+    }
 }

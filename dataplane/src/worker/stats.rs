@@ -174,3 +174,45 @@ impl WorkerStats {
         c
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_sees_totals_only_grow_while_the_worker_publishes() {
+        // The worker publishes its running totals every turn; the control core reads at any
+        // moment. (Run under ThreadSanitizer and Miri by their scripts.)
+        let turns: u64 = if cfg!(miri) { 100 } else { 100_000 };
+        let stats = std::sync::Arc::new(WorkerStats::default());
+        let worker = {
+            let stats = std::sync::Arc::clone(&stats);
+            std::thread::spawn(move || {
+                let mut c = Counters::default();
+                for _ in 0..turns {
+                    c.rx_packets += 2;
+                    c.tx_packets += 1;
+                    c.drop(DropReason::NoRoute, 1);
+                    stats.publish(&c);
+                }
+            })
+        };
+        let mut last = Counters::default();
+        while !worker.is_finished() {
+            let now = stats.read();
+            assert!(now.rx_packets >= last.rx_packets && now.tx_packets >= last.tx_packets);
+            assert!(now.dropped(DropReason::NoRoute) >= last.dropped(DropReason::NoRoute));
+            last = now;
+        }
+        worker.join().unwrap();
+        let end = stats.read();
+        assert_eq!(
+            (
+                end.rx_packets,
+                end.tx_packets,
+                end.dropped(DropReason::NoRoute)
+            ),
+            (2 * turns, turns, turns)
+        );
+    }
+}
