@@ -218,6 +218,7 @@ impl Dataplane {
                 macs: macs.clone(),
                 chains: chains.clone(),
                 pool,
+                stash: crate::dpdk::MbufStash::with_capacity(BURST * 8),
                 fib,
                 stop: Arc::clone(&stop),
                 stats: Arc::new(WorkerStats::default()),

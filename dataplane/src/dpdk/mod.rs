@@ -8,7 +8,7 @@ mod port;
 pub mod telemetry;
 
 pub use eal::{lcore_id, tsc, tsc_hz, Eal, LaunchError};
-pub use mbuf::{Mbuf, BURST, ETHER_HEADER_LEN, SHARED_FROM};
+pub use mbuf::{Mbuf, MbufStash, BURST, ETHER_HEADER_LEN, SHARED_FROM};
 pub use mempool::Mempool;
 pub use port::{EtherAddr, Port, PortStats, RxQueue, TxQueue, TX_BUFFER};
 

@@ -37,6 +37,8 @@ pub struct Worker {
     pub chains: Vec<bool>,
     /// Pool for extra copies.
     pub pool: Mempool,
+    /// Fresh mbufs for a burst's copies, taken from `pool` in one call.
+    pub stash: crate::dpdk::MbufStash,
     /// This worker's read handle on the published table.
     pub fib: FibReader,
     /// Misses and wrong-interface signals to the control core.
@@ -119,6 +121,7 @@ impl Worker {
                 macs: &self.macs,
                 chains: &self.chains,
                 entries: &self.entries,
+                stash: &mut self.stash,
             },
             now: tsc(),
         };
@@ -149,6 +152,7 @@ impl Worker {
             // The lookup itself: its result is what each packet is forwarded by.
             let fib = ctx.fib;
             let mut routes: [Option<&Route>; BURST] = [None; BURST];
+            let mut copies = 0;
             for (r, flow) in routes.iter_mut().zip(flows) {
                 let Ok(flow) = flow else { continue };
                 if flow.ttl > 1 {
@@ -156,12 +160,19 @@ impl Worker {
                     if let Some(route) = r {
                         ctx.entries.prefetch(route.counter);
                         replicate::prefetch_oifs(route);
+                        copies += replicate::extra_copies(route);
                     }
                 }
             }
+            // The burst's copies come from one bulk allocation (what is left is freed at the
+            // end of the turn).
+            ctx.out.stash.fill(ctx.out.pool, copies);
             for ((m, flow), route) in burst.drain(..).zip(flows.iter().copied()).zip(routes) {
                 forward(m, flow, route, *port, &mut ctx, c);
             }
+        }
+        if !ctx.out.stash.is_empty() {
+            ctx.out.stash.release();
         }
         for q in ctx.out.tx.iter_mut() {
             c.unsent(q.flush() as u64);

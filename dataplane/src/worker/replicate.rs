@@ -12,7 +12,7 @@
 //! bandwidth at higher fan-outs.
 
 use super::{Counters, DropReason, Flow};
-use crate::dpdk::{Mbuf, Mempool, TxQueue};
+use crate::dpdk::{Mbuf, MbufStash, Mempool, TxQueue};
 
 /// Packets up to this many bytes are copied whole; larger ones share their payload (measured,
 /// see the module doc).
@@ -48,6 +48,15 @@ pub struct Egress<'a> {
     pub chains: &'a [bool],
     /// This worker's per-entry counters (copies per outgoing port).
     pub entries: &'a super::entry_counters::EntryCounters,
+    /// Fresh mbufs for this turn's copies (filled once per burst, emptied at the end of it).
+    pub stash: &'a mut MbufStash,
+}
+
+/// Copies `route` will make of one packet beyond the received mbuf (an upper bound: TTL
+/// thresholds may leave some out), for filling the stash once per burst.
+#[inline]
+pub fn extra_copies(route: &Route) -> usize {
+    route.oifs.len().saturating_sub(1)
 }
 
 /// Starts loading `route`'s OIF list (a batched lookup's last step) when it lives outside
@@ -76,7 +85,7 @@ pub fn replicate(mut m: Mbuf, flow: &Flow, route: &Route, out: &mut Egress<'_>, 
         let copy = if share && out.chains[oif.port as usize] {
             m.header_chain(out.pool, header_len)
         } else {
-            m.copy_one_segment(out.pool)
+            m.copy_one_segment(out.pool, out.stash)
         };
         let Some(mut copy) = copy else {
             c.drop(DropReason::NoMbuf, 1);
