@@ -3,6 +3,9 @@
 use super::Mempool;
 use std::ptr::NonNull;
 
+/// Packets up to this many bytes are copied as one fixed-size block.
+const SMALL_COPY: usize = 128;
+
 /// Packets per rx/tx burst.
 pub const BURST: usize = 32;
 /// Length of an Ethernet header: what [`Mbuf::header_mut`] may reach.
@@ -77,12 +80,13 @@ impl Mbuf {
     #[inline]
     pub fn copy_one_segment(&self, pool: &Mempool, stash: &mut MbufStash) -> Option<Mbuf> {
         // SAFETY: reading fields of a valid mbuf we own.
-        let (segs, len, src) = unsafe {
+        let (segs, len, src, src_room) = unsafe {
             let m = self.raw.as_ref();
             (
                 m.nb_segs,
                 m.data_len,
                 (m.buf_addr as *const u8).add(m.data_off as usize),
+                usize::from(m.buf_len).saturating_sub(usize::from(m.data_off)),
             )
         };
         if segs != 1 {
@@ -90,18 +94,24 @@ impl Mbuf {
         }
         let mut c = stash.take(pool)?;
         // SAFETY: c is a fresh mbuf we own; its data room starts at buf_addr + data_off and
-        // holds buf_len - data_off bytes, checked against len before writing; the source is
-        // `len` initialised bytes of another mbuf, so the ranges do not overlap.
+        // holds buf_len - data_off bytes, checked against what is written; the source's room
+        // (`src_room` bytes from its data, inside its own buffer) is checked against what is
+        // read; the two buffers are different mbufs, so the ranges do not overlap.
         unsafe {
             let d = c.raw.as_mut();
-            if usize::from(d.buf_len) < usize::from(d.data_off) + usize::from(len) {
+            let room = usize::from(d.buf_len).saturating_sub(usize::from(d.data_off));
+            let dst = (d.buf_addr as *mut u8).add(usize::from(d.data_off));
+            let n = usize::from(len);
+            if room < n {
                 return self.deep_copy(pool);
             }
-            std::ptr::copy_nonoverlapping(
-                src,
-                (d.buf_addr as *mut u8).add(usize::from(d.data_off)),
-                usize::from(len),
-            );
+            // A small packet is copied as one fixed-size block (inline vector moves instead of
+            // a call to memcpy; the bytes past `len` are buffer room, copied but never sent).
+            if n <= SMALL_COPY && room >= SMALL_COPY && src_room >= SMALL_COPY {
+                std::ptr::copy_nonoverlapping(src, dst, SMALL_COPY);
+            } else {
+                std::ptr::copy_nonoverlapping(src, dst, n);
+            }
             d.data_len = len;
             d.pkt_len = u32::from(len);
         }
