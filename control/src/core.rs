@@ -310,6 +310,67 @@ pub struct ControlCore {
     next_link_check: Duration,
     slots: Slots,
     igmp: Option<Igmp>,
+    miss_latency: MissLatency,
+}
+
+/// Miss-to-install latency: from the worker's loop turn that received a flow's first packet
+/// (the TSC in its miss signal) to the publication of the flow's new entry, which the worker's
+/// next turn uses (and releases the held packets with). Shown by `show stats` as
+/// `miss_to_install_us_*` since start: the control core's own part of a new flow's delay
+/// (signal ring, wake-up, MGM, publish), without the links and the receivers.
+pub struct MissLatency {
+    histogram: hdrhistogram::Histogram<u64>,
+    /// Misses handed to the MGM and not yet published: (S,G) -> worker TSC.
+    waiting: HashMap<(Ipv4Addr, Ipv4Addr), u64>,
+    /// TSC ticks per microsecond, read at the first sample (the EAL may start after this).
+    ticks_per_us: u64,
+}
+
+impl Default for MissLatency {
+    fn default() -> Self {
+        MissLatency {
+            histogram: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3)
+                .expect("valid histogram bounds"),
+            waiting: HashMap::new(),
+            ticks_per_us: 0,
+        }
+    }
+}
+
+impl MissLatency {
+    fn arrived(&mut self, source: Ipv4Addr, group: Ipv4Addr, at: u64) {
+        self.waiting.insert((source, group), at);
+    }
+
+    /// Records the misses among `installed` (just published); forgets the others waiting (a
+    /// miss whose entry was not installed at once is not a latency sample).
+    fn published(&mut self, installed: &[(Ipv4Addr, Ipv4Addr)]) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let now = dataplane::dpdk::tsc();
+        if self.ticks_per_us == 0 {
+            self.ticks_per_us = (dataplane::dpdk::tsc_hz() / 1_000_000).max(1);
+        }
+        for key in installed {
+            if let Some(at) = self.waiting.remove(key) {
+                let us = now.saturating_sub(at) / self.ticks_per_us;
+                self.histogram.saturating_record(us.max(1));
+            }
+        }
+        self.waiting.clear();
+    }
+
+    /// (count, p50, p99, max) in microseconds.
+    pub fn summary(&self) -> (u64, u64, u64, u64) {
+        let h = &self.histogram;
+        (
+            h.len(),
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.max(),
+        )
+    }
 }
 
 fn mgm_err(what: &str, e: mgm::MgmError) -> String {
@@ -346,6 +407,7 @@ impl ControlCore {
                 ports: cfg.ports.len(),
                 ..Slots::default()
             },
+            miss_latency: MissLatency::default(),
             igmp: None,
         };
         let now = core.now();
@@ -832,6 +894,7 @@ impl ControlCore {
                     source,
                     group,
                     port,
+                    at,
                 } => {
                     self.counters.misses_received += 1;
                     let (source, group) = (Ipv4Addr::from(source), Ipv4Addr::from(group));
@@ -871,6 +934,8 @@ impl ControlCore {
                     };
                     if self.mgm.handle_miss(now, &mut self.host, &miss).is_err() {
                         self.counters.misses_rejected += 1;
+                    } else {
+                        self.miss_latency.arrived(source, group, at);
                     }
                 }
                 Signal::WrongInterface {
@@ -897,6 +962,12 @@ impl ControlCore {
                     }
                 }
             }
+        }
+        // New entries first: the workers hold those flows' first packets until they see them,
+        // so they are published before anything else this turn does (control packets, timers,
+        // the counter sweep, link checks), which publishes its own changes at the end.
+        if taken > 0 {
+            self.apply_changes(dp, now);
         }
         let counters = &mut self.counters;
         let mut igmp_in = Vec::new();
@@ -1096,9 +1167,11 @@ impl ControlCore {
             return false;
         }
         let mut released = Vec::new();
+        let mut installed = Vec::new();
         for change in changes {
             match change {
                 MfeChange::Install(e) => {
+                    installed.push((e.source, e.group));
                     let slot = self.slots.alloc((e.source, e.group), dp);
                     let route = self.route_of(&e, slot);
                     dp.fib().insert(Some(e.source), e.group, route);
@@ -1121,6 +1194,7 @@ impl ControlCore {
             }
         }
         let epoch = dp.publish();
+        self.miss_latency.published(&installed);
         self.slots
             .retired
             .extend(released.into_iter().map(|s| (s, epoch)));
@@ -1131,6 +1205,11 @@ impl ControlCore {
     /// Counts a reload refused before it reached [`ControlCore::reload`] (a bad file).
     pub fn reload_refused(&mut self) {
         self.counters.reloads_failed += 1;
+    }
+
+    /// Miss-to-install latency so far: (count, p50, p99, max) in microseconds.
+    pub fn miss_latency(&self) -> (u64, u64, u64, u64) {
+        self.miss_latency.summary()
     }
 
     /// The MGM (read-only), for views.

@@ -129,6 +129,7 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
     }
     let cc = core.counters();
     let m = core.mgm().counters();
+    let (lat_n, lat_p50, lat_p99, lat_max) = core.miss_latency();
     let control: BTreeMap<String, u64> = [
         ("misses_received", cc.misses_received),
         ("misses_duplicate", cc.misses_duplicate),
@@ -159,6 +160,10 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("mgm_misses_without_rpf_route", m.no_route_misses),
         ("mgm_expirations", m.expirations),
         ("mgm_revalidations", m.revalidations),
+        ("miss_to_install_count", lat_n),
+        ("miss_to_install_us_p50", lat_p50),
+        ("miss_to_install_us_p99", lat_p99),
+        ("miss_to_install_us_max", lat_max),
         // A gauge, not a counter: packet-pool mbufs in use now (rings, held, in flight), so a
         // soak can see them return to their idle level.
         ("mbufs_in_use", u64::from(dp.mbufs_in_use())),

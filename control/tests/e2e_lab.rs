@@ -63,6 +63,12 @@ fn star_g_route_delivers_every_datagram_to_every_receiver_with_ttl_decremented()
         "{stats}"
     );
     assert_eq!(stats["drops"]["control_ring_full"], 0, "{stats}");
+    // One new flow went through the miss path: its miss-to-install time was measured.
+    assert_eq!(stats["control"]["miss_to_install_count"], 1, "{stats}");
+    assert!(
+        stats["control"]["miss_to_install_us_max"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
     let rpf = lab.ctl_json(&["show", "rpf", "10.0.1.2"]);
     assert_eq!(rpf["interface"], "if0");
     // The same state through DPDK telemetry (published once a second).

@@ -293,6 +293,7 @@ fn miss(m: Mbuf, flow: &Flow, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters)
         source: flow.source,
         group: flow.group,
         port: in_port,
+        at: ctx.now,
     };
     match ctx.signals.send(s, ctx.now) {
         Sent::Queued => {

@@ -18,6 +18,9 @@ pub enum Signal {
         group: u32,
         /// Port index the packet arrived on.
         port: u16,
+        /// The worker's TSC in the loop turn that received the packet (for the control core's
+        /// miss-to-install latency).
+        at: u64,
     },
     /// A packet of (S,G) arrived on a port other than the entry's incoming interface.
     WrongInterface {
@@ -120,6 +123,7 @@ mod tests {
             source,
             group: 0xef01_0101,
             port: 0,
+            at: 0,
         }
     }
 
