@@ -1,5 +1,6 @@
 //! Large zero-filled arrays the workers index at random (the forwarding table's 8 MiB of slots,
-//! each worker's per-entry counters, 64 MiB with up to six ports), in memory the kernel may back with 2 MiB pages.
+//! each worker's per-entry counters, 64 MiB with up to six ports), in memory the kernel may back
+//! with 2 MiB pages (only the pages written are ever backed).
 //!
 //! With 4 KiB pages, a lookup into a million-entry table misses the TLB on top of the cache;
 //! measured on this machine's table scenario (1M entries, 4096 hit), transparent huge pages
