@@ -382,7 +382,10 @@ impl ControlCore {
     /// routes into MGM memberships. The RPF table holds the interfaces' connected subnets.
     pub fn new(cfg: &Config) -> Result<ControlCore, String> {
         let mut core = ControlCore {
-            mgm: Mgm::default(),
+            mgm: Mgm::new(mgm::MgmConfig {
+                default_lifetime: cfg.limits.entry_lifetime,
+                ..Default::default()
+            }),
             host: RouterHost {
                 static_routing: StaticRouting::from_config(cfg),
                 static_handle: None,

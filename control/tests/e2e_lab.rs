@@ -477,3 +477,61 @@ fn igmp_joins_from_kernel_hosts_drive_forwarding_and_leaves_stop_it() {
     assert_eq!(stats["control"]["igmp_membership_errors"], 0, "{stats}");
     router.stop();
 }
+
+#[test]
+fn an_active_entry_outlives_its_lifetime_undisturbed_and_an_idle_one_expires_and_comes_back() {
+    let lab = Lab::up("life");
+    let router = lab.start_router_with(ROUTES, "limits: { entry_lifetime: 2 }");
+    lab.warm_up(0, None, "239.1.1.1");
+    let steady = lab.receiver(1, "239.1.1.1", 9000);
+    // (On another host: h1's socket would also get 239.3.3.3, joined on the same interface.)
+    let r3 = lab.receiver(2, "239.3.3.3", 9000);
+    // A flow that keeps sending for 6 s (three lifetimes): re-validated in place each time.
+    let mut flow = lab.sender(0, "239.1.1.1", 0, 300, 8, 20);
+    // A flow that sends a little and stops: its entry is deleted at the end of a lifetime in
+    // which it carried nothing.
+    lab.send(0, "239.3.3.3", 5, 16);
+    let entry_of_3 = |v: &serde_json::Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["group"] == "239.3.3.3")
+    };
+    assert!(entry_of_3(&lab.ctl_json(&["show", "mroute"])));
+    lab.wait_ctl("the idle entry to expire", 15, &["show", "mroute"], |v| {
+        !entry_of_3(v)
+    });
+    let stats = lab.ctl_json(&["show", "stats"]);
+    assert!(
+        stats["control"]["mgm_expirations"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert!(
+        stats["control"]["mfes_deleted"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    let installed = stats["control"]["mfes_installed"].as_u64().unwrap();
+    // The flow comes back: a miss again, a new entry, its first packets held and delivered.
+    let st = lab.sender(0, "239.3.3.3", 100, 5, 16, 2).wait().unwrap();
+    assert!(st.success());
+    assert!(flow.wait().unwrap().success());
+    let stats = lab.ctl_json(&["show", "stats"]);
+    assert_eq!(
+        stats["control"]["mfes_installed"].as_u64().unwrap(),
+        installed + 1,
+        "{stats}"
+    );
+    assert!(
+        stats["control"]["mgm_revalidations"].as_u64().unwrap() >= 2,
+        "the steady flow's entry was re-validated: {stats}"
+    );
+    assert_eq!(
+        steady.finish(),
+        all(300, 7),
+        "the steady flow lost nothing through its entry's re-validations"
+    );
+    let mut want3 = all(5, 15);
+    want3.extend(seqs(100..105, 15));
+    assert_eq!(r3.finish(), want3);
+    router.stop();
+}

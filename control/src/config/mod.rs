@@ -66,6 +66,10 @@ pub struct Limits {
     pub miss_rate_per_worker: u32,
     /// Misses per second for any one source address (default 1,000).
     pub miss_rate_per_source: u32,
+    /// How long a forwarding entry lives from its creation (MGM's MFE lifetime; default 900 s,
+    /// 1 s to 24 h). At the end an entry that carried traffic is re-validated in place, an idle
+    /// one is deleted.
+    pub entry_lifetime: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -78,6 +82,7 @@ impl Default for Limits {
             miss_burst: 2_000,
             miss_rate_per_worker: 20_000,
             miss_rate_per_source: 1_000,
+            entry_lifetime: std::time::Duration::from_secs(900),
         }
     }
 }

@@ -52,6 +52,8 @@ pub(super) struct RawLimits {
     pub miss_rate_per_worker: Option<Bounded<1, 10_000_000>>,
     #[serde(default)]
     pub miss_rate_per_source: Option<Bounded<1, 10_000_000>>,
+    #[serde(default)]
+    pub entry_lifetime: Option<Bounded<1, 86_400>>,
 }
 
 /// The IGMP proxy (RFC 4605): its upstream interface and how it speaks there as a host.

@@ -941,7 +941,7 @@ fn igmp_proxy_errors_name_their_line() {
 fn limits_defaults_settings_and_errors() {
     assert_eq!(parse(GOOD, FILE).unwrap().limits, Limits::default());
     let cfg = parse(
-        &format!("{GOOD}limits:\n  max_mfes: 5000\n  pending_flows: 16\n  pending_packets_per_flow: 4\n  miss_rate: 500\n  miss_burst: 50\n  miss_rate_per_source: 10\n"),
+        &format!("{GOOD}limits:\n  max_mfes: 5000\n  pending_flows: 16\n  pending_packets_per_flow: 4\n  miss_rate: 500\n  miss_burst: 50\n  miss_rate_per_source: 10\n  entry_lifetime: 30\n"),
         FILE,
     )
     .unwrap();
@@ -955,6 +955,7 @@ fn limits_defaults_settings_and_errors() {
             miss_burst: 50,
             miss_rate_per_worker: 500,
             miss_rate_per_source: 10,
+            entry_lifetime: std::time::Duration::from_secs(30),
         },
         "the per-worker rate defaults to the overall one"
     );

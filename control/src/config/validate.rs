@@ -87,6 +87,9 @@ fn limits(raw: Option<&RawLimits>, routes: &[RouteConfig]) -> Result<Limits, Vio
         miss_burst: pick(raw.miss_burst, d.miss_burst),
         miss_rate_per_worker: pick(raw.miss_rate_per_worker, miss_rate),
         miss_rate_per_source: pick(raw.miss_rate_per_source, d.miss_rate_per_source),
+        entry_lifetime: raw
+            .entry_lifetime
+            .map_or(d.entry_lifetime, |b| std::time::Duration::from_secs(b.0)),
     };
     let exact = routes.iter().filter(|r| r.source.is_some()).count() as u64;
     if exact > l.max_mfes {
