@@ -64,10 +64,14 @@ struct Opts {
     /// testpmd binary.
     #[arg(long, default_value = "dpdk-testpmd")]
     testpmd: PathBuf,
+    /// Measure nothing: write the report (markdown, CSV, plots) again from a `results.json`
+    /// into `--out`.
+    #[arg(long)]
+    render: Option<PathBuf>,
 }
 
 /// One measured run (or a failed attempt).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Run {
     pub scenario: String,
     pub case: String,
@@ -82,7 +86,7 @@ pub struct Run {
 }
 
 /// Medians over the pairs of one case and program.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub case: String,
@@ -100,14 +104,14 @@ pub struct Summary {
 }
 
 /// A scenario that did not run, and why.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NotAvailable {
     pub scenario: String,
     pub why: String,
 }
 
 /// Everything the report is made of.
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Results {
     pub started: String,
     pub quick: bool,
@@ -154,6 +158,14 @@ fn sibling(name: &str) -> PathBuf {
 }
 
 fn run(opts: Opts) -> Result<(), String> {
+    if let Some(json) = &opts.render {
+        let text = std::fs::read_to_string(json).map_err(|e| format!("{}: {e}", json.display()))?;
+        let results: Results =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json.display()))?;
+        report::write(&opts.out, &results).map_err(|e| format!("writing the report: {e}"))?;
+        println!("mrbench: report {}", opts.out.join("report.md").display());
+        return Ok(());
+    }
     let t_start = Instant::now();
     let q = opts.quick;
     let pairs = opts.pairs.unwrap_or(if q { 2 } else { 5 });

@@ -239,7 +239,7 @@ fn measure(ports: u16, source: u16, sinks: Vec<u16>) -> Measure {
 
 /// Outcome of building ipv4_multicast: the stock build's fate on these ports and the patched
 /// binary.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ipv4mcBuild {
     pub stock_result: String,
     pub patched: Option<PathBuf>,

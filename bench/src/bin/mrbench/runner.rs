@@ -26,7 +26,7 @@ pub struct Measure {
 }
 
 /// One measured run.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     /// Measured window in seconds.
     pub secs: f64,
