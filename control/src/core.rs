@@ -771,6 +771,7 @@ impl ControlCore {
             (old.eal != new.eal, "eal"),
             (old.igmp_proxy != new.igmp_proxy, "igmp_proxy"),
             (old.limits != new.limits, "limits"),
+            (old.control != new.control, "control"),
         ];
         if let Some((_, what)) = restart.iter().find(|(changed, _)| *changed) {
             return Err(format!(

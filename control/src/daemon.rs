@@ -220,6 +220,15 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         dataplane_limits(cfg),
     )
     .map_err(|e| e.to_string())?;
+    if let Some(nice) = cfg.control.nice {
+        // This thread is the control core (the EAL's main lcore); the workers keep theirs.
+        match dataplane::dpdk::set_current_thread_nice(i32::from(nice)) {
+            Ok(()) => println!("mrouter: control core at nice {nice}"),
+            Err(e) => {
+                eprintln!("mrouter: warning: cannot set the control core's nice to {nice}: {e}")
+            }
+        }
+    }
     let mut admin = AdminServer::bind(&opts.socket)
         .map_err(|e| format!("admin socket {}: {e}", opts.socket.display()))?;
     print_startup(cfg, &dp);

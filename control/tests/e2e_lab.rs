@@ -535,3 +535,37 @@ fn an_active_entry_outlives_its_lifetime_undisturbed_and_an_idle_one_expires_and
     assert_eq!(r3.finish(), want3);
     router.stop();
 }
+
+#[test]
+fn control_nice_applies_to_the_control_core_thread_only() {
+    let lab = Lab::up("nice");
+    let router = lab.start_router_with(ROUTES, "control: { nice: -5 }");
+    let pid = router.child.as_ref().unwrap().id();
+    // (comm, nice) of every thread: /proc/PID/task/TID/stat, fields after the `(comm)`.
+    let threads: Vec<(String, i64)> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|t| {
+            let stat = std::fs::read_to_string(t.unwrap().path().join("stat")).unwrap();
+            let (head, rest) = stat.rsplit_once(')').unwrap();
+            let comm = head.split_once('(').unwrap().1.to_string();
+            // rest: " state ppid ... priority nice": nice is field 19 overall, 17th after comm.
+            let nice = rest.split_whitespace().nth(16).unwrap().parse().unwrap();
+            (comm, nice)
+        })
+        .collect();
+    let nice_of = |name: &str| {
+        threads
+            .iter()
+            .find(|(c, _)| c.starts_with(name))
+            .unwrap_or_else(|| panic!("no thread {name} in {threads:?}"))
+            .1
+    };
+    assert_eq!(nice_of("mrouter"), -5, "the control core: {threads:?}");
+    assert_eq!(
+        nice_of("rte-worker"),
+        0,
+        "a worker keeps its own: {threads:?}"
+    );
+    let out = router.stop();
+    assert!(out.contains("mrouter: control core at nice -5"), "{out}");
+}

@@ -149,6 +149,7 @@ fn is_config_path(s: &str) -> bool {
         "ssm_range",
         "igmp_proxy",
         "limits",
+        "control",
     ]
     .contains(&head)
         && s.chars()

@@ -45,6 +45,17 @@ pub struct Config {
     pub igmp_proxy: Option<IgmpProxyConfig>,
     /// Resource limits.
     pub limits: Limits,
+    /// How the control core's thread is scheduled.
+    pub control: ControlConfig,
+}
+
+/// Scheduling of the control core's thread (mrouter's main thread, which runs the MGM, the
+/// protocols and the admin socket). Default: as started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ControlConfig {
+    /// Nice value (-20..=19) set on the control thread at start, so that it runs as soon as a
+    /// worker wakes it on a miss even while other programs share its CPU. `None`: unchanged.
+    pub nice: Option<i8>,
 }
 
 /// Resource limits: what the router holds at most and how fast new flows are taken in.

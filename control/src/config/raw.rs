@@ -32,6 +32,16 @@ pub(super) struct RawConfig {
     pub igmp_proxy: Option<RawIgmpProxy>,
     #[serde(default)]
     pub limits: Option<RawLimits>,
+    #[serde(default)]
+    pub control: Option<RawControl>,
+}
+
+/// How the control core's thread is scheduled (every field optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawControl {
+    #[serde(default)]
+    pub nice: Option<i64>,
 }
 
 /// Resource limits (every field optional).

@@ -174,6 +174,7 @@ fn good_config_parses_to_the_model() {
             ssm_range: (a(232, 0, 0, 0), 8),
             igmp_proxy: None,
             limits: Limits::default(),
+            control: ControlConfig::default(),
         }
     );
     assert_eq!(config.interface_by_name("if2"), Some(2));
@@ -990,5 +991,25 @@ fn limits_defaults_settings_and_errors() {
         line + 1,
         "limits.frobnicate",
         "unknown field",
+    );
+}
+
+#[test]
+fn control_core_nice() {
+    assert_eq!(parse(GOOD, FILE).unwrap().control.nice, None);
+    let cfg = parse(&format!("{GOOD}control:\n  nice: -20\n"), FILE).unwrap();
+    assert_eq!(cfg.control.nice, Some(-20));
+    let line = GOOD.lines().count() + 2;
+    assert_error(
+        &format!("{GOOD}control:\n  nice: 25\n"),
+        line,
+        "control.nice",
+        "25 is out of range (-20 to 19)",
+    );
+    assert_error(
+        &format!("{GOOD}control:\n  nice: 1\n  priority: 3\n"),
+        line + 1,
+        "control.priority",
+        "unknown field `priority`",
     );
 }

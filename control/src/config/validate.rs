@@ -10,8 +10,8 @@ use super::{
         RawConfig, RawIgmp, RawIgmpProxy, RawInterface, RawLimits, RawPort, RawRoute, RawRpfRoute,
         Seconds,
     },
-    Config, IgmpConfig, IgmpProxyConfig, InterfaceConfig, Limits, OifConfig, PortConfig,
-    RouteConfig, RpfRouteConfig,
+    Config, ControlConfig, IgmpConfig, IgmpProxyConfig, InterfaceConfig, Limits, OifConfig,
+    PortConfig, RouteConfig, RpfRouteConfig,
 };
 
 /// A rule broken at `field` (a path such as `routes[1].iif`); the caller finds its line.
@@ -45,6 +45,18 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         .map(|p| igmp_proxy(p, &interfaces, &routes))
         .transpose()?;
     let limits = limits(raw.limits.as_ref(), &routes)?;
+    let control = match raw.control.as_ref().and_then(|c| c.nice) {
+        None => ControlConfig::default(),
+        Some(n) if (-20..=19).contains(&n) => ControlConfig {
+            nice: Some(n as i8),
+        },
+        Some(n) => {
+            return Err(violation(
+                "control.nice".into(),
+                format!("{n} is out of range (-20 to 19)"),
+            ))
+        }
+    };
 
     let mut seen = HashMap::new();
     for (i, lcore) in raw.workers.iter().enumerate() {
@@ -65,6 +77,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, Violation> {
         ssm_range,
         igmp_proxy,
         limits,
+        control,
     })
 }
 

@@ -139,6 +139,21 @@ pub fn lcore_id() -> u32 {
     unsafe { dpdk_sys::rte_lcore_id() }
 }
 
+/// Sets the calling thread's nice value (Linux schedules threads apart, so only this thread
+/// changes). Lowering it needs root or CAP_SYS_NICE.
+pub fn set_current_thread_nice(nice: i32) -> std::io::Result<()> {
+    // SAFETY: gettid has no preconditions; setpriority only reads its arguments.
+    let rc = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The time stamp counter.
 #[inline]
 pub fn tsc() -> u64 {

@@ -484,7 +484,7 @@ fn storm_sections(m: &mut String, r: &Results) {
     );
     let _ = writeln!(
         m,
-        "memif loop: mcgen -> p0 -> mrouter (worker on CPU 1, control core on CPU 0) -> p1, p2 -> mcgen \
+        "memif loop: mcgen -> p0 -> mrouter (worker on CPU 1, control core on CPU 0 at nice -20, `control.nice`) -> p1, p2 -> mcgen \
          (at nice 19 on CPU 0, so the control core runs as soon as it wakes). Established: 4 sources \
          to 239.1.1.1 ((*,G) route; their (S,G) entries exist before the storm) at {} pps, fan-out 2, \
          counted per sequence number by mcgen. Storm: after 1 s, one packet from each new source \
