@@ -153,19 +153,19 @@ impl Worker {
             let fib = ctx.fib;
             let mut routes: [Option<&Route>; BURST] = [None; BURST];
             let mut copies = 0;
-            for (r, flow) in routes.iter_mut().zip(flows) {
+            for ((r, flow), m) in routes.iter_mut().zip(flows).zip(burst.iter()) {
                 let Ok(flow) = flow else { continue };
                 if flow.ttl > 1 {
                     *r = fib.lookup(flow.source, flow.group);
                     if let Some(route) = r {
                         ctx.entries.prefetch(route.counter);
                         replicate::prefetch_oifs(route);
-                        copies += replicate::extra_copies(route);
+                        copies += replicate::extra_copies(route, m.pkt_len());
                     }
                 }
             }
-            // The burst's copies come from one bulk allocation (what is left is freed at the
-            // end of the turn).
+            // The burst's whole copies come from a few bulk allocations (what is left is
+            // freed at the end of the turn).
             ctx.out.stash.fill(ctx.out.pool, copies);
             for ((m, flow), route) in burst.drain(..).zip(flows.iter().copied()).zip(routes) {
                 forward(m, flow, route, *port, &mut ctx, c);

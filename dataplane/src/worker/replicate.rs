@@ -52,10 +52,14 @@ pub struct Egress<'a> {
     pub stash: &'a mut MbufStash,
 }
 
-/// Copies `route` will make of one packet beyond the received mbuf (an upper bound: TTL
-/// thresholds may leave some out), for filling the stash once per burst.
+/// Whole copies `route` will make of a `len`-byte packet beyond the received mbuf (an upper
+/// bound: TTL thresholds may leave some out; packets over [`COPY_LIMIT`] may get header chains
+/// instead, which take no stashed mbuf), for filling the stash once per burst.
 #[inline]
-pub fn extra_copies(route: &Route) -> usize {
+pub fn extra_copies(route: &Route, len: u32) -> usize {
+    if len > COPY_LIMIT {
+        return 0;
+    }
     route.oifs.len().saturating_sub(1)
 }
 
