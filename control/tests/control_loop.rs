@@ -9,7 +9,7 @@ use control::daemon::port_specs;
 use dataplane::dpdk::Eal;
 use dataplane::fib::ForwardingTable;
 use dataplane::pcap;
-use dataplane::router::Dataplane;
+use dataplane::router::{vdev_eal_args, Dataplane};
 use dataplane::wire::{build_udp_frame, EthernetAddress};
 use dataplane::worker::{Counters, DropReason};
 use mgm::InterfaceId;
@@ -27,23 +27,7 @@ fn frame(src: &str, group: &str, seq: u8) -> Vec<u8> {
 
 /// EAL for one test process: no hugepages, main lcore only, the config's ports as vdevs.
 fn eal_for(cfg: &config::Config) -> Eal {
-    let mut args: Vec<String> = [
-        "control-loop",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        "0",
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(port_specs(cfg).iter().flat_map(|p| p.eal_args()));
-    Eal::init(&args).unwrap()
+    Eal::init(&vdev_eal_args("control-loop", 256, "0", &port_specs(cfg))).unwrap()
 }
 
 /// An empty scratch directory of this test process.

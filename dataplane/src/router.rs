@@ -81,6 +81,34 @@ impl PortSpec {
     }
 }
 
+/// EAL arguments for a process that runs on virtual devices only, with no hugepages and no
+/// shared runtime files (tests and tools): `program --no-huge -m MEMORY_MB --no-shconf
+/// --no-pci -l LCORES --log-level *:warning`, then each port's device.
+pub fn vdev_eal_args(
+    program: &str,
+    memory_mb: u32,
+    lcores: &str,
+    ports: &[PortSpec],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        program,
+        "--no-huge",
+        "-m",
+        &memory_mb.to_string(),
+        "--no-shconf",
+        "--no-pci",
+        "-l",
+        lcores,
+        "--log-level",
+        "*:warning",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(ports.iter().flat_map(PortSpec::eal_args));
+    args
+}
+
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

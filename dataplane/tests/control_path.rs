@@ -5,7 +5,7 @@
 use dataplane::dpdk::Eal;
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
 use dataplane::wire::{build_udp_frame, ipv4, EthernetAddress};
 use dataplane::worker::Counters;
 use std::net::Ipv4Addr;
@@ -61,22 +61,7 @@ fn control_packets_reach_the_control_core_and_it_sends_on_its_own_queue() {
             mtu: None,
         },
     ];
-    let mut args: Vec<String> = [
-        "ctl",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        "0",
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(ports.iter().flat_map(|p| p.eal_args()));
+    let args = vdev_eal_args("ctl", 256, "0", &ports);
     let eal = Eal::init(&args).unwrap();
     let mut table = ForwardingTable::new();
     table.insert(

@@ -11,7 +11,7 @@
 use dataplane::dpdk::{Eal, Mbuf, Mempool, PortStats, TxQueue};
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
 use dataplane::wire::{build_udp_frame, EthernetAddress};
 use dataplane::worker::signal::{RESIGNAL_MS, RING_SIZE};
 use dataplane::worker::{Counters, DropReason, Signal};
@@ -98,21 +98,8 @@ impl Drop for RuntimeDir {
 fn eal(name: &str, lcores: &str, ports: &[PortSpec]) -> (Eal, RuntimeDir) {
     let prefix = format!("mrt-faults-{name}-{}", std::process::id());
     let runtime = RuntimeDir(PathBuf::from("/var/run/dpdk").join(&prefix));
-    let mut args: Vec<String> = vec![
-        format!("faults-{name}"),
-        "--no-huge".into(),
-        "-m".into(),
-        "512".into(),
-        "--no-shconf".into(),
-        "--file-prefix".into(),
-        prefix,
-        "--no-pci".into(),
-        "-l".into(),
-        lcores.into(),
-        "--log-level".into(),
-        "*:warning".into(),
-    ];
-    args.extend(ports.iter().flat_map(|p| p.eal_args()));
+    let mut args = vdev_eal_args(&format!("faults-{name}"), 512, lcores, ports);
+    args.extend(["--file-prefix".into(), prefix]);
     (Eal::init(&args).expect("EAL"), runtime)
 }
 

@@ -7,7 +7,7 @@
 use dataplane::dpdk::Eal;
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
 use dataplane::wire::{build_udp_frame, ipv4, EthernetAddress};
 use dataplane::worker::{Counters, DropReason};
 use std::net::Ipv4Addr;
@@ -83,21 +83,8 @@ fn route(iif: u16, oifs: &[(u16, u8)]) -> Route {
 }
 
 fn eal(extra: &[String], lcores: &str) -> Eal {
-    let mut args: Vec<String> = [
-        "dp-test",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        lcores,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = vdev_eal_args("dp-test", 256, lcores, &[]);
     args.extend_from_slice(extra);
-    args.extend(["--log-level".into(), "*:warning".into()]);
     Eal::init(&args).expect("EAL init")
 }
 

@@ -6,7 +6,7 @@
 use dataplane::dpdk::Eal;
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
 use dataplane::wire::{build_udp_frame, EthernetAddress};
 use dataplane::worker::pending::{HOLD_MS, PER_FLOW};
 use dataplane::worker::{Counters, DropReason, Signal};
@@ -63,22 +63,7 @@ fn first_packets_wait_for_the_entry_and_leave_in_order() {
             mtu: None,
         },
     ];
-    let mut args: Vec<String> = [
-        "pending",
-        "--no-huge",
-        "-m",
-        "256",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        "0",
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(ports.iter().flat_map(|p| p.eal_args()));
+    let args = vdev_eal_args("pending", 256, "0", &ports);
     let eal = Eal::init(&args).unwrap();
     let mut dp = Dataplane::start(eal, &ports, ForwardingTable::new(), &[]).unwrap();
     let baseline = dp.mbufs_in_use();

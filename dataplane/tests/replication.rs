@@ -5,7 +5,7 @@
 use dataplane::dpdk::Eal;
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
 use dataplane::wire::{build_udp_frame, ipv4, EthernetAddress};
 use dataplane::worker::replicate::COPY_LIMIT;
 use dataplane::worker::{Counters, DropReason};
@@ -73,22 +73,7 @@ fn every_copy_is_byte_exact_for_every_size_and_fan_out() {
         tx_queues: 1,
         mtu: None,
     }));
-    let mut args: Vec<String> = [
-        "repl",
-        "--no-huge",
-        "-m",
-        "512",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        "0",
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(ports.iter().flat_map(|p| p.eal_args()));
+    let args = vdev_eal_args("repl", 512, "0", &ports);
     let eal = Eal::init(&args).unwrap();
     let mut table = ForwardingTable::new();
     for k in 1..=OUTPUTS as u16 {

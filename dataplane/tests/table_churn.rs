@@ -6,7 +6,7 @@
 use dataplane::dpdk::{Eal, Mbuf, Mempool, TxQueue};
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
 use dataplane::wire::{build_udp_frame, EthernetAddress};
 use dataplane::worker::Counters;
 use std::net::Ipv4Addr;
@@ -112,22 +112,7 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
             mtu: None,
         },
     ];
-    let mut args: Vec<String> = [
-        "churn",
-        "--no-huge",
-        "-m",
-        "512",
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        "0-1",
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(ports.iter().flat_map(|p| p.eal_args()));
+    let args = vdev_eal_args("churn", 512, "0-1", &ports);
     let eal = Eal::init(&args).expect("EAL");
     let pool = Mempool::new("churn_test", 8191, 256, 0).unwrap();
 
