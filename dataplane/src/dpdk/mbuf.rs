@@ -311,11 +311,6 @@ impl MbufStash {
         self.bufs.pop().or_else(|| Mbuf::alloc(pool))
     }
 
-    /// Mbufs in the stash.
-    pub fn len(&self) -> usize {
-        self.bufs.len()
-    }
-
     /// Whether the stash is empty.
     pub fn is_empty(&self) -> bool {
         self.bufs.is_empty()

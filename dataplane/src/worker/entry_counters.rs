@@ -59,23 +59,24 @@ impl EntryCounters {
             .get(slot * self.stride..slot * self.stride + 2 + self.ports)
     }
 
-    /// Counts one packet of `len` bytes on `slot` (ignored when out of range). Called only by
-    /// the owning worker, so load + store cannot lose an increment.
+    /// `slot`'s counters, found once for a packet and all its copies (counting through the
+    /// handle does nothing when `slot` is out of range). Only the owning worker counts.
+    #[inline]
+    pub fn entry(&self, slot: u32) -> EntryCounts<'_> {
+        EntryCounts(self.block(slot))
+    }
+
+    /// Counts one packet of `len` bytes on `slot` (ignored when out of range).
     #[inline]
     pub fn count(&self, slot: u32, len: u32) {
-        if let Some(b) = self.block(slot) {
-            bump(&b[0], 1);
-            bump(&b[1], u64::from(len));
-        }
+        self.entry(slot).count(len);
     }
 
     /// Counts one copy of `slot`'s entry handed to `port`'s tx queue (ignored when either is
-    /// out of range). Only the owning worker writes.
+    /// out of range).
     #[inline]
     pub fn count_out(&self, slot: u32, port: u16) {
-        if let Some(c) = self.block(slot).and_then(|b| b.get(2 + usize::from(port))) {
-            bump(c, 1);
-        }
+        self.entry(slot).count_out(port);
     }
 
     /// Counts one packet of `slot`'s entry that arrived on the wrong interface (ignored when
@@ -116,10 +117,29 @@ impl EntryCounters {
             .and_then(|b| b.get(2 + usize::from(port)))
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
+}
 
-    /// Number of ports counted per slot.
-    pub fn ports(&self) -> usize {
-        self.ports
+/// One entry's counters in one worker's array ([`EntryCounters::entry`]).
+#[derive(Clone, Copy)]
+pub struct EntryCounts<'a>(Option<&'a [AtomicU64]>);
+
+impl EntryCounts<'_> {
+    /// Counts one packet of `len` bytes. Called only by the owning worker, so load + store
+    /// cannot lose an increment.
+    #[inline]
+    pub fn count(self, len: u32) {
+        if let Some(b) = self.0 {
+            bump(&b[0], 1);
+            bump(&b[1], u64::from(len));
+        }
+    }
+
+    /// Counts one copy handed to `port`'s tx queue (ignored for a port out of range).
+    #[inline]
+    pub fn count_out(self, port: u16) {
+        if let Some(c) = self.0.and_then(|b| b.get(2 + usize::from(port))) {
+            bump(c, 1);
+        }
     }
 }
 

@@ -120,7 +120,6 @@ impl Worker {
                 tx: &mut self.tx,
                 macs: &self.macs,
                 chains: &self.chains,
-                entries: &self.entries,
                 stash: &mut self.stash,
             },
             now: tsc(),
@@ -261,8 +260,9 @@ fn route_packet(
         }
         return;
     }
-    ctx.entries.count(route.counter, m.pkt_len());
-    replicate::replicate(m, flow, route, &mut ctx.out, c);
+    let counts = ctx.entries.entry(route.counter);
+    counts.count(m.pkt_len());
+    replicate::replicate(m, flow, route, counts, &mut ctx.out, c);
 }
 
 /// Hands a control packet to the control core; counted as a drop if its ring is full.

@@ -11,6 +11,7 @@
 //! (362-388 vs 384-387), so larger packets keep sharing their payload, which spares memory
 //! bandwidth at higher fan-outs.
 
+use super::entry_counters::EntryCounts;
 use super::{Counters, DropReason, Flow};
 use crate::dpdk::{Mbuf, MbufStash, Mempool, TxQueue};
 
@@ -46,8 +47,6 @@ pub struct Egress<'a> {
     pub macs: &'a [[u8; 6]],
     /// Whether each port can send chained mbufs, by port index.
     pub chains: &'a [bool],
-    /// This worker's per-entry counters (copies per outgoing port).
-    pub entries: &'a super::entry_counters::EntryCounters,
     /// Fresh mbufs for this turn's copies (filled once per burst, emptied at the end of it).
     pub stash: &'a mut MbufStash,
 }
@@ -75,7 +74,14 @@ pub fn prefetch_oifs(route: &Route) {
 /// Sends `m` (already classified as `flow`, with a TTL > 1) to every outgoing port of `route`
 /// whose TTL threshold it passes.
 #[inline]
-pub fn replicate(mut m: Mbuf, flow: &Flow, route: &Route, out: &mut Egress<'_>, c: &mut Counters) {
+pub fn replicate(
+    mut m: Mbuf,
+    flow: &Flow,
+    route: &Route,
+    counts: EntryCounts<'_>,
+    out: &mut Egress<'_>,
+    c: &mut Counters,
+) {
     let ports = out.tx.len();
     let eligible = |o: &&crate::fib::Oif| flow.ttl > o.ttl_threshold && (o.port as usize) < ports;
     let Some(last) = route.oifs.iter().rposition(|o| eligible(&o)) else {
@@ -96,18 +102,18 @@ pub fn replicate(mut m: Mbuf, flow: &Flow, route: &Route, out: &mut Egress<'_>, 
             continue;
         };
         set_source_mac(copy.header_mut(), out.macs[oif.port as usize]);
-        send(out, route.counter, oif.port, copy, c);
+        send(out, counts, oif.port, copy, c);
     }
     let port = route.oifs[last].port;
     set_source_mac(m.header_mut(), out.macs[port as usize]);
-    send(out, route.counter, port, m, c);
+    send(out, counts, port, m, c);
 }
 
-/// Queues one copy of `slot`'s entry on `port`, counting it there.
+/// Queues one copy of an entry's packet on `port`, counting it there.
 #[inline]
-fn send(out: &mut Egress<'_>, slot: u32, port: u16, m: Mbuf, c: &mut Counters) {
+fn send(out: &mut Egress<'_>, counts: EntryCounts<'_>, port: u16, m: Mbuf, c: &mut Counters) {
     c.tx_packets += 1;
-    out.entries.count_out(slot, port);
+    counts.count_out(port);
     let unsent = out.tx[port as usize].push(m) as u64;
     c.unsent(unsent);
 }
