@@ -985,6 +985,14 @@ fn limits_defaults_settings_and_errors() {
         "limits.max_mfes",
         "",
     );
+    for bad in ["0", "86401", "-5"] {
+        assert_error(
+            &format!("{GOOD}limits:\n  entry_lifetime: {bad}\n"),
+            line,
+            "limits.entry_lifetime",
+            "",
+        );
+    }
     // GOOD has one exact (S,G) route: it needs an entry of its own.
     assert_error(
         &format!("{GOOD}limits:\n  max_mfes: 1\n  frobnicate: 2\n"),
