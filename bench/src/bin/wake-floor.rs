@@ -37,10 +37,7 @@ fn pin(cpu: usize) {
 
 fn main() {
     let args = Args::parse();
-    // TSC ticks per second, measured over 200 ms (no EAL here).
-    let (t0, c0) = (Instant::now(), dataplane::dpdk::tsc());
-    std::thread::sleep(Duration::from_millis(200));
-    let hz = (dataplane::dpdk::tsc() - c0) as f64 / t0.elapsed().as_secs_f64();
+    let hz = dataplane::dpdk::measure_tsc_hz();
     let stamp = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&stamp);
     let (waiter_cpu, fifo) = (args.waiter_cpu, args.fifo);

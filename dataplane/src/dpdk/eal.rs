@@ -161,6 +161,15 @@ pub fn tsc() -> u64 {
     unsafe { dpdk_sys::rte_get_tsc_cycles() }
 }
 
+/// TSC ticks per second, measured against the monotonic clock over 200 ms: for tools that run
+/// without the EAL (whose [`tsc_hz`] is 0 until it is initialised).
+pub fn measure_tsc_hz() -> f64 {
+    let (c0, t0) = (tsc(), std::time::Instant::now());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (c1, dt) = (tsc(), t0.elapsed());
+    c1.wrapping_sub(c0) as f64 / dt.as_secs_f64()
+}
+
 /// TSC ticks per second, as EAL measured it.
 pub fn tsc_hz() -> u64 {
     // SAFETY: plain query, valid after EAL init (returns 0 before).

@@ -7,7 +7,7 @@ mod mempool;
 mod port;
 pub mod telemetry;
 
-pub use eal::{lcore_id, set_current_thread_nice, tsc, tsc_hz, Eal, LaunchError};
+pub use eal::{lcore_id, measure_tsc_hz, set_current_thread_nice, tsc, tsc_hz, Eal, LaunchError};
 pub use mbuf::{Mbuf, MbufStash, BURST, ETHER_HEADER_LEN, SHARED_FROM};
 pub use mempool::Mempool;
 pub use port::{EtherAddr, Port, PortStats, RxQueue, TxQueue, TX_BUFFER};

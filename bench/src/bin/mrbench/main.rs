@@ -217,7 +217,7 @@ fn run(opts: Opts) -> Result<(), String> {
         window_s: window.as_secs_f64(),
         ..Default::default()
     };
-    res.tsc_hz = runner::tsc_hz();
+    res.tsc_hz = dataplane::dpdk::measure_tsc_hz();
     println!(
         "mrbench: TSC {:.3} GHz, {pairs} pairs, {:.1} s windows, output {}",
         res.tsc_hz / 1e9,

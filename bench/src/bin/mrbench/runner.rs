@@ -222,20 +222,3 @@ fn measure_running(run: &mut Running, prefix: &str, m: &Measure) -> Result<Sampl
         tx_errors: e1 - e0,
     })
 }
-
-/// TSC ticks per second, measured against the monotonic clock over 200 ms.
-pub fn tsc_hz() -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: rdtsc has no preconditions on x86_64.
-        let r = || unsafe { core::arch::x86_64::_rdtsc() };
-        let (c0, t0) = (r(), Instant::now());
-        std::thread::sleep(Duration::from_millis(200));
-        let (c1, dt) = (r(), t0.elapsed());
-        (c1 - c0) as f64 / dt.as_secs_f64()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        0.0
-    }
-}
