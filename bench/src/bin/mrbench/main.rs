@@ -99,6 +99,12 @@ pub struct Summary {
     pub ratio_vs_testpmd: Option<f64>,
     /// Median over pairs of mrouter rx Mpps / ipv4_multicast rx Mpps (mrouter rows only).
     pub ratio_vs_ipv4mc: Option<f64>,
+    /// The same against ipv4_multicast with mempool caches of 256.
+    #[serde(default)]
+    pub ratio_vs_ipv4mc_c256: Option<f64>,
+    /// The same against l3fwd (fan-out 1 only).
+    #[serde(default)]
+    pub ratio_vs_l3fwd: Option<f64>,
     /// Scenario 3: median over rounds of rx Mpps / rx Mpps with a 1-entry table.
     pub ratio_vs_first_case: Option<f64>,
 }
@@ -204,6 +210,8 @@ fn run(opts: Opts) -> Result<(), String> {
         mrouter,
         testpmd: opts.testpmd.clone(),
         ipv4mc: None,
+        ipv4mc_c256: None,
+        l3fwd: None,
         work: work.clone(),
         logs: logs.clone(),
     };
@@ -233,7 +241,12 @@ fn run(opts: Opts) -> Result<(), String> {
             "mrbench: stock ipv4_multicast on null/pcap ports: {}",
             b.stock_result
         );
+        for e in &b.build_errors {
+            println!("mrbench: reference not built: {e}");
+        }
         env.ipv4mc = b.patched.clone();
+        env.ipv4mc_c256 = b.cache256.clone();
+        env.l3fwd = b.l3fwd.clone();
         res.ipv4mc = Some(b);
     }
     let mk = |m: Measure| Measure {
@@ -277,6 +290,18 @@ fn run(opts: Opts) -> Result<(), String> {
                 let p = programs::source_pcap(&env, g, size).map_err(|e| e.to_string())?;
                 let (a, m) = programs::ipv4mc_argv(exe, PREFIX, &p, fanout);
                 progs.push((Program::Ipv4Multicast, a, mk(m)));
+                if let Some(exe) = &env.ipv4mc_c256 {
+                    let (a, m) = programs::ipv4mc_argv(exe, PREFIX, &p, fanout);
+                    progs.push((Program::Ipv4MulticastCache256, a, mk(m)));
+                }
+            }
+            // l3fwd is a unicast router: it forwards each packet once, so it is the reference
+            // for fan-out 1 only.
+            if let (Some(exe), 1) = (&env.l3fwd, fanout) {
+                let p = programs::source_pcap(&env, programs::L3FWD_DEST, size)
+                    .map_err(|e| e.to_string())?;
+                let (a, m) = programs::l3fwd_argv(exe, PREFIX, &p);
+                progs.push((Program::L3fwd, a, mk(m)));
             }
             Ok(Case {
                 scenario,
@@ -649,6 +674,8 @@ fn summarize(runs: &[Run]) -> Vec<Summary> {
                 cycles_per_packet: col(&|r| r.cycles_per_packet),
                 ratio_vs_testpmd: ratio("testpmd-io"),
                 ratio_vs_ipv4mc: ratio("ipv4_multicast"),
+                ratio_vs_ipv4mc_c256: ratio("ipv4_multicast-c256"),
+                ratio_vs_l3fwd: ratio("l3fwd"),
                 ratio_vs_first_case: vs_first,
             }
         })

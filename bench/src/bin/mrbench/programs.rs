@@ -1,6 +1,8 @@
-//! The three programs under test, their command lines and inputs: mrouter, `dpdk-testpmd
-//! --forward-mode=io` (the limit: rx to tx with no work) and DPDK's ipv4_multicast sample
-//! (built at bench time into a temporary directory, never copied into this repository).
+//! The programs under test, their command lines and inputs: mrouter, `dpdk-testpmd
+//! --forward-mode=io` (the limit: rx to tx with no work), DPDK's `l3fwd` router sample (LPM,
+//! RFC 1812 checks, TTL - 1, checksum update, MAC rewrite: what a unicast router does per packet)
+//! and DPDK's ipv4_multicast sample, stock and with its mempool caches raised to 256 (all built at
+//! bench time into a temporary directory, never copied into this repository).
 
 use super::runner::Measure;
 use bench::frames;
@@ -18,6 +20,11 @@ pub enum Program {
     Testpmd,
     /// DPDK's ipv4_multicast example.
     Ipv4Multicast,
+    /// DPDK's ipv4_multicast example with its three mempools' per-lcore caches raised from 32
+    /// to 256 (the one-line tuning a user tries first).
+    Ipv4MulticastCache256,
+    /// DPDK's l3fwd example (LPM mode, `--parse-ptype`), forwarding unicast frames.
+    L3fwd,
 }
 
 impl Program {
@@ -26,6 +33,8 @@ impl Program {
             Program::Mrouter => "mrouter",
             Program::Testpmd => "testpmd-io",
             Program::Ipv4Multicast => "ipv4_multicast",
+            Program::Ipv4MulticastCache256 => "ipv4_multicast-c256",
+            Program::L3fwd => "l3fwd",
         }
     }
 }
@@ -37,6 +46,10 @@ pub struct Env {
     pub testpmd: PathBuf,
     /// The patched ipv4_multicast build, if it built.
     pub ipv4mc: Option<PathBuf>,
+    /// The patched ipv4_multicast build with mempool caches of 256, if it built.
+    pub ipv4mc_c256: Option<PathBuf>,
+    /// The patched l3fwd build, if it built.
+    pub l3fwd: Option<PathBuf>,
     pub work: PathBuf,
     pub logs: PathBuf,
 }
@@ -67,6 +80,10 @@ pub fn source_pcap(env: &Env, group: Ipv4Addr, size: u16) -> std::io::Result<Pat
     }
     Ok(path)
 }
+
+/// l3fwd's built-in LPM table routes 198.18.1.0/24 to its port 1 (RFC 2544's benchmarking
+/// range); l3fwd gets the same frames as mrouter (size, senders, count) sent there, unicast.
+pub const L3FWD_DEST: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 1);
 
 /// Writes (once) a pcap spreading `frames` frames evenly over a table of `entries` (S,G)
 /// entries made by [`table_entry`].
@@ -193,6 +210,30 @@ pub fn testpmd_argv(env: &Env, prefix: &str, pcap: &Path) -> (Vec<String>, Measu
     (argv, measure(2, 0, vec![1]))
 }
 
+/// l3fwd on lcore 1 polling both ports: the pcap source is port 0, the null sink port 1 (its
+/// LPM route for [`L3FWD_DEST`]), as for mrouter and testpmd.
+pub fn l3fwd_argv(exe: &Path, prefix: &str, pcap: &Path) -> (Vec<String>, Measure) {
+    let argv = vec![
+        exe.display().to_string(),
+        "-l".into(),
+        "1".into(),
+        "--no-pci".into(),
+        "--file-prefix".into(),
+        prefix.into(),
+        "--vdev".into(),
+        format!("net_pcap0,rx_pcap={},infinite_rx=1", pcap.display()),
+        "--vdev".into(),
+        "net_null1,no-rx=1".into(),
+        "--".into(),
+        "-p".into(),
+        "0x3".into(),
+        "--config".into(),
+        "(0,0,1),(1,0,1)".into(),
+        "--parse-ptype".into(),
+    ];
+    (argv, measure(2, 0, vec![1]))
+}
+
 /// ipv4_multicast on lcore 1 polling every port: sinks `net_null0..k-1`, the pcap source last.
 pub fn ipv4mc_argv(exe: &Path, prefix: &str, pcap: &Path, fanout: usize) -> (Vec<String>, Measure) {
     let mut argv = vec![
@@ -237,63 +278,137 @@ fn measure(ports: u16, source: u16, sinks: Vec<u16>) -> Measure {
     }
 }
 
-/// Outcome of building ipv4_multicast: the stock build's fate on these ports and the patched
-/// binary.
+/// Outcome of building the reference samples: the stock ipv4_multicast's fate on these ports and
+/// the patched binaries.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ipv4mcBuild {
     pub stock_result: String,
     pub patched: Option<PathBuf>,
     pub label: String,
+    /// ipv4_multicast with the offload mask and mempool caches of 256.
+    #[serde(default)]
+    pub cache256: Option<PathBuf>,
+    /// l3fwd with its offloads masked by the ports' capabilities.
+    #[serde(default)]
+    pub l3fwd: Option<PathBuf>,
+    /// Why a reference could not be built (empty when all built).
+    #[serde(default)]
+    pub build_errors: Vec<String>,
 }
 
-/// Builds DPDK's ipv4_multicast twice in temporary directories under `work`: stock, and with
-/// its tx offloads masked by what the port offers (the one-line patch net_null/net_pcap need:
-/// stock requests RTE_ETH_TX_OFFLOAD_MULTI_SEGS, which they do not advertise). Runs the stock
-/// one briefly to record why it cannot be used here.
+/// Replaces `anchor` (which must occur exactly once in `text`) by `with`.
+fn patch_once(text: &str, anchor: &str, with: &str) -> Result<String, String> {
+    match text.matches(anchor).count() {
+        1 => Ok(text.replace(anchor, with)),
+        n => Err(format!("patch anchor found {n} times: {anchor:?}")),
+    }
+}
+
+/// Copies the sample `name` (and the examples' shared `common/` headers, which l3fwd's
+/// Makefile includes as `../common`) into `work/<dir>/`, applies `patch` to its main.c and runs
+/// make. Returns the binary.
+fn build_sample(
+    work: &Path,
+    name: &str,
+    dir: &str,
+    patch: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<PathBuf, String> {
+    let examples = Path::new("/usr/share/dpdk/examples");
+    let root = work.join(dir);
+    let _ = std::fs::remove_dir_all(&root);
+    let sample = root.join(name);
+    for (from, to) in [
+        (examples.join(name), &sample),
+        (examples.join("common"), &root.join("common")),
+    ] {
+        copy_dir(&from, to).map_err(|e| format!("{}: {e} (install dpdk-doc)", from.display()))?;
+    }
+    let main = sample.join("main.c");
+    let text = std::fs::read_to_string(&main).map_err(|e| e.to_string())?;
+    std::fs::write(&main, patch(&text)?).map_err(|e| e.to_string())?;
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(&sample)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "make failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(sample.join("build").join(name))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()))?;
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// ipv4_multicast: the one line that masks its tx offloads by what the port offers.
+fn ipv4mc_offload_mask(c: &str) -> Result<String, String> {
+    let anchor = "local_port_conf.rxmode.mtu);";
+    patch_once(
+        c,
+        anchor,
+        &format!("{anchor}\n\t\tlocal_port_conf.txmode.offloads &= dev_info.tx_offload_capa;"),
+    )
+}
+
+/// ipv4_multicast's three mempools with per-lcore caches of 256 instead of 32.
+fn ipv4mc_cache256(c: &str) -> Result<String, String> {
+    let mut c = ipv4mc_offload_mask(c)?;
+    for pool in ["NB_PKT_MBUF", "NB_HDR_MBUF", "NB_CLONE_MBUF"] {
+        c = patch_once(&c, &format!("{pool}, 32,"), &format!("{pool}, 256,"))?;
+    }
+    Ok(c)
+}
+
+/// l3fwd on net_pcap/net_null: its rx checksum offload request and its tx offloads masked by
+/// the port's capabilities, in the port config and the rx queue config (it asks for
+/// `RTE_ETH_RX_OFFLOAD_CHECKSUM`, which these ports do not offer).
+fn l3fwd_offload_mask(c: &str) -> Result<String, String> {
+    let rss = "\t\tlocal_port_conf.rx_adv_conf.rss_conf.rss_hf &=\n\t\t\tdev_info.flow_type_rss_offloads;\n";
+    let c = patch_once(
+        c,
+        rss,
+        &format!(
+            "{rss}\t\tlocal_port_conf.rxmode.offloads &= dev_info.rx_offload_capa;\n\t\tlocal_port_conf.txmode.offloads &= dev_info.tx_offload_capa;\n"
+        ),
+    )?;
+    patch_once(
+        &c,
+        "rxq_conf.offloads = port_conf.rxmode.offloads;",
+        "rxq_conf.offloads = port_conf.rxmode.offloads & dev_info.rx_offload_capa;",
+    )
+}
+
+/// Builds the reference samples in temporary directories under `work`: ipv4_multicast stock
+/// (run briefly to record why it cannot be used on these ports), with its tx offloads masked by
+/// what the port offers (the one-line patch net_null/net_pcap need: stock requests
+/// RTE_ETH_TX_OFFLOAD_MULTI_SEGS, which they do not advertise), the same with mempool caches of
+/// 256, and l3fwd with its offloads masked.
 pub fn build_ipv4mc(work: &Path, logs: &Path, pcap: &Path) -> Ipv4mcBuild {
-    let src = Path::new("/usr/share/dpdk/examples/ipv4_multicast");
     let label = "ipv4_multicast (offload mask patched in a temp copy)".to_string();
     let mut b = Ipv4mcBuild {
         stock_result: String::new(),
         patched: None,
         label,
+        cache256: None,
+        l3fwd: None,
+        build_errors: Vec::new(),
     };
-    let make = |dir: &Path, patch: bool| -> Result<PathBuf, String> {
-        let _ = std::fs::remove_dir_all(dir);
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        for f in ["main.c", "Makefile"] {
-            std::fs::copy(src.join(f), dir.join(f))
-                .map_err(|e| format!("{}: {e} (install dpdk-doc)", src.join(f).display()))?;
-        }
-        if patch {
-            let p = dir.join("main.c");
-            let c = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
-            let anchor = "local_port_conf.rxmode.mtu);";
-            if c.matches(anchor).count() != 1 {
-                return Err("patch anchor not found in main.c".into());
-            }
-            let c = c.replace(
-                anchor,
-                &format!(
-                    "{anchor}\n\t\tlocal_port_conf.txmode.offloads &= dev_info.tx_offload_capa;"
-                ),
-            );
-            std::fs::write(&p, c).map_err(|e| e.to_string())?;
-        }
-        let out = Command::new("make")
-            .arg("-C")
-            .arg(dir)
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "make failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(dir.join("build/ipv4_multicast"))
-    };
-    match make(&work.join("ipv4_multicast-stock"), false) {
+    match build_sample(work, "ipv4_multicast", "ipv4_multicast-stock", &|c| {
+        Ok(c.to_string())
+    }) {
         Ok(exe) => {
             // Run it on the benchmark's ports for a few seconds and keep its complaint.
             let log = logs.join("ipv4_multicast-stock.log");
@@ -323,11 +438,31 @@ pub fn build_ipv4mc(work: &Path, logs: &Path, pcap: &Path) -> Ipv4mcBuild {
         }
         Err(e) => b.stock_result = format!("build failed: {e}"),
     }
-    match make(&work.join("ipv4_multicast-patched"), true) {
+    match build_sample(
+        work,
+        "ipv4_multicast",
+        "ipv4_multicast-patched",
+        &ipv4mc_offload_mask,
+    ) {
         Ok(exe) => b.patched = Some(exe),
         Err(e) => b
             .stock_result
             .push_str(&format!("; patched build failed: {e}")),
+    }
+    match build_sample(
+        work,
+        "ipv4_multicast",
+        "ipv4_multicast-c256",
+        &ipv4mc_cache256,
+    ) {
+        Ok(exe) => b.cache256 = Some(exe),
+        Err(e) => b
+            .build_errors
+            .push(format!("ipv4_multicast with caches of 256: {e}")),
+    }
+    match build_sample(work, "l3fwd", "l3fwd", &l3fwd_offload_mask) {
+        Ok(exe) => b.l3fwd = Some(exe),
+        Err(e) => b.build_errors.push(format!("l3fwd: {e}")),
     }
     b
 }
