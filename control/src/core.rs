@@ -484,6 +484,13 @@ impl ControlCore {
             version: p.version,
             robustness: p.robustness,
             unsolicited_report_interval: p.unsolicited_report_interval,
+            local_subnets: cfg
+                .interfaces
+                .iter()
+                .enumerate()
+                .filter(|&(idx, _)| idx != p.upstream)
+                .map(|(_, i)| (i.network(), i.prefix_len))
+                .collect(),
             ..ProxyConfig::default()
         }));
         let handle = self

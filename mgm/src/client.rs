@@ -69,7 +69,8 @@ pub struct RpfRequest<'a> {
     pub source: Ipv4Addr,
     /// Group of the new flow.
     pub group: Ipv4Addr,
-    /// In: the IIF from the route lookup. Out: the IIF the MFE will use.
+    /// In: the IIF from the route lookup (not necessarily the interface the data arrived on).
+    /// Out: the IIF the MFE will use.
     pub iif: InterfaceId,
     /// In: the upstream neighbour from the route lookup. Out: the MFE's `dwUpStrmNgbr`.
     pub upstream: Ipv4Addr,
@@ -114,8 +115,12 @@ pub struct PruneAlert {
 /// `enable_igmp`) queues the work and does it after the MGM call returns.
 #[allow(unused_variables)]
 pub trait MgmClient {
-    /// `PMGM_RPF_CALLBACK`: an MFE is being created with an IIF this client owns. It may
-    /// rewrite the IIF, the upstream neighbour and the route.
+    /// `PMGM_RPF_CALLBACK`: an MFE is being created for data that arrived on an interface this
+    /// client owns (its routing owner where IGMP co-owns it). `request` comes in with the route
+    /// the lookup found toward S, whose IIF may be another protocol's interface; the client may
+    /// rewrite the IIF, the upstream neighbour and the route (e.g. to accept the data where it
+    /// arrived). Also called when an active MFE is re-validated at expiry, for the interface
+    /// its first packet arrived on.
     fn rpf(&mut self, mgm: &Mgm, request: &mut RpfRequest<'_>) {}
 
     /// `PMGM_CREATION_ALERT_CALLBACK`: a new MFE will forward out of `oifs` (this client's

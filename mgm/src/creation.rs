@@ -26,11 +26,12 @@ pub struct Miss<'a> {
 }
 
 impl Mgm {
-    /// Handles a miss: RPF lookup toward S, RPF callback to the owner of the route's interface
-    /// (gap 1), OIF list = covering memberships minus the IIF, one creation alert per protocol
-    /// owning OIFs, then install; a negative result also gets an MFE-level prune alert to the
-    /// IIF owner, whose timeout becomes the lifetime. No route to S gives a negative MFE with
-    /// IIF 0 and no RPF callback (gap 20).
+    /// Handles a miss: RPF lookup toward S, RPF callback to the owner of the interface the
+    /// packet arrived on (gap 1, as revised: the seed page "RPF Alert Callbacks"), OIF list =
+    /// covering memberships minus the IIF, one creation alert per protocol owning OIFs, then
+    /// install; a negative result also gets an MFE-level prune alert to the IIF owner, whose
+    /// timeout becomes the lifetime. No route to S gives a negative MFE with IIF 0 and no RPF
+    /// callback (gap 20).
     ///
     /// A miss for an (S,G) that already has an MFE (a race with the data plane) changes
     /// nothing, except that arrival on another interface counts as a wrong-interface packet.
@@ -54,14 +55,27 @@ impl Mgm {
             return Ok(());
         }
         self.counters.misses += 1;
-        let mfe = self.build_mfe(now, host, key, miss.header);
+        let mfe = self.build_mfe(now, host, key, miss.arrival, miss.header);
         self.install(key, mfe);
         self.deliver(host);
         Ok(())
     }
 
-    /// Runs RPF and creation alerts for `key` and returns the resulting entry.
-    fn build_mfe(&mut self, now: Duration, host: &mut dyn Host, key: MfeKey, header: &[u8]) -> Mfe {
+    /// Runs RPF and creation alerts for `key`, whose data arrived on `arrival`, and returns the
+    /// resulting entry.
+    ///
+    /// The RPF callback goes to the protocol that owns `arrival` (its routing owner where IGMP
+    /// co-owns it, IGMP where IGMP alone owns it), with the route the lookup found toward S as
+    /// its input; that protocol may move the IIF elsewhere (seed "RPF Alert Callbacks", gap 1).
+    /// Arrival on an interface nobody owns: no callback, the route's IIF stands.
+    fn build_mfe(
+        &mut self,
+        now: Duration,
+        host: &mut dyn Host,
+        key: MfeKey,
+        arrival: InterfaceId,
+        header: &[u8],
+    ) -> Mfe {
         let (group, source) = key;
         let (iif, upstream, route) = match host.rpf_lookup(source) {
             None => {
@@ -81,7 +95,7 @@ impl Mgm {
                     route: r.route,
                     header,
                 };
-                if let Some(owner) = self.owner_of(r.iif) {
+                if let Some(owner) = self.owner_of(arrival) {
                     if let Some(c) = host.client(owner) {
                         c.rpf(self, &mut req);
                     }
@@ -134,6 +148,7 @@ impl Mgm {
             .collect();
         Mfe {
             iif,
+            arrival,
             upstream,
             iif_protocol,
             route,
@@ -214,7 +229,10 @@ impl Mgm {
             };
             if mfe.active {
                 self.counters.revalidations += 1;
-                let fresh = self.build_mfe(now, host, key, &[]);
+                // The same decision again: the RPF callback goes to the owner of the interface
+                // the first packet arrived on, as it did at creation.
+                let arrival = mfe.arrival;
+                let fresh = self.build_mfe(now, host, key, arrival, &[]);
                 self.install(key, fresh);
             } else {
                 self.counters.expirations += 1;

@@ -91,6 +91,9 @@ pub(crate) struct OifState {
 #[derive(Debug, Clone)]
 pub(crate) struct Mfe {
     pub iif: InterfaceId,
+    /// The interface the miss that created the entry arrived on: whose owner gets the RPF
+    /// callback, at creation and again at re-validation.
+    pub arrival: InterfaceId,
     pub upstream: Ipv4Addr,
     pub iif_protocol: u32,
     pub route: RouteInfo,

@@ -70,7 +70,8 @@ pub(crate) struct Ownership {
 }
 
 impl Ownership {
-    /// The owner that gets RPF, creation alerts and local joins: the routing protocol, else IGMP.
+    /// The owner that gets RPF callbacks (for data arriving here), creation alerts and local
+    /// joins: the routing protocol, else IGMP.
     pub fn owner(&self) -> Option<ProtocolHandle> {
         self.routing.or(self.igmp)
     }

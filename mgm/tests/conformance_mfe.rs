@@ -18,28 +18,130 @@ fn net() -> (H, ProtocolHandle, ProtocolHandle, ProtocolHandle) {
     (h, a, b, igmp)
 }
 
-#[test]
-fn c32_miss_one_rpf_callback_to_route_owner() {
-    let (mut h, ..) = net();
-    // Data arrives on b's interface 2, but the route toward S uses a's interface 1 (gap 1).
-    h.miss_with("10.0.0.1", "239.1.1.1", ifc(2), &[0x45, 0, 0, 28, 1, 2, 3])
-        .unwrap();
-    let rpf: Vec<Ev> = h
-        .events()
+/// The RPF callbacks of the recorded events.
+fn rpf_events(h: &mut H) -> Vec<Ev> {
+    h.events()
         .into_iter()
         .filter(|e| matches!(e, Ev::Rpf { .. }))
-        .collect();
+        .collect()
+}
+
+/// What the RPF callback for a miss from 10.0.0.1 to 239.1.1.1 carries: the route toward S
+/// (interface 1, a's), wherever the data arrived.
+fn rpf_to(to: &str, header: &[u8]) -> Ev {
+    Ev::Rpf {
+        to: to.into(),
+        source: ip("10.0.0.1"),
+        group: ip("239.1.1.1"),
+        iif: ifc(1),
+        upstream: ip("10.0.0.254"),
+        header: header.to_vec(),
+    }
+}
+
+fn iif_of(h: &H, s: &str, g: &str) -> (InterfaceId, u32) {
+    let m = h.mgm.get_mfe(h.now, ip(s), ip(g)).expect("mfe exists");
+    (m.iif, m.iif_protocol)
+}
+
+#[test]
+fn c32_miss_one_rpf_callback_to_arrival_owner() {
+    let (mut h, ..) = net();
+    // Data arrives on b's interface 2 while the route toward S uses a's interface 1: the seed
+    // ("RPF Alert Callbacks") and gap 1 as revised: b, the arrival interface's owner, is asked,
+    // with the route's IIF, next hop and upstream neighbour as input.
+    h.miss_with("10.0.0.1", "239.1.1.1", ifc(2), &[0x45, 0, 0, 28, 1, 2, 3])
+        .unwrap();
     assert_eq!(
-        rpf,
-        vec![Ev::Rpf {
-            to: "a".into(),
-            source: ip("10.0.0.1"),
-            group: ip("239.1.1.1"),
-            iif: ifc(1),
-            upstream: ip("10.0.0.254"),
-            header: vec![0x45, 0, 0, 28, 1, 2, 3]
-        }]
+        rpf_events(&mut h),
+        vec![rpf_to("b", &[0x45, 0, 0, 28, 1, 2, 3])]
     );
+    // b left the input alone: the route's IIF stands (the data on 2 is a wrong-IF packet).
+    assert_eq!(iif_of(&h, "10.0.0.1", "239.1.1.1"), (ifc(1), PIM));
+}
+
+#[test]
+fn c32_arrival_on_the_routes_interface_both_rules_agree() {
+    let (mut h, ..) = net();
+    h.miss("10.0.0.1", "239.1.1.1", ifc(1)).unwrap();
+    assert_eq!(rpf_events(&mut h), vec![rpf_to("a", &[0x45, 0, 0, 20])]);
+    assert_eq!(iif_of(&h, "10.0.0.1", "239.1.1.1"), (ifc(1), PIM));
+}
+
+#[test]
+fn c32_arrival_on_another_owners_interface_lets_it_move_the_iif() {
+    let (mut h, _a, b, _) = net();
+    h.join(b, star("239.1.1.1"), ifc(4)).unwrap();
+    h.client(b).behaviour.rpf_rewrite = Some((ifc(2), ip("20.0.0.9")));
+    h.events();
+    h.miss("10.0.0.1", "239.1.1.1", ifc(2)).unwrap();
+    // Only b is asked (a, the route's owner, is not), and b's answer is the MFE's IIF.
+    assert_eq!(rpf_events(&mut h), vec![rpf_to("b", &[0x45, 0, 0, 20])]);
+    let m = h
+        .mgm
+        .get_mfe(h.now, ip("10.0.0.1"), ip("239.1.1.1"))
+        .unwrap();
+    assert_eq!(
+        (m.iif, m.upstream, m.iif_protocol),
+        (ifc(2), ip("20.0.0.9"), DVMRP)
+    );
+    assert_eq!(m.oifs, vec![ifc(4)]);
+    match &h.changes()[..] {
+        [MfeChange::Install(e)] => assert_eq!(e.iif, ifc(2)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn c32_arrival_on_igmp_co_owned_interface_goes_to_its_routing_owner() {
+    let (mut h, ..) = net();
+    // Interface 4: b routes, IGMP co-owns.
+    h.miss("10.0.0.1", "239.1.1.1", ifc(4)).unwrap();
+    assert_eq!(rpf_events(&mut h), vec![rpf_to("b", &[0x45, 0, 0, 20])]);
+}
+
+#[test]
+fn c32_arrival_on_igmp_only_interface_goes_to_igmp() {
+    // IGMP alone owns interface 5, so it is the interface's owner (as for creation alerts and
+    // MFE-level alerts); IGMP is a client like any other here and may answer or ignore it.
+    let (mut h, _a, _b, igmp) = net();
+    h.take(igmp, ifc(5)).unwrap();
+    h.events();
+    h.miss("10.0.0.1", "239.1.1.1", ifc(5)).unwrap();
+    assert_eq!(rpf_events(&mut h), vec![rpf_to("igmp", &[0x45, 0, 0, 20])]);
+    assert_eq!(iif_of(&h, "10.0.0.1", "239.1.1.1"), (ifc(1), PIM));
+}
+
+#[test]
+fn c32_arrival_on_unowned_interface_no_callback_route_iif_stands() {
+    let (mut h, _a, b, _) = net();
+    h.join(b, star("239.1.1.1"), ifc(2)).unwrap();
+    h.events();
+    h.miss("10.0.0.1", "239.1.1.1", ifc(6)).unwrap();
+    let evs = h.events();
+    assert!(!evs.iter().any(|e| matches!(e, Ev::Rpf { .. })), "{evs:?}");
+    // The rest of creation is unchanged: b's creation alert, the route's IIF.
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Ev::Creation { to, iif, .. } if to == "b" && *iif == ifc(1))),
+        "{evs:?}"
+    );
+    assert_eq!(iif_of(&h, "10.0.0.1", "239.1.1.1"), (ifc(1), PIM));
+    assert_eq!(h.oifs("10.0.0.1", "239.1.1.1"), vec![ifc(2)]);
+}
+
+#[test]
+fn c32_revalidation_asks_the_arrival_owner_again() {
+    let (mut h, _a, b, _) = net();
+    h.join(b, star("239.1.1.1"), ifc(4)).unwrap();
+    h.client(b).behaviour.rpf_rewrite = Some((ifc(2), ip("20.0.0.9")));
+    h.miss("10.0.0.1", "239.1.1.1", ifc(2)).unwrap();
+    h.traffic("10.0.0.1", "239.1.1.1", 5);
+    h.events();
+    h.changes();
+    h.advance(900);
+    assert_eq!(rpf_events(&mut h), vec![rpf_to("b", &[])]);
+    assert_eq!(iif_of(&h, "10.0.0.1", "239.1.1.1"), (ifc(2), DVMRP));
 }
 
 #[test]

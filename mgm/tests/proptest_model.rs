@@ -1,7 +1,10 @@
 //! Property test: after any random sequence of ownership, membership, miss, traffic and timer
 //! operations, (1) every MFE's OIF list equals a simple reference model's, (2) the data plane
-//! rebuilt from the drained MFE changes equals the MGM's table, and (3) the membership-driven
-//! join/prune alerts go exactly to the recipients the first/second/last rules name.
+//! rebuilt from the drained MFE changes equals the MGM's table, (3) the membership-driven
+//! join/prune alerts go exactly to the recipients the first/second/last rules name, and (4)
+//! every miss and every re-validation makes one RPF callback, to the owner of the interface the
+//! data arrived on (routing owner, else IGMP), carrying the route toward S, or none when that
+//! interface has no owner or S no route (gap 1 as revised, gap 20).
 
 mod common;
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,8 +58,8 @@ struct Model {
     own: BTreeMap<u32, (Option<usize>, Option<usize>)>,
     /// (scope, iface, adder).
     records: BTreeSet<(Scope, u32, usize)>,
-    /// (group, source) -> (iif index or 0, created secs, active).
-    mfes: BTreeMap<(Ipv4Addr, Ipv4Addr), (u32, u64, bool)>,
+    /// (group, source) -> (iif index or 0, created secs, active, arrival index).
+    mfes: BTreeMap<(Ipv4Addr, Ipv4Addr), (u32, u64, bool, u32)>,
     now: u64,
 }
 
@@ -108,6 +111,21 @@ impl Model {
             .map(|r| r.1)
             .collect();
         set.into_iter().map(ifc).collect()
+    }
+
+    /// The RPF callback a miss (or re-validation) of (S,G) arriving on `arrival` makes:
+    /// (recipient, source, group, route's IIF index).
+    fn rpf_call(
+        &self,
+        s: Ipv4Addr,
+        g: Ipv4Addr,
+        arrival: u32,
+    ) -> Option<(usize, Ipv4Addr, Ipv4Addr, u32)> {
+        let iif = self.route(s);
+        if iif == 0 {
+            return None;
+        }
+        self.owner(arrival).map(|o| (o, s, g, iif))
     }
 
     fn drop_records(&mut self, i: u32, only: Option<usize>) {
@@ -173,6 +191,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     for op in ops {
         h.events();
         let mut expected_alerts: Option<(Scope, bool, BTreeSet<usize>)> = None;
+        let mut expected_rpf: Vec<(usize, Ipv4Addr, Ipv4Addr, u32)> = Vec::new();
         match op {
             Op::Take(c, i) => {
                 let r = h.take(handles[c], ifc(i));
@@ -249,7 +268,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let (src, grp) = (ip(SOURCES[s]), ip(GROUPS[g]));
                 h.miss(SOURCES[s], GROUPS[g], ifc(i)).unwrap();
                 let iif = m.route(src);
-                m.mfes.entry((grp, src)).or_insert((iif, m.now, false));
+                if !m.mfes.contains_key(&(grp, src)) {
+                    expected_rpf.extend(m.rpf_call(src, grp, i));
+                    m.mfes.insert((grp, src), (iif, m.now, false, i));
+                }
             }
             Op::Traffic(s, g) => {
                 let key = (ip(GROUPS[g]), ip(SOURCES[s]));
@@ -263,18 +285,46 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 m.now += d;
                 let now = m.now;
                 m.mfes.retain(|_, e| e.1 + 900 > now || e.2);
-                for e in m.mfes.values_mut() {
-                    if e.1 + 900 <= now {
-                        *e = (e.0, now, false);
-                    }
+                let due: Vec<_> = m
+                    .mfes
+                    .iter()
+                    .filter(|(_, e)| e.1 + 900 <= now)
+                    .map(|(&(g, s), e)| (g, s, e.3))
+                    .collect();
+                for (g, s, arrival) in due {
+                    expected_rpf.extend(m.rpf_call(s, g, arrival));
+                    let e = m.mfes.get_mut(&(g, s)).expect("due entry");
+                    *e = (e.0, now, false, arrival);
                 }
             }
         }
+        let evs = h.events();
+        // (4) RPF callbacks: recipient and input.
+        let mut got_rpf: Vec<_> = evs
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Rpf {
+                    to,
+                    source,
+                    group,
+                    iif,
+                    ..
+                } => Some((
+                    NAMES.iter().position(|n| n == to).unwrap(),
+                    *source,
+                    *group,
+                    iif.index,
+                )),
+                _ => None,
+            })
+            .collect();
+        got_rpf.sort();
+        expected_rpf.sort();
+        prop_assert_eq!(got_rpf, expected_rpf, "RPF callbacks after {:?}", op);
         // (3) membership alerts.
         if let Some((scope, join, want)) = expected_alerts {
             let entry = scope.to_entry();
-            let got: BTreeSet<usize> = h
-                .events()
+            let got: BTreeSet<usize> = evs
                 .iter()
                 .filter(|e| match e {
                     Ev::Join {

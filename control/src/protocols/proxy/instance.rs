@@ -4,7 +4,7 @@
 use super::report::{self, Membership};
 use crate::protocols::igmp::Transmit;
 use dataplane::wire::{igmp, ipv4};
-use mgm::{Mgm, MgmClient, PruneAlert, SourceGroupEntry};
+use mgm::{InterfaceId, Mgm, MgmClient, PruneAlert, RouteInfo, RpfRequest, SourceGroupEntry};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -24,6 +24,9 @@ pub struct ProxyConfig {
     pub unsolicited_report_interval: Duration,
     /// Seed of the RNG that draws report delays.
     pub seed: u64,
+    /// The subnets (network, prefix length) of the router's other interfaces. A source on one
+    /// of them sends downstream; its traffic arriving upstream is refused (see the RPF callback).
+    pub local_subnets: Vec<(Ipv4Addr, u8)>,
 }
 
 impl Default for ProxyConfig {
@@ -35,6 +38,7 @@ impl Default for ProxyConfig {
             robustness: 2,
             unsolicited_report_interval: Duration::from_secs(1),
             seed: 0x5eed_4605,
+            local_subnets: Vec::new(),
         }
     }
 }
@@ -489,7 +493,40 @@ impl IgmpProxy {
     }
 }
 
+impl IgmpProxy {
+    /// Whether `source` is on a subnet of one of the router's other interfaces.
+    fn on_local_subnet(&self, source: Ipv4Addr) -> bool {
+        self.cfg.local_subnets.iter().any(|&(net, len)| {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
+            u32::from(source) & mask == u32::from(net) & mask
+        })
+    }
+}
+
 impl MgmClient for IgmpProxy {
+    /// The MGM asks the owner of the interface a new flow arrived on (spec gap 1, the seed's
+    /// rule); the proxy owns only the upstream interface, so this is traffic arriving upstream.
+    /// RFC 4605 4.2 forwards what arrives upstream to the downstream members, with no RPF check,
+    /// so the proxy accepts it there even when the multicast RIB routes the source elsewhere
+    /// (an `rpf_routes` prefix or a default route on a downstream interface): the IIF becomes
+    /// the upstream interface, with no known upstream neighbour and the proxy's own
+    /// "everything else is upstream" route, 0.0.0.0/0. One exception: a source on the subnet of
+    /// one of the router's other interfaces is downstream for certain (on-link); its traffic
+    /// arriving upstream is an echo or spoofed, and taking the IIF upstream would cut the real
+    /// sender's flow off (one IIF per (S,G)), so the route's interface stands and the upstream
+    /// copies are dropped as `wrong_interface`.
+    fn rpf(&mut self, _mgm: &Mgm, request: &mut RpfRequest<'_>) {
+        let up = InterfaceId::new(self.cfg.upstream);
+        if request.iif == up || self.on_local_subnet(request.source) {
+            return;
+        }
+        request.iif = up;
+        request.upstream = Ipv4Addr::UNSPECIFIED;
+        request.route = RouteInfo::default();
+    }
+
     fn join_alert(&mut self, _mgm: &Mgm, scope: SourceGroupEntry, member_update: bool) {
         if member_update {
             self.alerts.push((true, scope));

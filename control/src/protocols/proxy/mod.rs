@@ -16,6 +16,9 @@
 //!   (RPF toward the upstream interface: the control core installs a default RPF route there)
 //!   forwards to the downstream interfaces with members; an MFE for a downstream source forwards
 //!   upstream (the (*,*) membership) and to the other downstream members.
+//! - RPF callback (the MGM gives it to the owner of the arrival interface, so the proxy hears
+//!   of every new flow arriving upstream): traffic arriving upstream is accepted there even
+//!   when the RIB routes its source downstream, unless the source is on a downstream subnet.
 //!
 //! Sans-IO like the other protocols: alerts are queued by the [`mgm::MgmClient`] callbacks and
 //! taken in with [`IgmpProxy::handle_alerts`]; received IGMP with [`IgmpProxy::handle_packet`];

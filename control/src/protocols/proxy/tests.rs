@@ -472,6 +472,10 @@ fn router() -> (Mgm, Host) {
         proxy: IgmpProxy::new(ProxyConfig {
             upstream: UP,
             address: ME,
+            local_subnets: vec![
+                (Ipv4Addr::new(10, 0, 2, 0), 24),
+                (Ipv4Addr::new(10, 0, 3, 0), 24),
+            ],
             ..ProxyConfig::default()
         }),
         rib,
@@ -609,4 +613,88 @@ fn mfes_forward_upstream_traffic_to_members_and_downstream_traffic_upstream_too(
     };
     mgm.handle_miss(ms(1), &mut host, &g2).unwrap();
     assert!(mgm.get_mfe(ms(1), s(9), G2).unwrap().oifs.is_empty());
+}
+
+// --- RPF callback: the MGM asks the arrival interface's owner (spec gap 1, as revised). ---
+
+fn upstream_miss(source: Ipv4Addr) -> Miss<'static> {
+    Miss {
+        source,
+        group: G,
+        arrival: InterfaceId::new(UP),
+        header: &[],
+    }
+}
+
+#[test]
+fn upstream_traffic_from_a_source_routed_downstream_is_accepted_upstream() {
+    let (mut mgm, mut host) = router();
+    // Sources behind a downstream router (an `rpf_routes` prefix on DOWN2) ...
+    host.rib.add_route(
+        Ipv4Addr::new(10, 77, 0, 0),
+        16,
+        DOWN2,
+        Ipv4Addr::new(10, 0, 3, 254),
+    );
+    igmp_member(
+        &mut mgm,
+        &mut host,
+        true,
+        Scope::any_source(G).unwrap(),
+        DOWN1,
+    );
+    // ... whose first packet arrives upstream: the proxy owns that interface, is asked, and
+    // takes the IIF upstream (RFC 4605 4.2 forwards upstream arrivals to downstream members).
+    let src = Ipv4Addr::new(10, 77, 0, 5);
+    mgm.handle_miss(ms(1), &mut host, &upstream_miss(src))
+        .unwrap();
+    let m = mgm.get_mfe(ms(1), src, G).unwrap();
+    assert_eq!(m.iif, InterfaceId::new(UP));
+    assert_eq!(m.upstream, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(m.iif_protocol, PROXY_PROTOCOL.protocol);
+    assert_eq!(
+        (m.route.network, m.route.mask),
+        (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED)
+    );
+    assert_eq!(m.oifs, [DOWN1]);
+}
+
+#[test]
+fn upstream_traffic_from_an_on_link_downstream_source_keeps_the_routes_iif() {
+    let (mut mgm, mut host) = router();
+    igmp_member(
+        &mut mgm,
+        &mut host,
+        true,
+        Scope::any_source(G).unwrap(),
+        DOWN1,
+    );
+    // 10.0.3.2 is on DOWN2's subnet: arriving upstream it is an echo or spoofed. The route's
+    // interface stands, so the real sender's packets on DOWN2 keep flowing (upstream too).
+    let local = Ipv4Addr::new(10, 0, 3, 2);
+    mgm.handle_miss(ms(1), &mut host, &upstream_miss(local))
+        .unwrap();
+    let m = mgm.get_mfe(ms(1), local, G).unwrap();
+    assert_eq!(m.iif, DOWN2);
+    let mut oifs = m.oifs.clone();
+    oifs.sort();
+    assert_eq!(oifs, [InterfaceId::new(UP), DOWN1]);
+}
+
+#[test]
+fn upstream_traffic_from_a_source_routed_upstream_is_unchanged() {
+    let (mut mgm, mut host) = router();
+    igmp_member(
+        &mut mgm,
+        &mut host,
+        true,
+        Scope::any_source(G).unwrap(),
+        DOWN1,
+    );
+    // The default route upstream: the route and the arrival agree; the route is kept as found.
+    mgm.handle_miss(ms(1), &mut host, &upstream_miss(s(9)))
+        .unwrap();
+    let m = mgm.get_mfe(ms(1), s(9), G).unwrap();
+    assert_eq!(m.iif, InterfaceId::new(UP));
+    assert_eq!(m.oifs, [DOWN1]);
 }
