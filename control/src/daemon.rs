@@ -12,6 +12,7 @@ use clap::Parser;
 use dataplane::dpdk::{telemetry, Eal, PortStats};
 use dataplane::fib::ForwardingTable;
 use dataplane::router::{Dataplane, DataplaneLimits, PortSpec};
+use dataplane::worker::profile::Stage;
 use dataplane::worker::{Counters, DropReason};
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +42,10 @@ pub struct Options {
     /// Admin socket for `mrouterctl` (owner-only permissions).
     #[arg(long, default_value = crate::admin::DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    /// Measure the cycles of each worker-loop stage and print the budget per packet when
+    /// stopping (a TSC read per stage and burst; for benchmarking).
+    #[arg(long)]
+    pub stage_cycles: bool,
 }
 
 /// Splits `argv` (without the program name) into EAL arguments and mrouter's own.
@@ -136,6 +141,7 @@ pub fn dataplane_limits(cfg: &Config) -> DataplaneLimits {
     DataplaneLimits {
         pending_flows: cfg.limits.pending_flows as usize,
         pending_per_flow: cfg.limits.pending_packets_per_flow as usize,
+        stage_cycles: false,
     }
 }
 
@@ -217,7 +223,10 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         &port_specs(cfg),
         initial_table(cfg),
         &cfg.workers,
-        dataplane_limits(cfg),
+        DataplaneLimits {
+            stage_cycles: opts.stage_cycles,
+            ..dataplane_limits(cfg)
+        },
     )
     .map_err(|e| e.to_string())?;
     if let Some(nice) = cfg.control.nice {
@@ -325,10 +334,31 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     let stopped = dp.stop_and_count();
     println!("mrouter: stopping");
     report(opts, cfg, &stopped.ports, &stopped.workers, elapsed);
+    if opts.stage_cycles {
+        print_stage_cycles(&stopped.workers, &stopped.stage_cycles);
+    }
     // Counted once the workers have stopped and everything they, the control core and the
     // ports held was freed: anything but 0 is a leaked mbuf.
     println!("mbufs_in_use_at_exit {}", stopped.mbufs_in_use);
     Ok(())
+}
+
+/// The per-stage cycle budget, per received packet, of each worker (`--stage-cycles`): one
+/// line `STAGES {json}` per worker for scripts, e.g. mrbench.
+fn print_stage_cycles(workers: &[Counters], stages: &[[u64; Stage::COUNT]]) {
+    for (w, (c, s)) in workers.iter().zip(stages).enumerate() {
+        let per = |v: u64| v as f64 / c.rx_packets.max(1) as f64;
+        let fields: Vec<String> = Stage::ALL
+            .iter()
+            .map(|st| format!(r#""{}":{:.1}"#, st.name(), per(s[*st as usize])))
+            .collect();
+        println!(
+            r#"STAGES {{"worker":{w},"rx_packets":{},"total":{:.1},{}}}"#,
+            c.rx_packets,
+            per(s.iter().sum()),
+            fields.join(",")
+        );
+    }
 }
 
 fn report(

@@ -23,6 +23,8 @@ pub struct DataplaneLimits {
     pub pending_flows: usize,
     /// Packets held per flow.
     pub pending_per_flow: usize,
+    /// Workers measure the cycles of each loop stage (`worker::profile`).
+    pub stage_cycles: bool,
 }
 
 impl Default for DataplaneLimits {
@@ -30,6 +32,7 @@ impl Default for DataplaneLimits {
         DataplaneLimits {
             pending_flows: crate::worker::pending::FLOWS,
             pending_per_flow: crate::worker::pending::PER_FLOW,
+            stage_cycles: false,
         }
     }
 }
@@ -250,6 +253,7 @@ impl Dataplane {
                 fib,
                 stop: Arc::clone(&stop),
                 stats: Arc::new(WorkerStats::default()),
+                clock: crate::worker::profile::StageClock::new(limits.stage_cycles),
             })
             .collect();
         let control_tx = handles
@@ -442,6 +446,12 @@ impl Dataplane {
         self.workers.iter().map(|(_, s)| s.read()).collect()
     }
 
+    /// Cycles per loop stage of each worker (published when the workers stop; all zero unless
+    /// `DataplaneLimits::stage_cycles` was set).
+    pub fn worker_stage_cycles(&self) -> Vec<[u64; crate::worker::profile::Stage::COUNT]> {
+        self.workers.iter().map(|(_, s)| s.stages.read()).collect()
+    }
+
     /// Lcore of each worker (`None` = main lcore).
     pub fn worker_lcores(&self) -> Vec<Option<u32>> {
         self.workers
@@ -527,6 +537,7 @@ impl Dataplane {
     pub fn stop_and_count(mut self) -> Stopped {
         self.shutdown();
         let counters = self.worker_counters();
+        let stage_cycles = self.worker_stage_cycles();
         let ports = self.port_stats();
         // Workers, punt rings and the control queues hold mbufs that must go before the ports
         // close and EAL is released.
@@ -545,6 +556,7 @@ impl Dataplane {
         }
         Stopped {
             workers: counters,
+            stage_cycles,
             ports,
             mbufs_in_use,
         }
@@ -556,6 +568,8 @@ impl Dataplane {
 pub struct Stopped {
     /// Each worker's final counters, in worker order.
     pub workers: Vec<Counters>,
+    /// Each worker's cycles per loop stage (all zero unless measured).
+    pub stage_cycles: Vec<[u64; crate::worker::profile::Stage::COUNT]>,
     /// Every port's final counters, by port index.
     pub ports: Vec<PortStats>,
     /// Mbufs of the packet pool still in use after everything was freed and the ports closed.

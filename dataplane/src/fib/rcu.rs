@@ -205,16 +205,38 @@ impl FibReader {
     /// First step of a batched lookup: start loading the slot of (S,G).
     #[inline]
     pub fn prefetch_slot(&self, source: u32, group: u32) {
-        let i = self.shared.slot(key(source, group));
-        crate::dpdk::prefetch(&self.shared.shards[i]);
+        self.prefetch_slot_at(self.slot_of(source, group));
     }
 
     /// Second step: start loading the bucket of (S,G) (best after [`FibReader::prefetch_slot`]
     /// had time to land).
     #[inline]
     pub fn prefetch_bucket(&self, source: u32, group: u32) {
-        let i = self.shared.slot(key(source, group));
-        let p = self.shared.shards[i].load(Ordering::Acquire);
+        self.prefetch_bucket_at(self.slot_of(source, group));
+    }
+
+    /// The slot (S,G) hashes to, for the `*_at` steps of a batched lookup, which then need not
+    /// hash the key again. Always below [`SHARDS`].
+    #[inline]
+    pub fn slot_of(&self, source: u32, group: u32) -> usize {
+        self.shared.slot(key(source, group))
+    }
+
+    /// [`FibReader::prefetch_slot`] by the slot [`FibReader::slot_of`] gave.
+    #[inline]
+    pub fn prefetch_slot_at(&self, slot: usize) {
+        if let Some(s) = self.shared.shards.get(slot) {
+            crate::dpdk::prefetch(s);
+        }
+    }
+
+    /// [`FibReader::prefetch_bucket`] by the slot [`FibReader::slot_of`] gave.
+    #[inline]
+    pub fn prefetch_bucket_at(&self, slot: usize) {
+        let Some(s) = self.shared.shards.get(slot) else {
+            return;
+        };
+        let p = s.load(Ordering::Acquire);
         if !p.is_null() {
             // Every cache line the 128-byte bucket may straddle (see [`FEW`]); prefetching
             // never faults.
@@ -224,9 +246,23 @@ impl FibReader {
         }
     }
 
+    /// [`FibReader::lookup`] with the (S,G) slot already known (`slot` must be
+    /// `slot_of(source, group)`; another value finds nothing for (S,G) and falls back to
+    /// (*,G)).
+    #[inline]
+    pub fn lookup_at(&self, slot: usize, source: u32, group: u32) -> Option<&Route> {
+        self.get_at(slot, key(source, group))
+            .or_else(|| self.get(key(0, group)))
+    }
+
     #[inline]
     fn get(&self, k: u64) -> Option<&Route> {
-        let p = self.shared.shards[self.shared.slot(k)].load(Ordering::Acquire);
+        self.get_at(self.shared.slot(k), k)
+    }
+
+    #[inline]
+    fn get_at(&self, slot: usize, k: u64) -> Option<&Route> {
+        let p = self.shared.shards.get(slot)?.load(Ordering::Acquire);
         if p.is_null() {
             return None;
         }

@@ -134,6 +134,16 @@ impl EntryCounts<'_> {
         }
     }
 
+    /// Counts `packets` packets of `bytes` bytes in all (a run of one entry's packets in a
+    /// burst). Called only by the owning worker.
+    #[inline]
+    pub fn count_many(self, packets: u64, bytes: u64) {
+        if let Some(b) = self.0 {
+            bump(&b[0], packets);
+            bump(&b[1], bytes);
+        }
+    }
+
     /// Counts one copy handed to `port`'s tx queue (ignored for a port out of range).
     #[inline]
     pub fn count_out(self, port: u16) {

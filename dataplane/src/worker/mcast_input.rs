@@ -14,7 +14,7 @@ use super::DropReason;
 use crate::wire::{ether, ipv4};
 
 /// The parts of a packet that routing needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flow {
     /// Source address, host order.
     pub source: u32,

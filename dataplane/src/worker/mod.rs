@@ -8,18 +8,20 @@
 pub mod entry_counters;
 pub mod mcast_input;
 pub mod pending;
+pub mod profile;
 pub mod replicate;
 pub mod signal;
 pub mod stats;
 
-pub use mcast_input::{classify, Flow};
+pub use mcast_input::{classify, classify_fast, Flow};
 pub use signal::{Punted, Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
-use crate::dpdk::{tsc, Mbuf, Mempool, RxQueue, TxQueue, BURST};
+use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue, BURST};
 use crate::fib::rcu::FibReader;
 use crate::fib::Route;
 use pending::{Hold, Pending};
+use profile::{Stage, StageClock};
 use replicate::Egress;
 use signal::Sent;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,6 +60,8 @@ pub struct Worker {
     /// The control core's thread, unparked when a miss or a control packet is queued for it,
     /// so it need not poll the rings while idle.
     pub control: std::thread::Thread,
+    /// Per-stage cycle budget (measures only when asked for; see [`profile`]).
+    pub clock: StageClock,
 }
 
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
@@ -87,9 +91,11 @@ impl Worker {
                 self.stats.publish(&counters);
                 published = counters;
             }
+            self.clock.mark(Stage::Turn);
         }
         self.finish(&mut counters);
         self.stats.publish(&counters);
+        self.stats.stages.publish(&self.clock);
     }
 
     /// Stopping: sends what is buffered and drops what is still held (counted as no route).
@@ -107,6 +113,7 @@ impl Worker {
     /// ([`FibReader::quiescent`]) between turns.
     #[inline]
     pub fn poll_once(&mut self, burst: &mut Vec<Mbuf>, c: &mut Counters) {
+        let clock = &mut self.clock;
         let mut ctx = Ctx {
             fib: &self.fib,
             entries: &self.entries,
@@ -122,59 +129,199 @@ impl Worker {
                 chains: &self.chains,
                 stash: &mut self.stash,
             },
-            now: tsc(),
+            now: profile::rdtsc(),
         };
         if ctx.pending.held_flows > 0 {
             release_pending(&mut ctx, c);
         }
+        clock.mark(Stage::Turn);
         for (port, rxq) in &mut self.rx {
             let n = rxq.rx_burst(burst);
+            clock.mark(Stage::Rx);
             if n == 0 {
                 continue;
             }
             c.rx_packets += n as u64;
-            // The burst goes through in stages, so that the table's cache misses overlap instead
-            // of following one another packet by packet: classify every packet and start loading
-            // its table slot; then its bucket; then, with the route found, its counter slot and
-            // OIF list; then forward each packet (lookups now hit the cache).
-            let mut flows = [Err(DropReason::BadHeader); BURST];
-            for (f, m) in flows.iter_mut().zip(burst.iter()) {
-                *f = classify(m.data());
-                if let Ok(flow) = f {
-                    ctx.fib.prefetch_slot(flow.source, flow.group);
-                }
-            }
-            let flows = &flows[..burst.len().min(BURST)];
-            for flow in flows.iter().flatten() {
-                ctx.fib.prefetch_bucket(flow.source, flow.group);
-            }
-            // The lookup itself: its result is what each packet is forwarded by.
-            let fib = ctx.fib;
-            let mut routes: [Option<&Route>; BURST] = [None; BURST];
-            let mut copies = 0;
-            for ((r, flow), m) in routes.iter_mut().zip(flows).zip(burst.iter()) {
-                let Ok(flow) = flow else { continue };
-                if flow.ttl > 1 {
-                    *r = fib.lookup(flow.source, flow.group);
-                    if let Some(route) = r {
-                        ctx.entries.prefetch(route.counter);
-                        replicate::prefetch_oifs(route);
-                        copies += replicate::extra_copies(route, m.pkt_len());
-                    }
-                }
-            }
-            // The burst's whole copies come from a few bulk allocations (what is left is
-            // freed at the end of the turn).
-            ctx.out.stash.fill(ctx.out.pool, copies);
-            for ((m, flow), route) in burst.drain(..).zip(flows.iter().copied()).zip(routes) {
-                forward(m, flow, route, *port, &mut ctx, c);
-            }
+            forward_burst(&mut ctx, *port, burst, c, clock);
         }
         if !ctx.out.stash.is_empty() {
             ctx.out.stash.release();
         }
+        clock.mark(Stage::Turn);
         for q in ctx.out.tx.iter_mut() {
             c.unsent(q.flush() as u64);
+        }
+        clock.mark(Stage::Tx);
+    }
+}
+
+/// What becomes of a packet that is not looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Control traffic for the control core.
+    Punt,
+    /// Dropped, counted under this reason.
+    Drop(DropReason),
+}
+
+/// The indices of the set bits of `mask`, lowest first.
+#[inline(always)]
+fn bits(mut mask: u32) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if mask == 0 {
+            return None;
+        }
+        let i = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        Some(i)
+    })
+}
+
+/// The full classifier for a frame the fast path did not take: the flow to look up (TTL above
+/// 1), or what becomes of the packet.
+#[cold]
+#[inline(never)]
+fn classify_slow(frame: &[u8]) -> Result<Flow, Verdict> {
+    match classify(frame) {
+        Ok(flow) if flow.ttl > 1 => Ok(flow),
+        // A TTL 0/1 packet can never be forwarded: dropped before it costs a lookup or a miss.
+        Ok(_) => Err(Verdict::Drop(DropReason::TtlExpired)),
+        Err(DropReason::LocalControl) => Err(Verdict::Punt),
+        Err(reason) => Err(Verdict::Drop(reason)),
+    }
+}
+
+/// One received burst through the stages, each a pass over the burst so that the table's
+/// cache misses overlap instead of following one another packet by packet:
+/// 1. classify: the fast path's wide compares for the common header shape, the full classifier
+///    for the rest; packets to look up are a bitmask, the others get a [`Verdict`];
+/// 2. lookup: hash each flow once and start loading its table slot; then its bucket; then the
+///    lookup itself, whose result is what the packet is forwarded by; packets whose entry takes
+///    them from this port (the common case) are a second bitmask, and their counter slot and
+///    OIF list start loading;
+/// 3. counters: per-entry packets and bytes, once per run of packets of the same entry;
+/// 4. replicate: rewrite and copies onto the tx buffers; misses, negative entries, wrong
+///    interfaces, punts and drops take their own (cold) paths here, in arrival order.
+#[inline]
+fn forward_burst(
+    ctx: &mut Ctx<'_>,
+    in_port: u16,
+    burst: &mut Vec<Mbuf>,
+    c: &mut Counters,
+    clock: &mut StageClock,
+) {
+    let n = burst.len().min(BURST);
+    let mut flows = [Flow::default(); BURST];
+    let mut other = [Verdict::Punt; BURST];
+    let mut lookup = 0u32;
+    for (i, m) in burst[..n].iter().enumerate() {
+        let frame = m.data();
+        match classify_fast(frame, true) {
+            Some(flow) => {
+                flows[i] = flow;
+                lookup |= 1 << i;
+            }
+            None => match classify_slow(frame) {
+                Ok(flow) => {
+                    flows[i] = flow;
+                    lookup |= 1 << i;
+                }
+                Err(v) => other[i] = v,
+            },
+        }
+    }
+    clock.mark(Stage::Classify);
+
+    let fib = ctx.fib;
+    let mut slots = [0usize; BURST];
+    for i in bits(lookup) {
+        slots[i] = fib.slot_of(flows[i].source, flows[i].group);
+        fib.prefetch_slot_at(slots[i]);
+    }
+    for i in bits(lookup) {
+        fib.prefetch_bucket_at(slots[i]);
+    }
+    let mut routes: [Option<&Route>; BURST] = [None; BURST];
+    let mut hit = 0u32;
+    let mut copies = 0;
+    for i in bits(lookup) {
+        let flow = &flows[i];
+        let route = fib.lookup_at(slots[i], flow.source, flow.group);
+        routes[i] = route;
+        if let Some(route) = route {
+            if route.iif == in_port && !route.oifs.is_empty() {
+                hit |= 1 << i;
+                ctx.entries.prefetch(route.counter);
+                replicate::prefetch_oifs(route);
+                copies += replicate::extra_copies(route, burst[i].pkt_len());
+            }
+        }
+    }
+    clock.mark(Stage::Lookup);
+
+    // Same-entry packets often come in runs: count each run once.
+    let mut run: Option<(u32, u64, u64)> = None;
+    for i in bits(hit) {
+        let Some(route) = routes[i] else { continue };
+        let len = u64::from(burst[i].pkt_len());
+        match &mut run {
+            Some((slot, packets, bytes)) if *slot == route.counter => {
+                *packets += 1;
+                *bytes += len;
+            }
+            _ => {
+                if let Some((slot, packets, bytes)) = run {
+                    ctx.entries.entry(slot).count_many(packets, bytes);
+                }
+                run = Some((route.counter, 1, len));
+            }
+        }
+    }
+    if let Some((slot, packets, bytes)) = run {
+        ctx.entries.entry(slot).count_many(packets, bytes);
+    }
+    clock.mark(Stage::Counters);
+
+    // The burst's whole copies come from a few bulk allocations (what is left is freed at the
+    // end of the turn).
+    ctx.out.stash.fill(ctx.out.pool, copies);
+    for (i, m) in burst.drain(..).enumerate() {
+        let bit = 1u32 << i;
+        if hit & bit != 0 {
+            if let Some(route) = routes[i] {
+                if ctx.pending.held_flows > 0 {
+                    send_held_first(&flows[i], route, ctx, c);
+                }
+                let counts = ctx.entries.entry(route.counter);
+                replicate::replicate(m, &flows[i], route, counts, &mut ctx.out, c);
+            }
+        } else if lookup & bit != 0 {
+            if let (true, Some(route)) = (ctx.pending.held_flows > 0, routes[i]) {
+                send_held_first(&flows[i], route, ctx, c);
+            }
+            route_packet(m, &flows[i], routes[i], in_port, ctx, c);
+        } else {
+            match other[i] {
+                Verdict::Punt => punt(m, in_port, ctx, c),
+                Verdict::Drop(reason) => c.drop(reason, 1),
+            }
+        }
+    }
+    clock.mark(Stage::Replicate);
+}
+
+/// Packets held for `flow` go before a newer packet of it, so a flow resolved mid-turn stays in
+/// order. While it is unresolved they stay where they are (with their original hold time, so a
+/// flow that keeps sending still expires) and the newer packet queues after them.
+#[cold]
+fn send_held_first(flow: &Flow, route: &Route, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    if !ctx.pending.may_hold(flow) {
+        return;
+    }
+    if let Some(held) = ctx.pending.take_flow(flow) {
+        // Held packets are of the same (S,G), so of the same route.
+        for (hm, hf, port) in held {
+            route_packet(hm, &hf, Some(route), port, ctx, c);
         }
     }
 }
@@ -193,40 +340,6 @@ fn release_pending(ctx: &mut Ctx<'_>, c: &mut Counters) {
             route_packet(m, &flow, fib.lookup(flow.source, flow.group), port, ctx, c);
         }
     }
-}
-
-/// One packet, already classified and looked up (`route`: the table's entry for its flow at
-/// the lookup stage), through the other stages.
-#[inline]
-fn forward(
-    m: Mbuf,
-    classified: Result<Flow, DropReason>,
-    route: Option<&Route>,
-    in_port: u16,
-    ctx: &mut Ctx<'_>,
-    c: &mut Counters,
-) {
-    let flow = match classified {
-        Ok(flow) => flow,
-        Err(DropReason::LocalControl) => return punt(m, in_port, ctx, c),
-        Err(reason) => return c.drop(reason, 1),
-    };
-    // A TTL 0/1 packet can never be forwarded: drop it before it costs a lookup or a miss.
-    if flow.ttl <= 1 {
-        return c.drop(DropReason::TtlExpired, 1);
-    }
-    // Packets held for this flow go first, so a flow resolved mid-turn stays in order. While
-    // it is unresolved they stay where they are (with their original hold time, so a flow that
-    // keeps sending still expires) and this packet queues after them.
-    if ctx.pending.held_flows > 0 && ctx.pending.may_hold(&flow) && route.is_some() {
-        if let Some(held) = ctx.pending.take_flow(&flow) {
-            // Held packets are of the same (S,G), so of the same route.
-            for (hm, hf, port) in held {
-                route_packet(hm, &hf, route, port, ctx, c);
-            }
-        }
-    }
-    route_packet(m, &flow, route, in_port, ctx, c);
 }
 
 /// Incoming-interface check and replication of a classified packet (TTL > 1) by its route,

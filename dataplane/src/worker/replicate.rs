@@ -71,10 +71,61 @@ pub fn prefetch_oifs(route: &Route) {
     }
 }
 
+/// The header of a packet leaving on one port, in one pass: destination MAC of the group, the
+/// port's source MAC, TTL - 1 and the incremental checksum (what [`rewrite_for_forwarding`]
+/// and [`set_source_mac`] do together). `frame` must have passed
+/// [`super::mcast_input::classify`] (so it holds at least an Ethernet and an IPv4 header).
+#[inline(always)]
+pub fn rewrite_whole(frame: &mut [u8], group: u32, mac: [u8; 6]) {
+    let Some(f) = frame.get_mut(..ether::HEADER_LEN + 12) else {
+        return;
+    };
+    let g = group.to_be_bytes();
+    let mut macs = [0u8; 12];
+    macs[..6].copy_from_slice(&[0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]);
+    macs[6..].copy_from_slice(&mac);
+    f[..12].copy_from_slice(&macs);
+    let h = ether::HEADER_LEN;
+    let ttl = f[h + 8];
+    if ttl == 0 {
+        return;
+    }
+    // RFC 1624 as in [`ipv4::Packet::decrement_ttl`]: the TTL is the high byte of word 4.
+    let check = u32::from(u16::from_be_bytes([f[h + 10], f[h + 11]])) + 0x0100;
+    let check = (check + u32::from(check >= 0xffff)) as u16;
+    f[h + 10..h + 12].copy_from_slice(&check.to_be_bytes());
+    f[h + 8] = ttl - 1;
+}
+
 /// Sends `m` (already classified as `flow`, with a TTL > 1) to every outgoing port of `route`
-/// whose TTL threshold it passes.
-#[inline]
+/// whose TTL threshold it passes. The common single-port case rewrites the header once and
+/// sends the received mbuf; more ports go through [`replicate_many`].
+#[inline(always)]
 pub fn replicate(
+    mut m: Mbuf,
+    flow: &Flow,
+    route: &Route,
+    counts: EntryCounts<'_>,
+    out: &mut Egress<'_>,
+    c: &mut Counters,
+) {
+    let [only] = &route.oifs[..] else {
+        return replicate_many(m, flow, route, counts, out, c);
+    };
+    let port = usize::from(only.port);
+    let Some(&mac) = out.macs.get(port) else {
+        return c.drop(DropReason::NoOutgoing, 1);
+    };
+    if flow.ttl <= only.ttl_threshold {
+        return c.drop(DropReason::NoOutgoing, 1);
+    }
+    rewrite_whole(m.data_mut(), flow.group, mac);
+    send(out, counts, only.port, m, c);
+}
+
+/// [`replicate`] for entries with several outgoing ports.
+#[inline(never)]
+pub fn replicate_many(
     mut m: Mbuf,
     flow: &Flow,
     route: &Route,
@@ -110,12 +161,18 @@ pub fn replicate(
 }
 
 /// Queues one copy of an entry's packet on `port`, counting it there.
-#[inline]
+#[inline(always)]
 fn send(out: &mut Egress<'_>, counts: EntryCounts<'_>, port: u16, m: Mbuf, c: &mut Counters) {
     c.tx_packets += 1;
     counts.count_out(port);
-    let unsent = out.tx[port as usize].push(m) as u64;
-    c.unsent(unsent);
+    let Some(q) = out.tx.get_mut(usize::from(port)) else {
+        // Unreachable: callers check the port against the MAC table, one entry per tx queue.
+        return c.unsent(1);
+    };
+    let unsent = q.push(m);
+    if unsent != 0 {
+        c.unsent(unsent as u64);
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +204,26 @@ mod tests {
             if !(i < 12 || i == 14 + 8 || i == 14 + 10 || i == 14 + 11) {
                 assert_eq!(a, b, "byte {i} changed");
             }
+        }
+    }
+
+    #[test]
+    fn the_one_pass_rewrite_is_the_two_step_rewrite() {
+        for (ttl, check) in [(2u8, 0u16), (16, 0xfeff), (64, 0xffff), (255, 0x1234)] {
+            let mut f = build_udp_frame(
+                EthernetAddress([2, 0, 0, 0, 0, 9]),
+                "10.0.1.2".parse().unwrap(),
+                "239.129.2.3".parse().unwrap(),
+                ttl,
+                b"payload",
+            );
+            f[14 + 10..14 + 12].copy_from_slice(&check.to_be_bytes());
+            let mut two = f.clone();
+            let group = u32::from(Ipv4Addr::new(239, 129, 2, 3));
+            rewrite_for_forwarding(&mut two, group);
+            set_source_mac(&mut two, [2, 0, 0, 0, 0, 0x42]);
+            rewrite_whole(&mut f, group, [2, 0, 0, 0, 0, 0x42]);
+            assert_eq!(f, two, "ttl {ttl} checksum {check:#x}");
         }
     }
 

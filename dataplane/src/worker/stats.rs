@@ -139,6 +139,8 @@ pub struct WorkerStats {
     signals_dropped: AtomicU64,
     punted: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
+    /// Cycles per worker-loop stage, published when the worker stops (zero unless measured).
+    pub stages: super::profile::PublishedStages,
 }
 
 impl WorkerStats {
