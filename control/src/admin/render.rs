@@ -391,7 +391,7 @@ pub fn igmp_proxy(v: Option<&IgmpProxyView>) -> String {
     };
     let counter = |k: &str| p.counters[k].as_u64().unwrap_or(0);
     let mut out = format!(
-        "upstream {} ({}), IGMPv{}, querier {}\nqueries received {}, reports sent {}, leaves sent {}, ignored {}\n",
+        "upstream {} ({}), IGMPv{}, querier {}\nqueries received {}, reports sent {}, leaves sent {}, messages sent {}, ignored {}\n",
         p.upstream,
         p.address,
         p.version,
@@ -399,6 +399,7 @@ pub fn igmp_proxy(v: Option<&IgmpProxyView>) -> String {
         counter("queries_received"),
         counter("reports_sent"),
         counter("leaves_sent"),
+        counter("messages_sent"),
         counter("ignored"),
     );
     out += &format!("{:<15} {:<8} {}\n", "Group", "Mode", "Sources");
