@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -268,4 +269,71 @@ fn show_stats_answers_with_thirty_connections_held_open_some_half_written() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("no_route"), "{}", stdout(&out));
     drop(held);
+}
+
+/// Runs `mrouterctl` as the unprivileged user `nobody` (via `setpriv`).
+fn mrouterctl_as_nobody(socket: &Path, args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_mrouterctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run setpriv")
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Issue #15: a permission error used to say "is mrouter running?".
+#[test]
+fn permission_denied_says_so_and_names_the_owner() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run mrouterctl as another user");
+        return;
+    }
+    // The real server: its directory is 0700 and the socket 0600, both root's.
+    let daemon = Daemon::start("perm");
+    let out = mrouterctl_as_nobody(&daemon.path, &["show", "mroute"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(err.contains("owner-only and belongs to root"), "{err}");
+    assert!(err.contains("run mrouterctl as root"), "{err}");
+    assert!(!err.contains("is mrouter running"), "{err}");
+
+    // A socket in a directory anyone may enter, the socket file itself 0600.
+    let dir = std::env::temp_dir().join(format!("mrouterctl-cli-{}-perm2", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.join("mrouter.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = mrouterctl_as_nobody(&path, &["show", "stats"]);
+    drop(listener);
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(err.contains("owner-only and belongs to root"), "{err}");
+}
+
+#[test]
+fn a_stale_socket_is_called_stale() {
+    let dir = std::env::temp_dir().join(format!("mrouterctl-cli-{}-stale", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("mrouter.sock");
+    // Bound and closed: the file stays, nobody listens (a daemon that was killed).
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let out = mrouterctl(&path, &["show", "mroute"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(err.contains("a stale socket"), "{err}");
+    assert!(err.contains("mrouter is not running"), "{err}");
 }
