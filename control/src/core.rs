@@ -777,6 +777,8 @@ impl ControlCore {
             (old.workers != new.workers, "workers"),
             (old.eal != new.eal, "eal"),
             (old.igmp_proxy != new.igmp_proxy, "igmp_proxy"),
+            // The IGMP instance takes the SSM range at start.
+            (old.ssm_range != new.ssm_range, "ssm_range"),
             (old.limits != new.limits, "limits"),
             (old.control != new.control, "control"),
         ];

@@ -284,10 +284,19 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             // bounds how late timers and the admin socket are served.
             std::thread::park_timeout(IDLE_PARK);
         }
+        let admin_counters = admin.counters();
         admin.poll(&mut |req| match req {
             Request::ShowMroute => Response::Mroute(views::mroutes(cfg, &core)),
             Request::ShowInterfaces => Response::Interfaces(views::interfaces(cfg, &core, &dp)),
-            Request::ShowStats => Response::Stats(views::stats(cfg, &core, &dp)),
+            Request::ShowStats => {
+                let mut stats = views::stats(cfg, &core, &dp);
+                stats.control.extend([
+                    ("admin_connections".to_string(), admin_counters.accepted),
+                    ("admin_evicted".to_string(), admin_counters.evicted),
+                    ("admin_timed_out".to_string(), admin_counters.timed_out),
+                ]);
+                Response::Stats(stats)
+            }
             Request::ShowRpf { source } => Response::Rpf(views::rpf(cfg, &core, source)),
             Request::ShowIgmpInterfaces => {
                 Response::IgmpInterfaces(views::igmp_interfaces(cfg, &core))

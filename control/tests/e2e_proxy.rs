@@ -235,6 +235,12 @@ fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
         |v| v["groups"].as_array().is_some_and(|g| g.is_empty()),
     );
     capture.wait_for_record("the leave", igmp::RecordType::ChangeToInclude, joined);
+    // The TO_IN({}) counts as a leave, not as a report (issue #15).
+    let proxy = lab.ctl_json(&["show", "igmp", "proxy"]);
+    assert!(
+        proxy["counters"]["leaves_sent"].as_u64() >= Some(1),
+        "{proxy}"
+    );
     let stats = lab.ctl_json(&["show", "stats"]);
     assert_eq!(stats["control"]["igmp_send_failed"], 0, "{stats}");
     router.stop();

@@ -1,6 +1,8 @@
 //! The blocking client `mrouterctl` uses: one request, one response, with a timeout.
 
+use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,8 +17,9 @@ const MAX_RESPONSE: u64 = 256 * 1024 * 1024;
 /// Why a request got no response.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// Nothing listens at the socket path, or it cannot be opened.
-    #[error("cannot reach mrouter at {}: {source} (is mrouter running? see --socket)", path.display())]
+    /// Nothing listens at the socket path, or it cannot be opened. The message says which
+    /// (see [`connect_advice`]).
+    #[error("cannot reach mrouter at {}: {source} ({})", path.display(), connect_advice(path, source))]
     Connect {
         /// The socket path.
         path: PathBuf,
@@ -45,6 +48,42 @@ pub enum ClientError {
         /// The decoding error.
         message: String,
     },
+}
+
+/// What a failed connect most likely means, and what to do about it.
+pub fn connect_advice(path: &Path, error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => {
+            // The socket (0600) or its directory (0700) belongs to the user mrouter runs as.
+            let owner = fs::metadata(path)
+                .or_else(|_| fs::metadata(path.parent().unwrap_or(path)))
+                .ok()
+                .map(|m| m.uid());
+            let owner = match owner {
+                Some(0) => {
+                    return "the admin socket is owner-only and belongs to root: run \
+                                   mrouterctl as root, e.g. with sudo"
+                        .to_string()
+                }
+                Some(uid) => match nix::unistd::User::from_uid(uid.into()) {
+                    Ok(Some(user)) => format!("{} (uid {uid})", user.name),
+                    _ => format!("uid {uid}"),
+                },
+                None => "the user mrouter runs as".to_string(),
+            };
+            format!(
+                "the admin socket is owner-only and belongs to {owner}: run mrouterctl as that \
+                 user or as root, e.g. with sudo"
+            )
+        }
+        io::ErrorKind::NotFound => {
+            "no socket there: is mrouter running? see --socket for another path".to_string()
+        }
+        io::ErrorKind::ConnectionRefused => "a stale socket: nothing listens on it, so mrouter \
+             is not running (it stopped without removing the file; a new mrouter replaces it)"
+            .to_string(),
+        _ => "is mrouter running? see --socket".to_string(),
+    }
 }
 
 /// Sends `request` to the daemon at `path` and waits up to `timeout` for each of connect,

@@ -351,6 +351,32 @@ pub fn igmp_interfaces(v: &[IgmpInterfaceView]) -> String {
             i.sources
         );
     }
+    // Then each interface's non-zero counters, rejections by reason (`rejected bad_ttl 2`).
+    for i in v {
+        let (mut parts, mut by_reason_parts) = (Vec::new(), Vec::new());
+        if let Some(counters) = i.counters.as_object() {
+            for (name, value) in counters {
+                match value {
+                    serde_json::Value::Object(by_reason) => {
+                        for (reason, n) in by_reason {
+                            if n.as_u64().is_some_and(|n| n > 0) {
+                                by_reason_parts.push(format!("{name} {reason} {n}"));
+                            }
+                        }
+                    }
+                    n => {
+                        if n.as_u64().is_some_and(|n| n > 0) {
+                            parts.push(format!("{name} {n}"));
+                        }
+                    }
+                }
+            }
+        }
+        parts.append(&mut by_reason_parts);
+        if !parts.is_empty() {
+            out += &format!("{}: {}\n", i.name, parts.join(", "));
+        }
+    }
     out
 }
 
@@ -391,7 +417,7 @@ pub fn igmp_proxy(v: Option<&IgmpProxyView>) -> String {
     };
     let counter = |k: &str| p.counters[k].as_u64().unwrap_or(0);
     let mut out = format!(
-        "upstream {} ({}), IGMPv{}, querier {}\nqueries received {}, reports sent {}, leaves sent {}, ignored {}\n",
+        "upstream {} ({}), IGMPv{}, querier {}\nqueries received {}, reports sent {}, leaves sent {}, messages sent {}, ignored {}\n",
         p.upstream,
         p.address,
         p.version,
@@ -399,6 +425,7 @@ pub fn igmp_proxy(v: Option<&IgmpProxyView>) -> String {
         counter("queries_received"),
         counter("reports_sent"),
         counter("leaves_sent"),
+        counter("messages_sent"),
         counter("ignored"),
     );
     out += &format!("{:<15} {:<8} {}\n", "Group", "Mode", "Sources");
@@ -688,6 +715,43 @@ mod tests {
         );
         v.interface = None;
         assert_eq!(rpf(&v), "RPF for 10.0.1.2: no route\n");
+    }
+
+    #[test]
+    fn igmp_interface_counters_are_listed_with_snake_case_reject_reasons() {
+        use crate::protocols::igmp::{InterfaceCounters, RejectReason};
+        let counters = InterfaceCounters {
+            queries_sent: 3,
+            v2_reports: 1,
+            rejected: [(RejectReason::NoRouterAlert, 2), (RejectReason::BadTtl, 1)].into(),
+            ..InterfaceCounters::default()
+        };
+        let view = IgmpInterfaceView {
+            name: "if1".into(),
+            address: "10.0.2.1/24".into(),
+            version: 3,
+            querier: a("10.0.2.1"),
+            is_querier: true,
+            next_query_secs: Some(12.0),
+            other_querier_expires_secs: None,
+            query_interval_secs: 125.0,
+            query_response_interval_secs: 10.0,
+            robustness: 2,
+            groups: 1,
+            sources: 0,
+            counters: serde_json::to_value(&counters).unwrap(),
+        };
+        // JSON: the reasons are keys as `show stats` spells its counters.
+        assert_eq!(
+            view.counters["rejected"],
+            serde_json::json!({"bad_ttl": 1, "no_router_alert": 2})
+        );
+        let text = igmp_interfaces(&[view]);
+        let last = text.lines().last().unwrap();
+        assert_eq!(
+            last,
+            "if1: queries_sent 3, v2_reports 1, rejected bad_ttl 1, rejected no_router_alert 2"
+        );
     }
 
     #[test]

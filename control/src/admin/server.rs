@@ -3,9 +3,22 @@
 //! Single-threaded and non-blocking: [`AdminServer::poll`] accepts a few connections, reads what
 //! has arrived, answers complete request lines through the caller's handler and writes what the
 //! sockets take, then returns. Every step is bounded (connections accepted, bytes read and
-//! requests answered per call), so a chatty or hostile client cannot stall forwarding control.
+//! requests answered per call) and every socket is non-blocking (accept, read, and `send` with
+//! `MSG_DONTWAIT`), so a chatty, stalled or hostile client cannot stall the control core.
 //! A connection that errors, hangs up or sends an overlong line is dropped; a malformed request
 //! gets an error response and the connection stays usable.
+//!
+//! Clients cannot hold the operator out (what a router's vty lines do: an exec timeout per
+//! line, and the oldest idle line given up before a new login is refused):
+//!
+//! - a connection with nothing in progress is closed after [`DEFAULT_IDLE_TIMEOUT`];
+//! - a request line must be complete within [`REQUEST_TIMEOUT`] of its first byte, however
+//!   slowly it trickles in (then an error line, and the connection is closed);
+//! - an answer the client takes nothing of for [`WRITE_TIMEOUT`] is dropped with its connection;
+//! - at [`MAX_CONNECTIONS`], a new connection is not refused: the connection that has made no
+//!   progress for longest (no request answered, no answer byte taken) is closed to make room,
+//!   after a best-effort line saying why. A new client therefore always gets a slot, and a
+//!   client mid-answer is the last to lose its own.
 
 use std::fs;
 use std::io::{self, ErrorKind, Read};
@@ -24,20 +37,37 @@ pub const DEFAULT_SOCKET: &str = "/var/run/mrouter/mrouter.sock";
 
 /// Longest request line accepted, newline excluded.
 pub const MAX_LINE: usize = 64 * 1024;
-/// Most connections open at once; further ones get an error and are closed.
+/// Most connections open at once; a further one takes the slot of the connection that has made
+/// no progress for longest (see the module doc).
 pub const MAX_CONNECTIONS: usize = 16;
 /// Most connections accepted per [`AdminServer::poll`].
 pub const ACCEPTS_PER_POLL: usize = 8;
 /// Most requests answered per connection per [`AdminServer::poll`].
 pub const REQUESTS_PER_POLL: usize = 16;
-/// A connection that sends nothing and takes nothing for this long is closed, so idle clients
-/// cannot hold the [`MAX_CONNECTIONS`] slots for ever.
+/// A connection with nothing in progress (no partial request, no answer waiting) for this long
+/// is closed.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A request line must be complete (its newline received) within this of its first byte; the
+/// same time `mrouterctl` waits for its answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// An answer of which the client takes no byte for this long is dropped with its connection.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read per `read` call.
 const READ_CHUNK: usize = 16 * 1024;
 /// A connection's answers waiting to be written stop it from being read further beyond this, so
 /// a client that sends but never reads cannot make the daemon buffer without end.
 const MAX_PENDING_OUTPUT: usize = 4 * 1024 * 1024;
+
+/// What the server has done to connections on its own account (`show stats`, control section).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdminCounters {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Connections closed to make room for a new one at [`MAX_CONNECTIONS`].
+    pub evicted: u64,
+    /// Connections closed by the idle, request or write timeout.
+    pub timed_out: u64,
+}
 
 /// The admin socket: a listening Unix stream socket and its open connections.
 #[derive(Debug)]
@@ -48,7 +78,16 @@ pub struct AdminServer {
     /// file and not one a later daemon put in its place.
     identity: Option<(u64, u64)>,
     connections: Vec<Connection>,
-    idle_timeout: Duration,
+    timeouts: Timeouts,
+    counters: AdminCounters,
+}
+
+/// The per-connection deadlines (the constants, shorter in tests).
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    idle: Duration,
+    request: Duration,
+    write: Duration,
 }
 
 #[derive(Debug)]
@@ -64,8 +103,12 @@ struct Connection {
     closing: bool,
     /// The socket failed: drop at once.
     dead: bool,
-    /// Last time bytes moved either way.
-    last_activity: Instant,
+    /// When the connection was accepted, a request was last answered or the client last took
+    /// answer bytes: what the idle and write timeouts and eviction go by. Bytes of a request
+    /// that is not complete yet do not count, so trickling a line in keeps nothing alive.
+    last_progress: Instant,
+    /// When the first byte of the incomplete request line in `input` arrived.
+    request_started: Option<Instant>,
 }
 
 impl AdminServer {
@@ -131,7 +174,12 @@ impl AdminServer {
             listener,
             path: path.to_path_buf(),
             connections: Vec::new(),
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            timeouts: Timeouts {
+                idle: DEFAULT_IDLE_TIMEOUT,
+                request: REQUEST_TIMEOUT,
+                write: WRITE_TIMEOUT,
+            },
+            counters: AdminCounters::default(),
         };
         fs::set_permissions(path, fs::Permissions::from_mode(0o600))
             .map_err(|e| annotate(e, format!("cannot set the mode of {}", path.display())))?;
@@ -146,12 +194,25 @@ impl AdminServer {
 
     /// Closes connections idle for longer than `timeout` (default [`DEFAULT_IDLE_TIMEOUT`]).
     pub fn set_idle_timeout(&mut self, timeout: Duration) {
-        self.idle_timeout = timeout;
+        self.timeouts.idle = timeout;
+    }
+
+    /// Gives a request line `timeout` from its first byte to its newline (default
+    /// [`REQUEST_TIMEOUT`]) and a pending answer as long to be taken (default
+    /// [`WRITE_TIMEOUT`]).
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.timeouts.request = timeout;
+        self.timeouts.write = timeout;
     }
 
     /// Connections open now.
     pub fn connection_count(&self) -> usize {
         self.connections.len()
+    }
+
+    /// Connections accepted, evicted and timed out since the server started.
+    pub fn counters(&self) -> AdminCounters {
+        self.counters
     }
 
     /// Does a bounded amount of admin work: accepts up to [`ACCEPTS_PER_POLL`] connections,
@@ -165,10 +226,19 @@ impl AdminServer {
             handled += conn.service(handler);
         }
         let now = Instant::now();
-        let idle_timeout = self.idle_timeout;
-        self.connections.retain(|c| {
-            !c.finished() && now.saturating_duration_since(c.last_activity) <= idle_timeout
+        let timeouts = self.timeouts;
+        let mut timed_out = 0;
+        self.connections.retain_mut(|c| {
+            if c.finished() {
+                return false;
+            }
+            if c.timed_out(now, &timeouts) {
+                timed_out += 1;
+                return false;
+            }
+            true
         });
+        self.counters.timed_out += timed_out;
         handled
     }
 
@@ -183,18 +253,37 @@ impl AdminServer {
             if stream.set_nonblocking(true).is_err() {
                 continue;
             }
-            let mut conn = Connection::new(stream);
+            self.counters.accepted += 1;
             if self.connections.len() >= MAX_CONNECTIONS {
-                // Best effort: a short line into a fresh socket's empty buffer goes at once.
-                conn.output = Response::error(format!(
-                    "too many admin connections ({MAX_CONNECTIONS} open); try again later"
-                ))
-                .to_line();
-                conn.flush();
-                continue;
+                self.evict_one();
             }
-            self.connections.push(conn);
+            self.connections.push(Connection::new(stream));
         }
+    }
+
+    /// Closes the connection that has made no progress for longest, to make room for a new one.
+    fn evict_one(&mut self) {
+        let Some(oldest) = self
+            .connections
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.last_progress)
+            .map(|(i, _)| i)
+        else {
+            return;
+        };
+        let mut conn = self.connections.swap_remove(oldest);
+        // Best effort, so that a client that comes back to it learns why: a short line usually
+        // fits the socket buffer whatever the client left unread.
+        conn.output.extend_from_slice(
+            &Response::error(format!(
+                "closed: all {MAX_CONNECTIONS} admin connections were in use and this one had \
+                 been idle longest"
+            ))
+            .to_line(),
+        );
+        conn.flush();
+        self.counters.evicted += 1;
     }
 }
 
@@ -219,8 +308,33 @@ impl Connection {
             eof: false,
             closing: false,
             dead: false,
-            last_activity: Instant::now(),
+            last_progress: Instant::now(),
+            request_started: None,
         }
+    }
+
+    /// Past one of its deadlines (see the module doc). A partial request that ran out of time
+    /// gets an error line first, best effort.
+    fn timed_out(&mut self, now: Instant, timeouts: &Timeouts) -> bool {
+        let quiet = now.saturating_duration_since(self.last_progress);
+        if !self.output.is_empty() {
+            return quiet > timeouts.write;
+        }
+        if let Some(started) = self.request_started {
+            if now.saturating_duration_since(started) > timeouts.request {
+                self.output.extend_from_slice(
+                    &Response::error(format!(
+                        "request line not complete within {:?}; closing the connection",
+                        timeouts.request
+                    ))
+                    .to_line(),
+                );
+                self.flush();
+                return true;
+            }
+            return false;
+        }
+        quiet > timeouts.idle
     }
 
     /// Done with: failed, or closing / hung up with everything answered and written.
@@ -266,7 +380,17 @@ impl Connection {
                 Err(message) => Response::error(message),
             };
             self.output.extend_from_slice(&response.to_line());
+            self.last_progress = Instant::now();
             handled += 1;
+        }
+        // Whatever is left is the start of the next request (or nothing).
+        if self.input.is_empty() {
+            self.request_started = None;
+        } else if !self.input.contains(&b'\n') {
+            self.request_started.get_or_insert_with(Instant::now);
+        } else {
+            // Complete lines wait for the next poll (REQUESTS_PER_POLL); not the client's delay.
+            self.request_started = None;
         }
         self.flush();
         handled
@@ -279,10 +403,7 @@ impl Connection {
         while !self.eof && self.input.len() <= MAX_LINE {
             match self.stream.read(&mut chunk) {
                 Ok(0) => self.eof = true,
-                Ok(n) => {
-                    self.input.extend_from_slice(&chunk[..n]);
-                    self.last_activity = Instant::now();
-                }
+                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => {
@@ -308,7 +429,7 @@ impl Connection {
                 Ok(0) => self.dead = true,
                 Ok(n) => {
                     self.output.drain(..n);
-                    self.last_activity = Instant::now();
+                    self.last_progress = Instant::now();
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -435,6 +556,13 @@ mod tests {
 
         fn ask(&mut self, line: &str) -> Response {
             self.send(format!("{line}\n").as_bytes());
+            self.receive().expect("connection closed")
+        }
+
+        /// Asks from this thread, polling `server` for the answer.
+        fn ask_polled(&mut self, server: &mut AdminServer, line: &str) -> Response {
+            self.send(format!("{line}\n").as_bytes());
+            server.poll(&mut handler);
             self.receive().expect("connection closed")
         }
     }
@@ -588,32 +716,89 @@ mod tests {
     }
 
     #[test]
-    fn connections_beyond_the_limit_are_refused_with_a_message() {
+    fn at_the_limit_a_new_connection_takes_the_slot_of_the_longest_idle_one() {
         let (path, _dir) = socket_path("limit");
         let mut server = AdminServer::bind(&path).unwrap();
         // Unix stream connects complete in the listen backlog, so one thread can do both sides.
-        let mut clients: Vec<Client> = (0..MAX_CONNECTIONS + 1)
+        let mut oldest = Client::connect(&path);
+        server.poll(&mut handler);
+        thread::sleep(Duration::from_millis(5));
+        let mut clients: Vec<Client> = (0..MAX_CONNECTIONS - 1)
             .map(|_| Client::connect(&path))
             .collect();
         for _ in 0..10 {
             server.poll(&mut handler);
         }
         assert_eq!(server.connection_count(), MAX_CONNECTIONS);
-        let mut extra = clients.pop().unwrap();
-        let e = error_message(extra.receive().expect("an error response"));
-        assert!(e.contains("too many admin connections"), "{e}");
-        assert_eq!(extra.receive(), None);
-        for c in &mut clients {
-            c.send(b"{\"cmd\":\"reload\"}\n");
-        }
+        // The oldest has asked and been answered since: it is no longer the longest idle.
+        thread::sleep(Duration::from_millis(5));
+        assert!(matches!(
+            oldest.ask_polled(&mut server, r#"{"cmd":"reload"}"#),
+            Response::Reloaded { .. }
+        ));
+        let mut newcomer = Client::connect(&path);
         server.poll(&mut handler);
+        assert_eq!(server.connection_count(), MAX_CONNECTIONS);
+        assert_eq!(server.counters().evicted, 1);
+        assert!(matches!(
+            newcomer.ask_polled(&mut server, r#"{"cmd":"reload"}"#),
+            Response::Reloaded { .. }
+        ));
+        // Exactly one of the idle ones was told why and closed.
+        let mut told = 0;
         for c in &mut clients {
-            assert!(matches!(c.receive(), Some(Response::Reloaded { .. })));
+            c.reader
+                .get_ref()
+                .set_read_timeout(Some(Duration::from_millis(20)))
+                .unwrap();
+            let mut line = String::new();
+            if let Ok(n) = c.reader.read_line(&mut line) {
+                if n > 0 {
+                    let r: Response = serde_json::from_str(&line).unwrap();
+                    let e = error_message(r);
+                    assert!(e.contains("idle longest"), "{e}");
+                    told += 1;
+                }
+            }
         }
+        assert_eq!(told, 1);
+        assert!(matches!(
+            oldest.ask_polled(&mut server, r#"{"cmd":"reload"}"#),
+            Response::Reloaded { .. }
+        ));
         // Hung-up clients are dropped.
         drop(clients);
+        drop(oldest);
+        drop(newcomer);
         server.poll(&mut handler);
         assert_eq!(server.connection_count(), 0);
+    }
+
+    #[test]
+    fn a_half_written_request_gets_an_error_when_its_time_is_up_however_it_trickles() {
+        let (path, _dir) = socket_path("halfline");
+        let mut server = AdminServer::bind(&path).unwrap();
+        server.set_request_timeout(Duration::from_millis(100));
+        let mut stalled = Client::connect(&path);
+        let mut trickler = Client::connect(&path);
+        stalled.send(br#"{"cmd":"sh"#);
+        server.poll(&mut handler);
+        assert_eq!(server.connection_count(), 2);
+        let until = Instant::now() + Duration::from_secs(5);
+        while server.connection_count() > 0 {
+            assert!(
+                Instant::now() < until,
+                "partial requests were not timed out"
+            );
+            // One more byte every few milliseconds: bytes alone do not keep a line alive.
+            let _ = trickler.writer.write_all(b" ");
+            server.poll(&mut handler);
+            thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(server.counters().timed_out, 2);
+        let e = error_message(stalled.receive().expect("an error line"));
+        assert!(e.contains("not complete within"), "{e}");
+        assert_eq!(stalled.receive(), None);
     }
 
     #[test]

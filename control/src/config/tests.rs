@@ -659,6 +659,111 @@ fn reference_config_loads() {
         .any(|o| o.ttl_threshold > 1));
 }
 
+/// The reference documents every field the parser takes: each appears as `name:`, set or in
+/// a commented example. (Keep this list in step with `config/raw.rs`.)
+#[test]
+fn reference_config_names_every_field() {
+    let text = std::fs::read_to_string(workspace_config("reference.yaml")).unwrap();
+    let fields = [
+        // top level
+        "eal",
+        "ports",
+        "interfaces",
+        "routes",
+        "workers",
+        "rpf_routes",
+        "ssm_range",
+        "igmp_proxy",
+        "limits",
+        "control",
+        // ports
+        "name",
+        "device",
+        "rx_queues",
+        "tx_queues",
+        "mtu",
+        // interfaces and igmp
+        "port",
+        "address",
+        "igmp",
+        "version",
+        "query_interval",
+        "query_response_interval",
+        "robustness",
+        "last_member_query_interval",
+        "last_member_query_count",
+        "immediate_leave",
+        "max_groups",
+        "max_sources",
+        "static_joins",
+        "group",
+        "source",
+        // routes
+        "iif",
+        "oifs",
+        "interface",
+        "ttl_threshold",
+        // rpf_routes
+        "prefix",
+        "next_hop",
+        // igmp_proxy
+        "upstream",
+        "unsolicited_report_interval",
+        // limits
+        "max_mfes",
+        "pending_flows",
+        "pending_packets_per_flow",
+        "miss_rate",
+        "miss_burst",
+        "miss_rate_per_worker",
+        "miss_rate_per_source",
+        "entry_lifetime",
+        // control
+        "nice",
+    ];
+    for f in fields {
+        let set = text.lines().any(|l| {
+            let l = l.trim_start_matches(['#', ' ', '-']);
+            l.starts_with(&format!("{f}:")) || l.starts_with(&format!("{{ {f}:"))
+        });
+        assert!(set, "configs/reference.yaml does not show `{f}:`");
+    }
+    assert!(
+        !text.contains("not wired"),
+        "IGMP is wired into mrouter: the reference must not say otherwise"
+    );
+}
+
+/// The reference's commented-out igmp_proxy example is valid as it stands.
+#[test]
+fn reference_config_igmp_proxy_example_loads() {
+    let text = std::fs::read_to_string(workspace_config("reference.yaml")).unwrap();
+    let mut out = String::new();
+    let mut in_proxy = false;
+    for line in text.lines() {
+        if line.starts_with("# igmp_proxy:") {
+            in_proxy = true;
+        } else if in_proxy && !line.starts_with("#   ") {
+            in_proxy = false;
+        }
+        match line.strip_prefix("# ") {
+            Some(l) if in_proxy && !l.trim_start().starts_with('#') => out += l,
+            _ => out += line,
+        }
+        out += "\n";
+    }
+    assert!(out.contains("\nigmp_proxy:\n  upstream: if0\n"), "{out}");
+    let dir = std::env::temp_dir().join(format!("mrouter-ref-proxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("reference-proxy.yaml");
+    std::fs::write(&path, &out).unwrap();
+    let loaded = load(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = loaded.unwrap_or_else(|e| panic!("{e}"));
+    let proxy = config.igmp_proxy.expect("the proxy section");
+    assert_eq!(proxy.upstream, 0);
+}
+
 #[test]
 fn lab_config_loads() {
     let config = load(&workspace_config("lab.yaml")).unwrap_or_else(|e| panic!("{e}"));

@@ -420,6 +420,9 @@ impl Drop for Lab {
             .args(["down", &self.prefix])
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
+        // mrouter removes its DPDK runtime directory when it exits cleanly; this is for a
+        // router the test killed (a failed test's Router drop).
+        let _ = std::fs::remove_dir_all(std::path::Path::new("/var/run/dpdk").join(&self.prefix));
     }
 }
 

@@ -10,7 +10,9 @@ static INITIALISED: AtomicBool = AtomicBool::new(false);
 /// initialise twice), which is why tests that start DPDK run one per process under nextest.
 #[derive(Debug)]
 pub struct Eal {
-    _private: (),
+    /// Started without `--no-shconf`/`--in-memory`: as the primary process, this process then
+    /// holds the lock on its runtime directory's config file, so the directory is its own.
+    shared_config: bool,
 }
 
 /// Why a closure could not be started on an lcore.
@@ -62,7 +64,21 @@ impl Eal {
         if ret < 0 {
             return Err(DpdkError::from_errno("rte_eal_init"));
         }
-        Ok(Eal { _private: () })
+        Ok(Eal {
+            shared_config: !args
+                .iter()
+                .any(|a| a == "--no-shconf" || a == "--in-memory"),
+        })
+    }
+
+    /// The runtime directory (`/var/run/dpdk/PREFIX` as root), where DPDK keeps the shared
+    /// config, the multi-process socket and the telemetry socket that `dpdk-telemetry.py` and
+    /// `dpdk-dumpcap` use while this process runs.
+    pub fn runtime_dir(&self) -> std::path::PathBuf {
+        // SAFETY: EAL is initialised (self exists); the string is EAL's static buffer,
+        // NUL-terminated, and copied out at once.
+        let dir = unsafe { std::ffi::CStr::from_ptr(dpdk_sys::rte_eal_get_runtime_dir()) };
+        std::path::PathBuf::from(dir.to_string_lossy().into_owned())
     }
 
     /// The main lcore (the one that called `init`; it runs the control loop).
@@ -119,14 +135,53 @@ impl Eal {
         unsafe { dpdk_sys::rte_eal_wait_lcore(lcore) }
     }
 
-    /// Releases EAL resources (hugepage files, vdevs). Call after every port is closed.
+    /// Releases EAL resources (hugepage files, vdevs), then removes the runtime directory a
+    /// primary process owns (see [`remove_runtime_dir`]), which DPDK itself leaves behind. Call
+    /// after every port is closed.
     pub fn cleanup(self) -> Result<(), DpdkError> {
+        let dir = self.runtime_dir();
+        // SAFETY: plain query; EAL is initialised.
+        let primary = unsafe { dpdk_sys::rte_eal_process_type() }
+            == dpdk_sys::rte_proc_type_t_RTE_PROC_PRIMARY;
         // SAFETY: EAL is initialised and no worker is running (callers wait first).
-        check(unsafe { dpdk_sys::rte_eal_cleanup() }, || {
+        let result = check(unsafe { dpdk_sys::rte_eal_cleanup() }, || {
             "rte_eal_cleanup".into()
         })
-        .map(|_| ())
+        .map(|_| ());
+        if primary {
+            remove_runtime_dir(&dir, self.shared_config);
+        }
+        result
     }
+}
+
+/// Removes what a primary process left in its runtime directory, then the directory if that
+/// emptied it. `owned` (shared-config mode): the directory is this process's (it held the lock
+/// on `config`), so DPDK's primary files go: `config`, `hugepage_info`, `fbarray_*`, the
+/// `mp_socket` and the telemetry sockets (unlinked here rather than at exit; nobody can query
+/// a process that has released EAL). A secondary's `mp_socket_*` still there keeps the
+/// directory. Not `owned` (`--no-shconf`, `--in-memory`): processes may share the prefix
+/// (`rte` by default) and one that is between creating the directory and binding its telemetry
+/// socket there would fail its EAL init if the directory went, so nothing is touched.
+pub fn remove_runtime_dir(dir: &std::path::Path, owned: bool) {
+    if !owned {
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let dpdk_primary_file = matches!(
+                name.as_ref(),
+                "config" | "hugepage_info" | "hugepage_data" | "mp_socket" | "telemetry"
+            ) || name.starts_with("fbarray_")
+                || name.starts_with("dpdk_telemetry");
+            if dpdk_primary_file {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 fn libc_ealready() -> i32 {

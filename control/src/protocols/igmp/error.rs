@@ -23,8 +23,10 @@ pub enum IgmpError {
 }
 
 /// Why a received IGMP packet was dropped without effect. Each has a counter per interface
-/// ([`super::InterfaceCounters::rejected`]).
+/// ([`super::InterfaceCounters::rejected`]), shown under its snake_case [`RejectReason::name`]
+/// (`bad_ttl`), as every other counter name in `mrouterctl` output is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// Shorter than its header, or a source list or record past the end.
     Truncated,
@@ -48,4 +50,64 @@ pub enum RejectReason {
     VersionAboveInterface,
     /// A v1/v2 report or leave for a group in the SSM range (RFC 4604 section 2.2.1).
     AsmInSsmRange,
+}
+
+impl RejectReason {
+    /// Every reason.
+    pub const ALL: [RejectReason; 11] = [
+        RejectReason::Truncated,
+        RejectReason::BadQueryLen,
+        RejectReason::BadChecksum,
+        RejectReason::UnknownType,
+        RejectReason::BadTtl,
+        RejectReason::NoRouterAlert,
+        RejectReason::SourceNotOnSubnet,
+        RejectReason::OwnAddress,
+        RejectReason::BadGroup,
+        RejectReason::VersionAboveInterface,
+        RejectReason::AsmInSsmRange,
+    ];
+
+    /// The counter's name in text and JSON output (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            RejectReason::Truncated => "truncated",
+            RejectReason::BadQueryLen => "bad_query_len",
+            RejectReason::BadChecksum => "bad_checksum",
+            RejectReason::UnknownType => "unknown_type",
+            RejectReason::BadTtl => "bad_ttl",
+            RejectReason::NoRouterAlert => "no_router_alert",
+            RejectReason::SourceNotOnSubnet => "source_not_on_subnet",
+            RejectReason::OwnAddress => "own_address",
+            RejectReason::BadGroup => "bad_group",
+            RejectReason::VersionAboveInterface => "version_above_interface",
+            RejectReason::AsmInSsmRange => "asm_in_ssm_range",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_reasons_are_snake_case_in_json_and_name() {
+        for r in RejectReason::ALL {
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json, r.name(), "{r:?}");
+            assert!(
+                r.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{r:?}"
+            );
+        }
+        // As map keys (how the interface counters carry them).
+        let map: std::collections::BTreeMap<RejectReason, u64> =
+            [(RejectReason::NoRouterAlert, 2)].into();
+        assert_eq!(
+            serde_json::to_string(&map).unwrap(),
+            r#"{"no_router_alert":2}"#
+        );
+    }
 }

@@ -44,6 +44,10 @@ impl Default for ProxyConfig {
 }
 
 /// Counters shown by `mrouterctl show igmp proxy`.
+///
+/// Reports and leaves are counted per group record, as a v3 report carries several groups'
+/// records and a v1/v2 message one group's: `reports_sent + leaves_sent` is the number of group
+/// records sent, `messages_sent` the number of IGMP messages. Retransmissions count each time.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ProxyCounters {
     /// Queries received on the upstream interface and answered (or scheduled).
@@ -51,10 +55,17 @@ pub struct ProxyCounters {
     /// IGMP messages on the upstream interface that were not valid queries for us (bad
     /// checksum, truncated, our own, reports of other hosts): ignored.
     pub ignored: u64,
-    /// Reports sent (unsolicited and answers; v1, v2 and v3).
+    /// Membership reported (unsolicited and answers to queries): a v1/v2 Membership Report, or
+    /// a v3 record that is not a leave (TO_EX, ALLOW, BLOCK of some of the sources, TO_IN of
+    /// a non-empty list, IS_EX, IS_IN).
     pub reports_sent: u64,
-    /// v2 leaves sent.
+    /// Membership given up: a v2 Leave Group, or a v3 record that leaves the group, i.e. whose
+    /// new state is INCLUDE({}) (TO_IN({}) after EXCLUDE, or the BLOCK of an INCLUDE group's
+    /// last sources). Under a v1 querier nothing is sent for a leave (RFC 2236 3), so nothing is
+    /// counted.
     pub leaves_sent: u64,
+    /// IGMP messages sent upstream (v1, v2 and v3; reports and leaves).
+    pub messages_sent: u64,
     /// Join alerts taken into the database.
     pub joins: u64,
     /// Prune alerts taken into the database.
@@ -402,6 +413,7 @@ impl IgmpProxy {
     fn send_state_changes(&mut self, now: Duration, only: Option<&BTreeSet<Ipv4Addr>>) {
         let version = self.version(now);
         let mut records = Vec::new();
+        let mut leaving = BTreeSet::new();
         let mut done = Vec::new();
         for (group, p) in self.pending.iter_mut() {
             if only.is_some_and(|o| !o.contains(group)) {
@@ -409,7 +421,12 @@ impl IgmpProxy {
             }
             let current = self.db.get(group).cloned().unwrap_or_default();
             match version {
-                3 => records.extend(report::state_change(*group, &p.base, &current)),
+                3 => {
+                    if current.is_empty() {
+                        leaving.insert(*group);
+                    }
+                    records.extend(report::state_change(*group, &p.base, &current));
+                }
                 v => {
                     let joined = !current.is_empty();
                     if joined {
@@ -425,6 +442,7 @@ impl IgmpProxy {
                             igmp: msg,
                         });
                         self.counters.reports_sent += 1;
+                        self.counters.messages_sent += 1;
                     } else if v == 2 && !p.base.is_empty() {
                         // One leave (RFC 2236 3: "send a Leave Group message"), then done.
                         self.transmits.push_back(Transmit {
@@ -434,6 +452,7 @@ impl IgmpProxy {
                             igmp: igmp::Repr::LeaveV2 { group: *group },
                         });
                         self.counters.leaves_sent += 1;
+                        self.counters.messages_sent += 1;
                         p.left = 1;
                     } else {
                         p.left = 1;
@@ -449,7 +468,7 @@ impl IgmpProxy {
             self.pending.remove(&group);
         }
         if !records.is_empty() {
-            self.send_v3(records);
+            self.send_v3(records, &leaving);
         }
         if !self.pending.is_empty() && self.retransmit_at.is_none() {
             self.retransmit_at = Some(now + self.rng.below(self.cfg.unsolicited_report_interval));
@@ -459,7 +478,7 @@ impl IgmpProxy {
     /// Current-state records out in the version of the moment.
     fn send_current(&mut self, now: Duration, records: Vec<igmp::GroupRecordRepr>) {
         match self.version(now) {
-            3 => self.send_v3(records),
+            3 => self.send_v3(records, &BTreeSet::new()),
             v => {
                 for r in records {
                     let msg = if v == 1 {
@@ -474,21 +493,26 @@ impl IgmpProxy {
                         igmp: msg,
                     });
                     self.counters.reports_sent += 1;
+                    self.counters.messages_sent += 1;
                 }
             }
         }
     }
 
-    /// v3 reports to 224.0.0.22, split so that each fits a 1500-byte datagram.
-    fn send_v3(&mut self, records: Vec<igmp::GroupRecordRepr>) {
+    /// v3 reports to 224.0.0.22, split so that each fits a 1500-byte datagram. The records of
+    /// the groups in `leaving` are leaves (see [`ProxyCounters::leaves_sent`]).
+    fn send_v3(&mut self, records: Vec<igmp::GroupRecordRepr>, leaving: &BTreeSet<Ipv4Addr>) {
         for chunk in report::split(records, 1500 - ipv4::ROUTER_ALERT_HEADER_LEN) {
+            let leaves = chunk.iter().filter(|r| leaving.contains(&r.group)).count() as u64;
+            self.counters.leaves_sent += leaves;
+            self.counters.reports_sent += chunk.len() as u64 - leaves;
+            self.counters.messages_sent += 1;
             self.transmits.push_back(Transmit {
                 iface: self.cfg.upstream,
                 src: self.cfg.address,
                 dst: igmp::ALL_V3_ROUTERS,
                 igmp: igmp::Repr::ReportV3 { records: chunk },
             });
-            self.counters.reports_sent += 1;
         }
     }
 }

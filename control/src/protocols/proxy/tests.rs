@@ -170,6 +170,72 @@ fn last_downstream_leave_sends_to_in_empty() {
     assert!(lab.proxy.info(lab.now).groups.is_empty());
 }
 
+/// (reports_sent, leaves_sent, messages_sent)
+fn sent_counts(lab: &Lab) -> (u64, u64, u64) {
+    let c = lab.proxy.counters();
+    (c.reports_sent, c.leaves_sent, c.messages_sent)
+}
+
+#[test]
+fn leaves_are_counted_as_leaves_in_v3_and_v2() {
+    // v3: TO_EX twice (join and its retransmission), then TO_IN({}) twice.
+    let mut lab = Lab::new(3);
+    lab.alert(true, None, G);
+    lab.advance(Duration::from_secs(5));
+    assert_eq!(sent_counts(&lab), (2, 0, 2));
+    lab.alert(false, None, G);
+    lab.advance(Duration::from_secs(5));
+    assert_eq!(sent_counts(&lab), (2, 2, 4));
+    // Source-specific: ALLOW(s1), ALLOW(s2), one retransmission; dropping one of two sources
+    // is a BLOCK (sent twice) but not a leave; dropping the last one leaves the group.
+    let mut lab = Lab::new(3);
+    lab.alert(true, Some(s(1)), G);
+    lab.alert(true, Some(s(2)), G);
+    lab.advance(Duration::from_secs(5));
+    assert_eq!(sent_counts(&lab), (3, 0, 3));
+    lab.alert(false, Some(s(1)), G);
+    lab.advance(Duration::from_secs(5));
+    assert_eq!(sent_counts(&lab), (5, 0, 5));
+    lab.alert(false, Some(s(2)), G);
+    lab.advance(Duration::from_secs(5));
+    let sent = lab.take();
+    assert_eq!(
+        v3_records(&sent.last().unwrap().1),
+        [rec(RecordType::BlockOldSources, G, &[s(2)])]
+    );
+    assert_eq!(sent_counts(&lab), (5, 2, 7));
+    // One report carrying G2's join and G's leave: one message, one record of each.
+    let mut lab = Lab::new(3);
+    lab.alert(true, None, G);
+    lab.advance(Duration::from_secs(5));
+    lab.take();
+    lab.proxy.join_alert(
+        &Mgm::default(),
+        Scope::any_source(G2).unwrap().to_entry(),
+        true,
+    );
+    let mut prune = mgm::PruneAlert {
+        scope: Scope::any_source(G).unwrap().to_entry(),
+        iface: InterfaceId::new(2),
+        member_delete: true,
+        timeout: Duration::from_secs(900),
+    };
+    lab.proxy.prune_alert(&Mgm::default(), &mut prune);
+    lab.proxy.handle_alerts(lab.now);
+    lab.drain();
+    let sent = lab.take();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(v3_records(&sent[0].1).len(), 2);
+    assert_eq!(sent_counts(&lab), (3, 1, 3));
+    // v2 (a v2 querier upstream): a report and its retransmission, then one Leave Group.
+    let mut lab = Lab::new(2);
+    lab.alert(true, None, G);
+    lab.advance(Duration::from_secs(5));
+    lab.alert(false, None, G);
+    lab.advance(Duration::from_secs(5));
+    assert_eq!(sent_counts(&lab), (2, 1, 3));
+}
+
 #[test]
 fn source_joins_and_leaves_become_allow_and_block_records() {
     let mut lab = Lab::new(3);
