@@ -12,7 +12,7 @@ use clap::Parser;
 use dataplane::dpdk::{telemetry, Eal, PortStats};
 use dataplane::fib::ForwardingTable;
 use dataplane::router::{Dataplane, DataplaneLimits, PortSpec};
-use dataplane::worker::profile::Stage;
+use dataplane::worker::profile::{Stage, StageBudget};
 use dataplane::worker::{Counters, DropReason};
 use std::io::Write;
 use std::path::PathBuf;
@@ -344,7 +344,7 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     println!("mrouter: stopping");
     report(opts, cfg, &stopped.ports, &stopped.workers, elapsed);
     if opts.stage_cycles {
-        print_stage_cycles(&stopped.workers, &stopped.stage_cycles);
+        print_stage_cycles(&stopped.stage_cycles);
     }
     // Counted once the workers have stopped and everything they, the control core and the
     // ports held was freed: anything but 0 is a leaked mbuf.
@@ -353,18 +353,20 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
 }
 
 /// The per-stage cycle budget, per received packet, of each worker (`--stage-cycles`): one
-/// line `STAGES {json}` per worker for scripts, e.g. mrbench.
-fn print_stage_cycles(workers: &[Counters], stages: &[[u64; Stage::COUNT]]) {
-    for (w, (c, s)) in workers.iter().zip(stages).enumerate() {
-        let per = |v: u64| v as f64 / c.rx_packets.max(1) as f64;
+/// line `STAGES {json}` per worker for scripts, e.g. mrbench. Turns the thread was interrupted
+/// in are left out (counted as `interrupted_turns`).
+fn print_stage_cycles(stages: &[StageBudget]) {
+    for (w, s) in stages.iter().enumerate() {
+        let per = |v: u64| v as f64 / s.packets.max(1) as f64;
         let fields: Vec<String> = Stage::ALL
             .iter()
-            .map(|st| format!(r#""{}":{:.1}"#, st.name(), per(s[*st as usize])))
+            .map(|st| format!(r#""{}":{:.1}"#, st.name(), per(s.cycles[*st as usize])))
             .collect();
         println!(
-            r#"STAGES {{"worker":{w},"rx_packets":{},"total":{:.1},{}}}"#,
-            c.rx_packets,
-            per(s.iter().sum()),
+            r#"STAGES {{"worker":{w},"packets":{},"interrupted_turns":{},"total":{:.1},{}}}"#,
+            s.packets,
+            s.interrupted,
+            per(s.cycles.iter().sum()),
             fields.join(",")
         );
     }

@@ -448,7 +448,7 @@ impl Dataplane {
 
     /// Cycles per loop stage of each worker (published when the workers stop; all zero unless
     /// `DataplaneLimits::stage_cycles` was set).
-    pub fn worker_stage_cycles(&self) -> Vec<[u64; crate::worker::profile::Stage::COUNT]> {
+    pub fn worker_stage_cycles(&self) -> Vec<crate::worker::profile::StageBudget> {
         self.workers.iter().map(|(_, s)| s.stages.read()).collect()
     }
 
@@ -569,7 +569,7 @@ pub struct Stopped {
     /// Each worker's final counters, in worker order.
     pub workers: Vec<Counters>,
     /// Each worker's cycles per loop stage (all zero unless measured).
-    pub stage_cycles: Vec<[u64; crate::worker::profile::Stage::COUNT]>,
+    pub stage_cycles: Vec<crate::worker::profile::StageBudget>,
     /// Every port's final counters, by port index.
     pub ports: Vec<PortStats>,
     /// Mbufs of the packet pool still in use after everything was freed and the ports closed.

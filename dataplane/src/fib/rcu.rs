@@ -83,6 +83,12 @@ impl Bucket {
 
     #[inline]
     fn get(&self, k: u64) -> Option<&Route> {
+        // The first entry first: at the design load most buckets hold one.
+        if let Entries::Few(len, e) = &self.0 {
+            if *len > 0 && e[0].0 == k {
+                return Some(&e[0].1);
+            }
+        }
         self.entries()
             .iter()
             .find(|(key, _)| *key == k)
@@ -187,6 +193,11 @@ pub fn new(readers: usize) -> (FibWriter, Vec<FibReader>) {
     (writer, readers)
 }
 
+/// A slot's bucket as a batched lookup loaded it ([`FibReader::load_bucket`]); valid while the
+/// reader is borrowed (until its next quiescent state).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BucketRef<'a>(Option<&'a Bucket>);
+
 /// A worker's read handle. Lookups borrow it; [`FibReader::quiescent`] takes it mutably, so
 /// the borrow checker proves no looked-up route is held across a quiescent point.
 pub struct FibReader {
@@ -244,6 +255,41 @@ impl FibReader {
             crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(64));
             crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(127));
         }
+    }
+
+    /// Second step of a batched lookup by slot, keeping what it loaded: the slot's bucket
+    /// (its cache lines start loading) for [`FibReader::lookup_in`].
+    #[inline]
+    pub fn load_bucket(&self, slot: usize) -> BucketRef<'_> {
+        let p = match self.shared.shards.get(slot) {
+            Some(s) => s.load(Ordering::Acquire),
+            None => std::ptr::null_mut(),
+        };
+        if p.is_null() {
+            return BucketRef(None);
+        }
+        crate::dpdk::prefetch(p);
+        crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(64));
+        crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(127));
+        // SAFETY: p is a published bucket. The writer frees it only after this reader has
+        // stored an epoch newer than the swap that retired it, which happens in
+        // `quiescent(&mut self)`; the returned reference borrows self, so it cannot outlive that.
+        BucketRef(Some(unsafe { &*p }))
+    }
+
+    /// Last step: the route for `source` -> `group` whose (S,G) bucket `bucket` is (from
+    /// [`FibReader::load_bucket`] of `slot_of(source, group)`): exact (S,G) first, then (*,G).
+    #[inline]
+    pub fn lookup_in<'a>(
+        &'a self,
+        bucket: BucketRef<'a>,
+        source: u32,
+        group: u32,
+    ) -> Option<&'a Route> {
+        bucket
+            .0
+            .and_then(|b| b.get(key(source, group)))
+            .or_else(|| self.get(key(0, group)))
     }
 
     /// [`FibReader::lookup`] with the (S,G) slot already known (`slot` must be

@@ -23,7 +23,6 @@ pub struct EntryCounters {
     /// Counters per slot: 2 + `ports`, rounded up to whole cache lines.
     stride: usize,
     ports: usize,
-    slots: usize,
     /// Packets of the entry that arrived on another interface than its incoming one (rare,
     /// so apart: the forwarding path never touches these lines).
     wrong_if: crate::bigmem::ZeroedSlice<AtomicU64>,
@@ -43,20 +42,16 @@ impl EntryCounters {
             blocks: crate::bigmem::ZeroedSlice::new(slots * stride),
             stride,
             ports,
-            slots,
             wrong_if: crate::bigmem::ZeroedSlice::new(slots),
         }
     }
 
-    /// `slot`'s block, `None` when out of range.
+    /// `slot`'s block, `None` when out of range (one range check: the array holds exactly
+    /// `slots` blocks, and a slot index times the stride cannot overflow a 64-bit usize).
     #[inline]
     fn block(&self, slot: u32) -> Option<&[AtomicU64]> {
-        let slot = slot as usize;
-        if slot >= self.slots {
-            return None;
-        }
-        self.blocks
-            .get(slot * self.stride..slot * self.stride + 2 + self.ports)
+        let start = slot as usize * self.stride;
+        self.blocks.get(start..start + 2 + self.ports)
     }
 
     /// `slot`'s counters, found once for a packet and all its copies (counting through the
@@ -120,10 +115,28 @@ impl EntryCounters {
 }
 
 /// One entry's counters in one worker's array ([`EntryCounters::entry`]).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct EntryCounts<'a>(Option<&'a [AtomicU64]>);
 
 impl EntryCounts<'_> {
+    /// Starts loading the block's first cache line (a batched lookup's last step).
+    #[inline]
+    pub fn prefetch(self) {
+        if let Some(b) = self.0 {
+            crate::dpdk::prefetch(&b[0]);
+        }
+    }
+
+    /// Whether two handles are the same entry's block (a run of one entry's packets).
+    #[inline]
+    pub fn same(self, other: EntryCounts<'_>) -> bool {
+        match (self.0, other.0) {
+            (Some(a), Some(b)) => std::ptr::eq(a.as_ptr(), b.as_ptr()),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     /// Counts one packet of `len` bytes. Called only by the owning worker, so load + store
     /// cannot lose an increment.
     #[inline]

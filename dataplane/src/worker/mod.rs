@@ -18,8 +18,9 @@ pub use signal::{Punted, Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
 use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue, BURST};
-use crate::fib::rcu::FibReader;
+use crate::fib::rcu::{BucketRef, FibReader};
 use crate::fib::Route;
+use entry_counters::EntryCounts;
 use pending::{Hold, Pending};
 use profile::{Stage, StageClock};
 use replicate::Egress;
@@ -91,7 +92,7 @@ impl Worker {
                 self.stats.publish(&counters);
                 published = counters;
             }
-            self.clock.mark(Stage::Turn);
+            self.clock.end_turn();
         }
         self.finish(&mut counters);
         self.stats.publish(&counters);
@@ -142,6 +143,7 @@ impl Worker {
                 continue;
             }
             c.rx_packets += n as u64;
+            clock.received(n);
             forward_burst(&mut ctx, *port, burst, c, clock);
         }
         if !ctx.out.stash.is_empty() {
@@ -238,47 +240,49 @@ fn forward_burst(
         slots[i] = fib.slot_of(flows[i].source, flows[i].group);
         fib.prefetch_slot_at(slots[i]);
     }
+    let mut buckets = [BucketRef::default(); BURST];
     for i in bits(lookup) {
-        fib.prefetch_bucket_at(slots[i]);
+        buckets[i] = fib.load_bucket(slots[i]);
     }
     let mut routes: [Option<&Route>; BURST] = [None; BURST];
+    let mut counts = [EntryCounts::default(); BURST];
     let mut hit = 0u32;
     let mut copies = 0;
     for i in bits(lookup) {
         let flow = &flows[i];
-        let route = fib.lookup_at(slots[i], flow.source, flow.group);
+        let route = fib.lookup_in(buckets[i], flow.source, flow.group);
         routes[i] = route;
         if let Some(route) = route {
-            if route.iif == in_port && !route.oifs.is_empty() {
+            let oifs = route.oifs.len();
+            if route.iif == in_port && oifs > 0 {
                 hit |= 1 << i;
-                ctx.entries.prefetch(route.counter);
-                replicate::prefetch_oifs(route);
-                copies += replicate::extra_copies(route, burst[i].pkt_len());
+                counts[i] = ctx.entries.entry(route.counter);
+                counts[i].prefetch();
+                if oifs > 1 {
+                    replicate::prefetch_oifs(route);
+                    copies += replicate::extra_copies(route, burst[i].pkt_len());
+                }
             }
         }
     }
     clock.mark(Stage::Lookup);
 
     // Same-entry packets often come in runs: count each run once.
-    let mut run: Option<(u32, u64, u64)> = None;
+    let mut run = (EntryCounts::default(), 0u64, 0u64);
     for i in bits(hit) {
-        let Some(route) = routes[i] else { continue };
         let len = u64::from(burst[i].pkt_len());
-        match &mut run {
-            Some((slot, packets, bytes)) if *slot == route.counter => {
-                *packets += 1;
-                *bytes += len;
+        if run.1 > 0 && counts[i].same(run.0) {
+            run.1 += 1;
+            run.2 += len;
+        } else {
+            if run.1 > 0 {
+                run.0.count_many(run.1, run.2);
             }
-            _ => {
-                if let Some((slot, packets, bytes)) = run {
-                    ctx.entries.entry(slot).count_many(packets, bytes);
-                }
-                run = Some((route.counter, 1, len));
-            }
+            run = (counts[i], 1, len);
         }
     }
-    if let Some((slot, packets, bytes)) = run {
-        ctx.entries.entry(slot).count_many(packets, bytes);
+    if run.1 > 0 {
+        run.0.count_many(run.1, run.2);
     }
     clock.mark(Stage::Counters);
 
@@ -292,8 +296,7 @@ fn forward_burst(
                 if ctx.pending.held_flows > 0 {
                     send_held_first(&flows[i], route, ctx, c);
                 }
-                let counts = ctx.entries.entry(route.counter);
-                replicate::replicate(m, &flows[i], route, counts, &mut ctx.out, c);
+                replicate::replicate(m, &flows[i], route, counts[i], &mut ctx.out, c);
             }
         } else if lookup & bit != 0 {
             if let (true, Some(route)) = (ctx.pending.held_flows > 0, routes[i]) {

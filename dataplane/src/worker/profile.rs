@@ -70,12 +70,22 @@ pub fn rdtsc() -> u64 {
     crate::dpdk::tsc()
 }
 
-/// A worker's stage clock: cycles per stage since start, and packets received.
+/// A loop turn longer than this many cycles (about 400 us at 2.5 GHz) was interrupted: the
+/// thread was preempted or the VM descheduled. Its cycles are left out of the budget, which is
+/// meant to show where the worker's own time goes, not how busy the machine was.
+pub const INTERRUPTED_TURN: u64 = 1_000_000;
+
+/// A worker's stage clock: cycles per stage over the turns that were not interrupted, and the
+/// packets received in those turns.
 #[derive(Debug, Clone, Default)]
 pub struct StageClock {
     on: bool,
     last: u64,
+    turn: [u64; Stage::COUNT],
+    turn_packets: u64,
     cycles: [u64; Stage::COUNT],
+    packets: u64,
+    interrupted: u64,
 }
 
 impl StageClock {
@@ -84,7 +94,7 @@ impl StageClock {
         StageClock {
             on,
             last: if on { rdtsc() } else { 0 },
-            cycles: [0; Stage::COUNT],
+            ..StageClock::default()
         }
     }
 
@@ -93,14 +103,51 @@ impl StageClock {
     pub fn mark(&mut self, stage: Stage) {
         if self.on {
             let now = rdtsc();
-            self.cycles[stage as usize] += now.wrapping_sub(self.last);
+            self.turn[stage as usize] += now.wrapping_sub(self.last);
             self.last = now;
         }
     }
 
-    /// Cycles charged to each stage so far.
+    /// Counts `n` packets received in this turn.
+    #[inline(always)]
+    pub fn received(&mut self, n: usize) {
+        if self.on {
+            self.turn_packets += n as u64;
+        }
+    }
+
+    /// Ends a loop turn: its cycles join the totals unless the turn was interrupted.
+    #[inline(always)]
+    pub fn end_turn(&mut self) {
+        if self.on {
+            self.mark(Stage::Turn);
+            let total: u64 = self.turn.iter().sum();
+            if total < INTERRUPTED_TURN {
+                for (sum, t) in self.cycles.iter_mut().zip(self.turn) {
+                    *sum += t;
+                }
+                self.packets += self.turn_packets;
+            } else {
+                self.interrupted += 1;
+            }
+            self.turn = [0; Stage::COUNT];
+            self.turn_packets = 0;
+        }
+    }
+
+    /// Cycles charged to each stage so far (uninterrupted turns only).
     pub fn cycles(&self) -> [u64; Stage::COUNT] {
         self.cycles
+    }
+
+    /// Packets received in the uninterrupted turns.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Turns left out because they were interrupted.
+    pub fn interrupted(&self) -> u64 {
+        self.interrupted
     }
 
     /// Whether this clock measures.
@@ -113,6 +160,19 @@ impl StageClock {
 #[derive(Debug, Default)]
 pub struct PublishedStages {
     cycles: [AtomicU64; Stage::COUNT],
+    packets: AtomicU64,
+    interrupted: AtomicU64,
+}
+
+/// A worker's stage budget as published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageBudget {
+    /// Cycles per stage over the uninterrupted turns.
+    pub cycles: [u64; Stage::COUNT],
+    /// Packets received in those turns.
+    pub packets: u64,
+    /// Turns left out as interrupted (see [`INTERRUPTED_TURN`]).
+    pub interrupted: u64,
 }
 
 impl PublishedStages {
@@ -121,10 +181,17 @@ impl PublishedStages {
         for (slot, v) in self.cycles.iter().zip(clock.cycles()) {
             slot.store(v, Ordering::Relaxed);
         }
+        self.packets.store(clock.packets(), Ordering::Relaxed);
+        self.interrupted
+            .store(clock.interrupted(), Ordering::Relaxed);
     }
 
     /// The totals stored so far.
-    pub fn read(&self) -> [u64; Stage::COUNT] {
-        std::array::from_fn(|i| self.cycles[i].load(Ordering::Relaxed))
+    pub fn read(&self) -> StageBudget {
+        StageBudget {
+            cycles: std::array::from_fn(|i| self.cycles[i].load(Ordering::Relaxed)),
+            packets: self.packets.load(Ordering::Relaxed),
+            interrupted: self.interrupted.load(Ordering::Relaxed),
+        }
     }
 }
