@@ -72,11 +72,82 @@ fn main() {
     }
     build.compile("dpdk_static_fns");
 
+    println!("cargo:rerun-if-env-changed=MROUTER_DPDK_LINK");
+    match env::var("MROUTER_DPDK_LINK").as_deref() {
+        Ok("shared") => link_shared(),
+        Ok("static") | Err(_) => link_static(),
+        Ok(other) => panic!("MROUTER_DPDK_LINK={other}: expected `static` (default) or `shared`"),
+    }
+}
+
+/// Debian's shared DPDK: every library of `pkg-config --libs`; the EAL loads every PMD plugin
+/// from its plugin directory at start (any NIC Debian builds a driver for).
+fn link_shared() {
     for tok in pkg_config(&["--libs"]) {
         if let Some(lib) = tok.strip_prefix("-l") {
             println!("cargo:rustc-link-lib=dylib={lib}");
         } else if let Some(dir) = tok.strip_prefix("-L") {
             println!("cargo:rustc-link-search=native={dir}");
         }
+    }
+}
+
+/// Drivers linked into a static build (whole archives, so their constructors register them):
+/// buses and mempool handlers, the virtual devices the lab, tests and benchmarks use, and the
+/// common Intel and Broadcom NICs. Other NICs need the shared build (`MROUTER_DPDK_LINK=shared`).
+const STATIC_DRIVERS: &[&str] = &[
+    "bus_pci",
+    "bus_vdev",
+    "mempool_ring",
+    "mempool_stack",
+    "net_null",
+    "net_pcap",
+    "net_ring",
+    "net_af_packet",
+    "net_af_xdp",
+    "net_tap",
+    "net_memif",
+    "net_virtio",
+    "net_vhost",
+    "net_e1000",
+    "net_igc",
+    "net_ixgbe",
+    "net_i40e",
+    "net_iavf",
+    "net_ice",
+    "net_bnxt",
+];
+
+/// Libraries the static drivers need beyond `pkg-config --libs`.
+const STATIC_DRIVER_LIBS: &[&str] = &["common_iavf", "bus_auxiliary"];
+
+/// System libraries (shared) the static DPDK libraries and drivers call into.
+const SYSTEM_LIBS: &[&str] = &[
+    "pcap", "xdp", "bpf", "elf", "z", "numa", "bsd", "jansson", "atomic", "m", "dl", "pthread",
+];
+
+/// DPDK linked statically: the fast path's calls into the PMDs and the mempool reach the
+/// lcore id and errno as initial-exec TLS instead of through `__tls_get_addr`, and no plugin is
+/// loaded at start. Measured by the bench (README, Benchmarks).
+fn link_static() {
+    let libdir = pkg_config(&["--variable=libdir"]).join("");
+    println!("cargo:rustc-link-search=native={libdir}");
+    for d in STATIC_DRIVERS {
+        println!("cargo:rustc-link-lib=static:+whole-archive,-bundle=rte_{d}");
+    }
+    for tok in pkg_config(&["--libs"]) {
+        if let Some(lib) = tok.strip_prefix("-l") {
+            if lib.starts_with("rte_") {
+                println!("cargo:rustc-link-lib=static:-bundle={lib}");
+            } else {
+                println!("cargo:rustc-link-lib=dylib={lib}");
+            }
+        }
+    }
+    for l in STATIC_DRIVER_LIBS {
+        println!("cargo:rustc-link-lib=static:-bundle=rte_{l}");
+    }
+    for l in SYSTEM_LIBS {
+        println!("cargo:rustc-link-lib=dylib={l}");
     }
 }
