@@ -83,6 +83,9 @@ pub struct Run {
     /// TSC cycles per received packet on the forwarding lcore (it polls 100% of the time).
     pub cycles_per_packet: Option<f64>,
     pub error: Option<String>,
+    /// mrouter's `STAGES` line (`--stage-cycles`): cycles per packet per loop stage.
+    #[serde(default)]
+    pub stages: Option<serde_json::Value>,
 }
 
 /// Medians over the pairs of one case and program.
@@ -178,7 +181,9 @@ fn run(opts: Opts) -> Result<(), String> {
     let table_rounds = opts.table_rounds.unwrap_or(if q { 1 } else { 3 });
     let window = Duration::from_secs_f64(opts.window.unwrap_or(if q { 1.0 } else { 2.0 }));
     let warmup = Duration::from_secs_f64(opts.warmup.unwrap_or(if q { 0.4 } else { 0.7 }));
-    let all = ["fanout", "sizes", "table", "miss", "publish", "latency"];
+    let all = [
+        "fanout", "sizes", "stages", "table", "miss", "publish", "latency",
+    ];
     let scen: Vec<String> = opts
         .scenarios
         .clone()
@@ -234,7 +239,7 @@ fn run(opts: Opts) -> Result<(), String> {
     );
 
     let group = Ipv4Addr::new(239, 1, 1, 1);
-    if want("fanout") || want("sizes") {
+    if want("fanout") || want("sizes") || want("stages") {
         let pcap = programs::source_pcap(&env, ipv4_group(1), 64).map_err(|e| e.to_string())?;
         let b = programs::build_ipv4mc(&work, &logs, &pcap);
         println!(
@@ -317,6 +322,25 @@ fn run(opts: Opts) -> Result<(), String> {
     if want("sizes") {
         for s in [64u16, 256, 512, 1500] {
             cases.push(add_case("2-sizes", format!("{s} B"), 2, s)?);
+        }
+    }
+    // Scenario 7: the per-stage cycle budget (mrouter --stage-cycles) beside mrouter without
+    // it, testpmd io and l3fwd, so every cycle above the references has a stage's name.
+    if want("stages") {
+        for k in [1, 2] {
+            let mut case = add_case("7-stages", format!("fan-out {k}"), k, 64)?;
+            let plain = case.progs[0].clone();
+            let mut profiled = plain.clone();
+            profiled.0 = Program::MrouterStages;
+            profiled.1.push("--stage-cycles".into());
+            case.progs.insert(1, profiled);
+            case.progs.retain(|(p, _, _)| {
+                matches!(
+                    p,
+                    Program::Mrouter | Program::MrouterStages | Program::Testpmd | Program::L3fwd
+                )
+            });
+            cases.push(case);
         }
     }
     let total: usize = cases.iter().map(|c| c.progs.len() * pairs).sum();
@@ -577,6 +601,11 @@ fn one_run(
     };
     let cpp =
         (ok && sample.rx_packets > 0).then(|| res.tsc_hz * sample.secs / sample.rx_packets as f64);
+    let stages = std::fs::read_to_string(&log).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("STAGES "))
+            .and_then(|j| serde_json::from_str(j).ok())
+    });
     Run {
         scenario: scenario.into(),
         case: case.into(),
@@ -586,6 +615,7 @@ fn one_run(
         sample,
         cycles_per_packet: cpp,
         error,
+        stages,
     }
 }
 

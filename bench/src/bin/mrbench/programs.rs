@@ -16,6 +16,8 @@ use std::process::Command;
 pub enum Program {
     /// This project's router.
     Mrouter,
+    /// The same with `--stage-cycles` (the per-stage budget; the TSC reads cost a little).
+    MrouterStages,
     /// `dpdk-testpmd --forward-mode=io`.
     Testpmd,
     /// DPDK's ipv4_multicast example.
@@ -31,6 +33,7 @@ impl Program {
     pub fn name(self) -> &'static str {
         match self {
             Program::Mrouter => "mrouter",
+            Program::MrouterStages => "mrouter-stages",
             Program::Testpmd => "testpmd-io",
             Program::Ipv4Multicast => "ipv4_multicast",
             Program::Ipv4MulticastCache256 => "ipv4_multicast-c256",

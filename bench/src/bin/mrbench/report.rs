@@ -257,6 +257,7 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
         }
         m.push('\n');
     }
+    stage_section(&mut m, r);
     let rows = scenario_rows(r, "3-table");
     if !rows.is_empty() {
         let _ = writeln!(
@@ -371,6 +372,72 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
         }
     }
     m
+}
+
+/// Median over the runs of `program` in the stage scenario's `case` of one STAGES field.
+fn stage_median(r: &Results, case: &str, field: &str) -> Option<f64> {
+    let v: Vec<f64> = r
+        .runs
+        .iter()
+        .filter(|x| x.scenario == "7-stages" && x.case == case && x.ok)
+        .filter_map(|x| x.stages.as_ref()?.get(field)?.as_f64())
+        .collect();
+    bench::median(&v)
+}
+
+/// Scenario 7: where the cycles go, stage by stage, against the references' whole cost.
+fn stage_section(m: &mut String, r: &Results) {
+    let cases: Vec<String> = cases(&scenario_rows(r, "7-stages"));
+    if cases.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        m,
+        "## 7. Cycle budget per stage (64 B, mrouter `--stage-cycles`)\n"
+    );
+    let _ = writeln!(
+        m,
+        "Cycles per received packet in each stage of the worker loop, medians over the runs \
+         (turns longer than 1M cycles, i.e. preempted, are left out). rx and tx are the PMDs' \
+         own work (the pcap source copies each frame into a fresh mbuf; the null sink frees \
+         each mbuf); classify, lookup, counters and replicate are mrouter's; turn is the \
+         per-turn work (TSC, quiescent state, counters, empty polls). The TSC reads themselves \
+         cost a few cycles per packet: compare the stage total with mrouter's plain \
+         cycles/packet in the same case. testpmd io and l3fwd are measured in the same \
+         interleaved rounds.\n"
+    );
+    let _ = writeln!(m, "| case | rx | classify | lookup | counters | replicate | tx | turn | stage total | mrouter plain | testpmd io | l3fwd | mrouter's own (classify..replicate) |");
+    let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for case in &cases {
+        let s = |f: &str| stage_median(r, case, f);
+        let prog = |p: &str| {
+            r.summaries
+                .iter()
+                .find(|x| x.scenario == "7-stages" && &x.case == case && x.program == p)
+                .and_then(|x| x.cycles_per_packet)
+        };
+        let own = ["classify", "lookup", "counters", "replicate"]
+            .iter()
+            .map(|f| s(f))
+            .sum::<Option<f64>>();
+        let _ = writeln!(
+            m,
+            "| {case} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            f(s("rx"), 1),
+            f(s("classify"), 1),
+            f(s("lookup"), 1),
+            f(s("counters"), 1),
+            f(s("replicate"), 1),
+            f(s("tx"), 1),
+            f(s("turn"), 1),
+            f(s("total"), 1),
+            f(prog("mrouter"), 0),
+            f(prog("testpmd-io"), 0),
+            f(prog("l3fwd"), 0),
+            f(own, 1),
+        );
+    }
+    m.push('\n');
 }
 
 /// The data-plane issue's targets, each with what this run measured and whether it is met (or
