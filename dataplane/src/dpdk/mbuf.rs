@@ -202,6 +202,16 @@ impl Mbuf {
         }
     }
 
+    /// The receiving device found the IPv4 header checksum good (its rx checksum offload flag;
+    /// false when it found it bad or did not check).
+    #[inline]
+    pub fn ip_checksum_good(&self) -> bool {
+        // SAFETY: reading a field of a valid mbuf.
+        let flags = unsafe { self.raw.as_ref().ol_flags };
+        flags & u64::from(dpdk_sys::RTE_MBUF_F_RX_IP_CKSUM_MASK)
+            == u64::from(dpdk_sys::RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+    }
+
     /// Total packet length over all segments.
     #[inline]
     pub fn pkt_len(&self) -> u32 {

@@ -11,6 +11,8 @@ const RSS_FRAG_IPV4: u64 = 1 << 3;
 const RSS_NONFRAG_IPV4_UDP: u64 = 1 << 5;
 // RTE_ETH_TX_OFFLOAD_MULTI_SEGS, also an RTE_BIT64() macro.
 const TX_OFFLOAD_MULTI_SEGS: u64 = 1 << 15;
+// RTE_ETH_RX_OFFLOAD_IPV4_CKSUM, an RTE_BIT64() macro too.
+const RX_OFFLOAD_IPV4_CKSUM: u64 = 1 << 1;
 
 /// A MAC address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,6 +58,9 @@ pub struct Port {
     /// Queue handles given out, so each queue has exactly one user (rx/tx bursts on one queue
     /// from two threads would be a data race inside the PMD).
     taken: Mutex<(Vec<bool>, Vec<bool>)>,
+    /// The device checks IPv4 header checksums on receive (set by `configure` where offered;
+    /// read when rx queues are handed out).
+    rx_ip_checksum: std::sync::atomic::AtomicBool,
 }
 
 impl Port {
@@ -76,6 +81,7 @@ impl Port {
             id,
             name: name.to_owned(),
             taken: Mutex::new((Vec::new(), Vec::new())),
+            rx_ip_checksum: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -148,6 +154,13 @@ impl Port {
         // Chained mbufs (header + shared payload) need the multi-segment tx offload where the
         // device has it.
         conf.txmode.offloads |= info.tx_offload_capa & TX_OFFLOAD_MULTI_SEGS;
+        // IPv4 header checksums checked by the device where it can: the workers then trust its
+        // "good" flag and verify in software only what it did not check.
+        conf.rxmode.offloads |= info.rx_offload_capa & RX_OFFLOAD_IPV4_CKSUM;
+        self.rx_ip_checksum.store(
+            info.rx_offload_capa & RX_OFFLOAD_IPV4_CKSUM != 0,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if rx_queues > 1 && info.flow_type_rss_offloads != 0 {
             conf.rxmode.mq_mode = dpdk_sys::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf =
@@ -290,6 +303,9 @@ impl Port {
         Some(RxQueue {
             port: self.id,
             queue: q,
+            hw_ip_checksum: self
+                .rx_ip_checksum
+                .load(std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -314,6 +330,7 @@ impl Port {
 pub struct RxQueue {
     port: u16,
     queue: u16,
+    hw_ip_checksum: bool,
 }
 
 // SAFETY: the queue handle is unique (see Port::take_rx_queue); moving it to a worker lcore
@@ -329,6 +346,13 @@ impl RxQueue {
     /// Queue index.
     pub fn queue(&self) -> u16 {
         self.queue
+    }
+
+    /// Whether the device checks IPv4 header checksums on this queue (its mbufs then carry a
+    /// good/bad/unknown flag, [`Mbuf::ip_checksum_good`]).
+    #[inline]
+    pub fn hw_ip_checksum(&self) -> bool {
+        self.hw_ip_checksum
     }
 
     /// Receives up to [`BURST`] packets, appended to `out` (which must have room for them).

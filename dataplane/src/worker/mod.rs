@@ -144,7 +144,8 @@ impl Worker {
             }
             c.rx_packets += n as u64;
             clock.received(n);
-            forward_burst(&mut ctx, *port, burst, c, clock);
+            let hw_checksum = rxq.hw_ip_checksum();
+            forward_burst(&mut ctx, *port, hw_checksum, burst, c, clock);
         }
         if !ctx.out.stash.is_empty() {
             ctx.out.stash.release();
@@ -195,7 +196,8 @@ fn classify_slow(frame: &[u8]) -> Result<Flow, Verdict> {
 
 /// One received burst through the stages, each a pass over the burst so that the table's
 /// cache misses overlap instead of following one another packet by packet:
-/// 1. classify: the fast path's wide compares for the common header shape, the full classifier
+/// 1. classify: the fast path's wide compares for the common header shape (the header checksum
+///    verified in software unless the port's rx offload found it good), the full classifier
 ///    for the rest; packets to look up are a bitmask, the others get a [`Verdict`];
 /// 2. lookup: hash each flow once and start loading its table slot; then its bucket; then the
 ///    lookup itself, whose result is what the packet is forwarded by; packets whose entry takes
@@ -208,6 +210,7 @@ fn classify_slow(frame: &[u8]) -> Result<Flow, Verdict> {
 fn forward_burst(
     ctx: &mut Ctx<'_>,
     in_port: u16,
+    hw_checksum: bool,
     burst: &mut Vec<Mbuf>,
     c: &mut Counters,
     clock: &mut StageClock,
@@ -218,7 +221,9 @@ fn forward_burst(
     let mut lookup = 0u32;
     for (i, m) in burst[..n].iter().enumerate() {
         let frame = m.data();
-        match classify_fast(frame, true) {
+        // Software verification only where the device did not find the checksum good.
+        let verify = !(hw_checksum && m.ip_checksum_good());
+        match classify_fast(frame, verify) {
             Some(flow) => {
                 flows[i] = flow;
                 lookup |= 1 << i;
