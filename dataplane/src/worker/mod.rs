@@ -174,7 +174,9 @@ fn bits(mut mask: u32) -> impl Iterator<Item = usize> {
         if mask == 0 {
             return None;
         }
-        let i = mask.trailing_zeros() as usize;
+        // Below 32 anyway; the mask tells the compiler, so indexing BURST-sized arrays by it
+        // needs no bounds check.
+        let i = mask.trailing_zeros() as usize & (BURST - 1);
         mask &= mask - 1;
         Some(i)
     })
@@ -270,6 +272,12 @@ fn forward_burst(
             }
         }
     }
+    // The burst's whole copies come from a few bulk allocations (what is left is freed at the
+    // end of the turn); their lines start loading now, while the counters are counted.
+    if copies > 0 {
+        ctx.out.stash.fill(ctx.out.pool, copies);
+        ctx.out.stash.prefetch();
+    }
     clock.mark(Stage::Lookup);
 
     // Same-entry packets often come in runs: count each run once.
@@ -291,9 +299,6 @@ fn forward_burst(
     }
     clock.mark(Stage::Counters);
 
-    // The burst's whole copies come from a few bulk allocations (what is left is freed at the
-    // end of the turn).
-    ctx.out.stash.fill(ctx.out.pool, copies);
     for (i, m) in burst.drain(..).enumerate() {
         let bit = 1u32 << i;
         if hit & bit != 0 {
