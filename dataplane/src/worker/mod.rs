@@ -5,6 +5,7 @@
 //! A worker never blocks or locks, and allocates only on the miss path; it writes only its own
 //! counters (see [`stats`]).
 
+pub mod control_link;
 pub mod entry_counters;
 pub mod mcast_input;
 pub mod pending;
@@ -58,6 +59,8 @@ pub struct Worker {
     /// The control core's thread, unparked when a miss or a control packet is queued for it,
     /// so it need not poll the rings while idle.
     pub control: std::thread::Thread,
+    /// Frames the control core sends through this worker, rx queues of ports that start late.
+    pub link: control_link::ControlLink,
 }
 
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
@@ -176,6 +179,7 @@ impl Worker {
         for q in ctx.out.tx.iter_mut() {
             c.unsent(q.flush() as u64);
         }
+        self.link.turn(&mut self.rx, &mut self.tx);
     }
 }
 
