@@ -192,7 +192,14 @@ fn a_port_whose_kernel_interface_is_down_at_start_joins_forwarding_when_it_comes
     });
     let r1 = lab.receiver(1, "239.1.1.1", 3000);
     lab.send(0, "239.1.1.1", 50, 8);
-    assert_eq!(r1.finish(), all(50, 7));
+    // (Seen once under load: the warm-up's copy reached h1 first, sent late from the
+    // af_packet ring when the link came up; it is not part of what is checked here.)
+    let got: Vec<Datagram> = r1
+        .finish()
+        .into_iter()
+        .filter(|d| d.seq != 999_999)
+        .collect();
+    assert_eq!(got, all(50, 7));
     let out = router.stop();
     assert_eq!(
         out.matches("warning: port 1").count(),
