@@ -119,10 +119,6 @@ pub fn port_specs(cfg: &Config) -> Vec<PortSpec> {
         .collect()
 }
 
-/// The control core's nice value unless the config sets one (where permitted: root or
-/// CAP_SYS_NICE).
-pub const DEFAULT_CONTROL_NICE: i32 = -20;
-
 /// How long the idle control loop parks at most (workers unpark it for misses and control
 /// packets): the latency of timers and of the admin socket while nothing else happens.
 const IDLE_PARK: Duration = Duration::from_micros(200);
@@ -224,29 +220,14 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         dataplane_limits(cfg),
     )
     .map_err(|e| e.to_string())?;
-    // This thread is the control core (the EAL's main lcore); the workers keep theirs. By
-    // default it runs at DEFAULT_CONTROL_NICE where permitted, so that a worker's wake-up on a
-    // new flow runs it at once even while a generator busy-polls the same CPU (otherwise the
-    // new flow's first packets overflow the pending queue while it waits for a time slice).
-    // Not when it also forwards (no worker lcores): a busy-polling thread at -20 would starve
-    // its CPU.
-    let inline = cfg.workers.is_empty();
-    match (cfg.control.nice, inline) {
-        (Some(nice), _) => match dataplane::dpdk::set_current_thread_nice(i32::from(nice)) {
+    if let Some(nice) = cfg.control.nice {
+        // This thread is the control core (the EAL's main lcore); the workers keep theirs.
+        match dataplane::dpdk::set_current_thread_nice(i32::from(nice)) {
             Ok(()) => println!("mrouter: control core at nice {nice}"),
             Err(e) => {
                 eprintln!("mrouter: warning: cannot set the control core's nice to {nice}: {e}")
             }
-        },
-        (None, false) => {
-            match dataplane::dpdk::set_current_thread_nice(DEFAULT_CONTROL_NICE) {
-                Ok(()) => println!("mrouter: control core at nice {DEFAULT_CONTROL_NICE}"),
-                Err(_) => println!(
-                    "mrouter: control core at its own nice (no CAP_SYS_NICE): new flows may lose first packets while busy programs share its CPU"
-                ),
-            }
         }
-        (None, true) => {}
     }
     let mut admin = AdminServer::bind(&opts.socket)
         .map_err(|e| format!("admin socket {}: {e}", opts.socket.display()))?;

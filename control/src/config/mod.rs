@@ -50,13 +50,11 @@ pub struct Config {
 }
 
 /// Scheduling of the control core's thread (mrouter's main thread, which runs the MGM, the
-/// protocols and the admin socket). Default: nice -20 where permitted, when workers have lcores
-/// of their own (see `daemon::DEFAULT_CONTROL_NICE`).
+/// protocols and the admin socket). Default: as started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ControlConfig {
     /// Nice value (-20..=19) set on the control thread at start, so that it runs as soon as a
-    /// worker wakes it on a miss even while other programs share its CPU. `None`: -20 where
-    /// permitted (and workers have lcores of their own), otherwise unchanged.
+    /// worker wakes it on a miss even while other programs share its CPU. `None`: unchanged.
     pub nice: Option<i8>,
 }
 
