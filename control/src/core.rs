@@ -1079,6 +1079,9 @@ impl ControlCore {
         if now < self.next_link_check {
             return;
         }
+        // Ports that could not start are started again, memif clients whose link stayed down
+        // restarted; their link state follows below.
+        dp.maintain_ports();
         let mut changed = false;
         for (port, up) in self.link_up.iter_mut().enumerate() {
             let now_up = dp.link_up(port);

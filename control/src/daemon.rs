@@ -438,11 +438,11 @@ fn print_startup(cfg: &Config, dp: &Dataplane) {
             .map(|f| format!("{} {}/{}", f.name, f.address, f.prefix_len))
             .unwrap_or_else(|| "(no interface)".into());
         let (driver, mac) = &info[i];
-        let ctl = if dp.control_queues()[i] {
-            ""
-        } else {
-            " (no control tx queue: single-queue device)"
-        };
+        let status = &dp.port_status()[i];
+        let mut ctl = format!(" control tx {}", status.control_tx);
+        if !status.running {
+            ctl.push_str(" (not started: retried every second)");
+        }
         let _ = writeln!(
             out,
             "  port {i} {:<8} {driver:<14} {mac}  {iface}  [{}]{ctl}",

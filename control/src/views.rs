@@ -77,12 +77,14 @@ pub fn mroutes_first(cfg: &Config, core: &ControlCore, limit: usize) -> Vec<Mrou
 pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<InterfaceView> {
     let stats = dp.port_stats();
     let info = dp.port_info();
+    let status = dp.port_status();
     cfg.interfaces
         .iter()
         .enumerate()
         .map(|(i, f)| {
             let s = stats.get(f.port).copied().unwrap_or_default();
             let (driver, mac) = info.get(f.port).cloned().unwrap_or_default();
+            let st = status.get(f.port);
             InterfaceView {
                 name: f.name.clone(),
                 index: static_routes::interface_id(i).index,
@@ -108,6 +110,13 @@ pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<Inter
                 rx_nombuf: s.rx_nombuf,
                 tx_errors: s.oerrors,
                 link_up: core.port_link_up(f.port),
+                running: st.is_some_and(|s| s.running),
+                control_tx: st.map(|s| s.control_tx.to_string()).unwrap_or_default(),
+                start_failures: st.map_or(0, |s| s.start_failures),
+                start_error: st.and_then(|s| s.last_error.clone()),
+                restarts: st.map_or(0, |s| s.restarts),
+                control_frames: st.map_or(0, |s| s.control_frames),
+                control_refused: st.map_or(0, |s| s.control_refused),
             }
         })
         .collect()
@@ -130,6 +139,7 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
     let cc = core.counters();
     let m = core.mgm().counters();
     let (lat_n, lat_p50, lat_p99, lat_max) = core.miss_latency();
+    let (via_worker_sent, via_worker_tx_full, via_worker_port_down) = dp.control_link_totals();
     let control: BTreeMap<String, u64> = [
         ("misses_received", cc.misses_received),
         ("misses_duplicate", cc.misses_duplicate),
@@ -155,6 +165,9 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("igmp_sent", cc.igmp_sent),
         ("igmp_send_failed", cc.igmp_send_failed),
         ("link_changes", cc.link_changes),
+        ("control_frames_via_worker", via_worker_sent),
+        ("control_frames_via_worker_tx_full", via_worker_tx_full),
+        ("control_frames_via_worker_port_down", via_worker_port_down),
         ("reloads", cc.reloads),
         ("reloads_failed", cc.reloads_failed),
         ("mgm_misses_without_rpf_route", m.no_route_misses),

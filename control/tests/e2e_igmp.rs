@@ -335,3 +335,41 @@ fn a_querier_with_a_lower_address_silences_the_router_until_it_goes_quiet() {
     drop(cap);
     router.stop();
 }
+
+/// A single-queue af_packet port (`qpairs=1`, as many VFs and kernel-facing vdevs are): the
+/// control core has no tx queue of its own there, so its queries go out through the worker's
+/// queue, and joins arrive on the one rx queue the worker shares with forwarding.
+#[test]
+fn on_single_queue_af_packet_ports_queries_go_out_through_the_worker_and_joins_work() {
+    let mut lab = Lab::up("igq1");
+    lab.igmp = true;
+    lab.qpairs = 1;
+    let cap = lab.capture(1, "igmp and src host 10.0.2.1");
+    let router = lab.start_router(ROUTES);
+    let ifaces = lab.ctl_json(&["show", "interfaces"]);
+    for i in ifaces.as_array().unwrap() {
+        assert_eq!(i["control_tx"], "worker:0", "{i}");
+    }
+    // Startup queries (RFC 3376 8.6), sent through worker 0's tx queue of p1.
+    cap.wait_for(
+        "a query from the router on h1's link",
+        Duration::from_secs(10),
+        |l| l.iter().any(|l| l.contains("igmp query")),
+    );
+    lab.warm_up(0, None, "239.8.8.8");
+    let r1 = lab.receiver(1, "239.8.8.8", 2500);
+    lab.wait_ctl("h1's join", 10, &["show", "igmp", "groups"], |v| {
+        igmp_group(v, "if1", "239.8.8.8").is_some()
+    });
+    lab.send(0, "239.8.8.8", 30, 8);
+    assert_eq!(r1.finish(), all(30, 7));
+    let stats = lab.ctl_json(&["show", "stats"]);
+    assert!(
+        stats["control"]["control_frames_via_worker"].as_u64() >= Some(1),
+        "{stats}"
+    );
+    assert_eq!(stats["control"]["igmp_send_failed"], 0, "{stats}");
+    let out = router.stop();
+    assert_eq!(counter(&out, "mbufs_in_use_at_exit"), 0, "{out}");
+    drop(cap);
+}

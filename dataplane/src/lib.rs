@@ -8,6 +8,7 @@ pub mod bigmem;
 pub mod dpdk;
 pub mod fib;
 pub mod pcap;
+pub mod port_set;
 pub mod router;
 pub mod wire;
 pub mod worker;

@@ -1,10 +1,13 @@
 //! Assembly of the data plane: configure and start ports, create the mbuf pool, give every
 //! worker its rx queues and its own tx queue on every port, launch workers on their lcores, and
-//! stop everything in order (workers, then ports, then EAL).
+//! stop everything in order (workers, then ports, then EAL). A port that cannot start does not
+//! stop the router: see [`crate::port_set`], which also says where the control core sends.
 
 use crate::dpdk::{DpdkError, Eal, LaunchError, Mempool, Port, PortStats, BURST};
 use crate::fib::rcu::{self, FibWriter};
 use crate::fib::ForwardingTable;
+use crate::port_set::{PortSet, PortSetup, PortStatus};
+use crate::worker::control_link;
 use crate::worker::entry_counters::EntryCounters;
 use crate::worker::pending::Pending;
 use crate::worker::{signal, Counters, Punted, Signal, SignalRx, Worker, WorkerStats};
@@ -44,7 +47,10 @@ pub struct PortSpec {
     pub device: String,
     /// Rx queues (spread over the workers).
     pub rx_queues: u16,
-    /// Tx queues wanted; raised to the number of workers, which each need their own.
+    /// Tx queues wanted; raised to the number of workers, which each need their own. One more
+    /// than the workers' gives the control core a queue of its own; where this does not ask
+    /// for one, the control core gets one only if the device has a queue to spare and is not
+    /// a memif port (whose peer limits the count: see [`crate::port_set`]).
     pub tx_queues: u16,
     /// MTU to set, if any.
     pub mtu: Option<u16>,
@@ -72,6 +78,33 @@ impl PortSpec {
             .split(',')
             .find_map(|kv| kv.strip_prefix("iface="))
             .filter(|i| !i.is_empty() && !i.contains(['/', '.']))
+    }
+
+    /// Whether the device's queue count is set by its peer (memif: a client offering more
+    /// rings than the server has queues is refused), so no queue beyond what the config asks
+    /// for is added for the control core.
+    pub fn peer_limited(&self) -> bool {
+        self.device.starts_with("net_memif")
+    }
+
+    /// A memif client (the driver's default role), which connects only when started: it is
+    /// restarted while its link stays down.
+    pub fn reconnects_by_restart(&self) -> bool {
+        self.peer_limited() && !self.device.split(',').any(|kv| kv == "role=server")
+    }
+
+    /// The socket a memif client connects to (`socket=`, default `/run/memif.sock`), so a
+    /// retry can first look whether a server listens there.
+    pub fn memif_socket(&self) -> Option<&str> {
+        if !self.reconnects_by_restart() {
+            return None;
+        }
+        Some(
+            self.device
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("socket="))
+                .unwrap_or("/run/memif.sock"),
+        )
     }
 
     /// The EAL arguments that create or allow the device.
@@ -139,16 +172,11 @@ enum Placement {
 /// A running data plane.
 pub struct Dataplane {
     eal: Eal,
-    ports: Vec<Port>,
-    /// Per port, the kernel interface whose state stands for the link (af_packet ports).
-    kernel_ifaces: Vec<Option<String>>,
+    ports: PortSet,
     pool: Mempool,
     fib: FibWriter,
     signal_rx: Vec<SignalRx>,
     punt_rx: Vec<rtrb::Consumer<Punted>>,
-    /// The control core's own tx queue on every port (queue index = number of workers), where
-    /// the device has one more queue than there are workers.
-    control_tx: Vec<Option<crate::dpdk::TxQueue>>,
     entry_counters: Vec<Arc<EntryCounters>>,
     stop: Arc<AtomicBool>,
     workers: Vec<(Placement, Arc<WorkerStats>)>,
@@ -194,15 +222,26 @@ impl Dataplane {
             - 1;
         let pool = Mempool::new("mrouter_pkt", pool_size, POOL_CACHE, eal.socket_id())?;
         let mut macs = Vec::with_capacity(ports.len());
+        let mut started = Vec::with_capacity(ports.len());
         for (spec, port) in ports.iter().zip(&handles) {
-            // One tx queue per worker, plus one for the control core where the device has it.
+            // One tx queue per worker, plus one for the control core where the device has it
+            // and no peer limits the count (otherwise its frames go through worker 0).
             let workers_txq = spec.tx_queues.max(n_workers as u16);
-            let txq = (n_workers as u16 + 1)
-                .max(workers_txq)
-                .min(port.max_queues().1.max(workers_txq));
+            let txq = if spec.peer_limited() {
+                workers_txq
+            } else {
+                (n_workers as u16 + 1)
+                    .max(workers_txq)
+                    .min(port.max_queues().1.max(workers_txq))
+            };
             port.configure(spec.rx_queues, txq, QUEUE_DESC, &pool, spec.mtu)?;
-            port.start()?;
-            port.enable_allmulticast()?;
+            // A port that cannot start (a memif server not listening yet) starts link-down
+            // and is retried; configuration errors above are the config's and stop us.
+            let result = port.start().map_err(|e| e.to_string());
+            if result.is_ok() {
+                port.enable_allmulticast()?;
+            }
+            started.push(result);
             macs.push(port.mac().0);
         }
         let chains: Vec<bool> = handles.iter().map(Port::supports_chains).collect();
@@ -216,6 +255,7 @@ impl Dataplane {
         let mut signal_rx = Vec::with_capacity(n_workers);
         let mut punt_rx = Vec::with_capacity(n_workers);
         let mut entry_counters = Vec::with_capacity(n_workers);
+        let mut control_ends = Vec::with_capacity(n_workers);
         let mut built: Vec<Worker> = readers
             .into_iter()
             .enumerate()
@@ -228,6 +268,16 @@ impl Dataplane {
                 pending: Pending::with_limits(hz, limits.pending_flows, limits.pending_per_flow),
                 own_sources: table.own_sources().into(),
                 control: std::thread::current(),
+                link: {
+                    let (mut link, end) = control_link::link(ports.len());
+                    for (p, s) in started.iter().enumerate() {
+                        if s.is_err() {
+                            link.set_parked(p as u16);
+                        }
+                    }
+                    control_ends.push(end);
+                    link
+                },
                 entries: {
                     let e = Arc::new(EntryCounters::new(
                         crate::worker::entry_counters::SLOTS,
@@ -256,30 +306,38 @@ impl Dataplane {
                 clock: crate::worker::profile::StageClock::new(limits.stage_cycles),
             })
             .collect();
-        let control_tx = handles
-            .iter()
-            .map(|p| p.take_tx_queue(n_workers as u16))
-            .collect();
         let mut next = 0;
-        for (index, (spec, port)) in ports.iter().zip(&handles).enumerate() {
+        let mut setups = Vec::with_capacity(ports.len());
+        for (index, ((spec, port), started)) in ports.iter().zip(handles).zip(started).enumerate() {
+            let mut held_rx = Vec::new();
             for q in 0..spec.rx_queues {
                 let rxq = port.take_rx_queue(q).expect("rx queue configured");
-                built[next % n_workers].rx.push((index as u16, rxq));
+                let w = next % n_workers;
+                if started.is_ok() {
+                    built[w].rx.push((index as u16, rxq));
+                } else {
+                    held_rx.push((w, rxq));
+                }
                 next += 1;
             }
+            setups.push(PortSetup {
+                own_tx: port.take_tx_queue(n_workers as u16),
+                name: index.to_string(),
+                kernel_iface: spec.kernel_iface().map(str::to_string),
+                restartable: spec.reconnects_by_restart(),
+                peer_socket: spec.memif_socket().map(str::to_string),
+                started,
+                held_rx,
+                port,
+            });
         }
         let mut dp = Dataplane {
             eal,
-            ports: handles,
-            kernel_ifaces: ports
-                .iter()
-                .map(|p| p.kernel_iface().map(str::to_string))
-                .collect(),
+            ports: PortSet::new(setups, control_ends, pool),
             pool,
             fib,
             signal_rx,
             punt_rx,
-            control_tx,
             entry_counters,
             stop,
             workers: Vec::new(),
@@ -350,7 +408,7 @@ impl Dataplane {
     /// This worker-side tx queue of a port, for a control core (or a test) that sends packets
     /// of its own; `None` if the queue does not exist or belongs to a worker.
     pub fn take_tx_queue(&self, port: usize, queue: u16) -> Option<crate::dpdk::TxQueue> {
-        self.ports.get(port)?.take_tx_queue(queue)
+        self.ports.ports().get(port)?.take_tx_queue(queue)
     }
 
     /// Takes up to `max` signals (misses, wrong-interface packets) from the workers' rings, in
@@ -402,19 +460,29 @@ impl Dataplane {
     }
 
     /// Sends `frame` (a whole Ethernet frame; its source MAC is set to the port's) out of port
-    /// `port` on the control core's own tx queue. False if the port does not exist or has no
-    /// control queue (a single-queue device), no mbuf was free, or the queue was full.
+    /// `port` for the control core: on its own tx queue where the port has one, otherwise
+    /// through worker 0's queue (see [`crate::port_set`]). False if the port does not exist or
+    /// is not running, no mbuf was free, or the queue (or the worker's ring) was full.
     pub fn send_control(&mut self, port: usize, frame: &[u8]) -> bool {
-        let (Some(Some(q)), Some(p)) = (self.control_tx.get_mut(port), self.ports.get(port)) else {
-            return false;
-        };
-        let Some(mut m) = crate::dpdk::Mbuf::from_bytes(&self.pool, frame) else {
-            return false;
-        };
-        if m.data().len() >= 12 {
-            m.data_mut()[6..12].copy_from_slice(&p.mac().0);
-        }
-        q.push(m) + q.flush() == 0
+        self.ports.send_control(port, frame)
+    }
+
+    /// The control core's care of the ports, with every link check: starts ports that could
+    /// not start, restarts memif clients whose link stayed down, warns about links down too
+    /// long. True if a port started or stopped.
+    pub fn maintain_ports(&mut self) -> bool {
+        self.ports.maintain(std::time::Instant::now())
+    }
+
+    /// Every port's state (running, control transmit mode, start failures), by index.
+    pub fn port_status(&self) -> Vec<PortStatus> {
+        self.ports.status()
+    }
+
+    /// Control frames the workers sent for the control core, refused by their tx queue, and
+    /// dropped because the port had stopped (summed over the workers).
+    pub fn control_link_totals(&self) -> (u64, u64, u64) {
+        self.ports.link_totals()
     }
 
     /// (packets, bytes) counted on entry slot `slot`, summed over the workers.
@@ -463,34 +531,33 @@ impl Dataplane {
             .collect()
     }
 
-    /// Whether each port has a tx queue of the control core's own, by port index.
+    /// Whether each port has a tx queue of the control core's own, by port index (the
+    /// others' control frames go through a worker).
     pub fn control_queues(&self) -> Vec<bool> {
-        self.control_tx.iter().map(Option::is_some).collect()
+        self.ports
+            .status()
+            .iter()
+            .map(|s| matches!(s.control_tx, crate::port_set::ControlTxMode::OwnQueue(_)))
+            .collect()
     }
 
     /// Every port's counters, by port index.
     pub fn port_stats(&self) -> Vec<PortStats> {
-        self.ports.iter().map(Port::stats).collect()
+        self.ports.ports().iter().map(Port::stats).collect()
     }
 
-    /// Whether port `port`'s link is up now (false for an unknown port). For an af_packet
-    /// port, the kernel interface's operational state (`/sys/class/net/IFACE/operstate`:
-    /// anything but down, lowerlayerdown, notpresent or dormant counts as up).
+    /// Whether port `port` can carry traffic now: started, and its link up (false for an
+    /// unknown port). For an af_packet port, the kernel interface's operational state
+    /// (`/sys/class/net/IFACE/operstate`: anything but down, lowerlayerdown, notpresent or
+    /// dormant counts as up), as that driver always says up.
     pub fn link_up(&self, port: usize) -> bool {
-        if let Some(Some(iface)) = self.kernel_ifaces.get(port) {
-            let state = std::fs::read_to_string(format!("/sys/class/net/{iface}/operstate"))
-                .unwrap_or_default();
-            return !matches!(
-                state.trim(),
-                "down" | "lowerlayerdown" | "notpresent" | "dormant"
-            );
-        }
-        self.ports.get(port).is_some_and(Port::link_up)
+        self.ports.link_up(port)
     }
 
     /// Every port's driver and MAC, by port index.
     pub fn port_info(&self) -> Vec<(String, String)> {
         self.ports
+            .ports()
             .iter()
             .map(|p| (p.driver_name(), p.mac().to_string()))
             .collect()
@@ -543,8 +610,8 @@ impl Dataplane {
         // close and EAL is released.
         self.workers.clear();
         self.punt_rx.clear();
-        self.control_tx.clear();
-        for p in &self.ports {
+        self.ports.release();
+        for p in self.ports.ports() {
             if let Err(e) = p.close() {
                 eprintln!("mrouter: {e}");
             }

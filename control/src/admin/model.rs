@@ -83,6 +83,30 @@ pub struct InterfaceView {
     /// down the interface is left out of the entries' outgoing ports.
     #[serde(default = "link_up_default")]
     pub link_up: bool,
+    /// The port is started and used by the workers (false while it cannot start, e.g. a memif
+    /// server that is not listening yet, or while a memif client restarts to reconnect).
+    #[serde(default = "link_up_default")]
+    pub running: bool,
+    /// How the control core sends on the port: `own-queue:N` (a tx queue of its own), or
+    /// `worker:N` (through worker N's queue: the port has no tx queue to spare, a
+    /// single-queue device or a memif port whose peer offers one queue pair).
+    #[serde(default)]
+    pub control_tx: String,
+    /// Failed start attempts (the port is started again every second while it fails).
+    #[serde(default)]
+    pub start_failures: u64,
+    /// Why the port last failed to start.
+    #[serde(default)]
+    pub start_error: Option<String>,
+    /// Restarts of a memif client whose link stayed down (to connect again).
+    #[serde(default)]
+    pub restarts: u64,
+    /// Control frames (IGMP) handed to the port's queue or to the worker that sends them.
+    #[serde(default)]
+    pub control_frames: u64,
+    /// Control frames refused (port not running, no mbuf, queue or worker ring full).
+    #[serde(default)]
+    pub control_refused: u64,
 }
 
 fn link_up_default() -> bool {

@@ -195,6 +195,7 @@ pub fn interfaces(interfaces: &[InterfaceView]) -> String {
         ("Address", L),
         ("Owner", L),
         ("Link", L),
+        ("CtlTx", L),
         ("RxPackets", R),
         ("TxPackets", R),
         ("RxMissed", R),
@@ -210,7 +211,19 @@ pub fn interfaces(interfaces: &[InterfaceView]) -> String {
             i.mac.clone(),
             i.address.clone(),
             i.owner.clone().unwrap_or_else(|| "-".to_string()),
-            if i.link_up { "up" } else { "down" }.to_string(),
+            if i.link_up {
+                "up"
+            } else if i.running {
+                "down"
+            } else {
+                "unstarted"
+            }
+            .to_string(),
+            if i.control_tx.is_empty() {
+                "-".to_string()
+            } else {
+                i.control_tx.clone()
+            },
             i.rx_packets.to_string(),
             i.tx_packets.to_string(),
             i.rx_missed.to_string(),
@@ -600,6 +613,13 @@ mod tests {
             rx_nombuf: 2,
             tx_errors: 3,
             link_up: false,
+            running: true,
+            control_tx: "worker:0".into(),
+            start_failures: 0,
+            start_error: None,
+            restarts: 0,
+            control_frames: 4,
+            control_refused: 0,
         }]);
         assert_eq!(
             cells(&text, "Name"),
@@ -612,6 +632,7 @@ mod tests {
                 "Address",
                 "Owner",
                 "Link",
+                "CtlTx",
                 "RxPackets",
                 "TxPackets",
                 "RxMissed",
@@ -630,6 +651,7 @@ mod tests {
                 "10.0.1.1/24",
                 "static",
                 "down",
+                "worker:0",
                 "60",
                 "0",
                 "1",

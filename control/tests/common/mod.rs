@@ -22,6 +22,9 @@ pub struct Lab {
     /// The router's address on if2 (default 10.0.3.1/24, below h2's 10.0.3.2): a test of
     /// querier election sets one above h2's.
     pub if2_address: String,
+    /// af_packet queue pairs per port (`qpairs=`), and rx queues: 2 (the control core gets
+    /// a tx queue of its own) or 1 (its frames go through the worker).
+    pub qpairs: u16,
 }
 
 impl Lab {
@@ -45,6 +48,7 @@ impl Lab {
             dir,
             igmp: false,
             if2_address: "10.0.3.1/24".into(),
+            qpairs: 2,
         }
     }
 
@@ -166,9 +170,9 @@ impl Lab {
         let cfg = format!(
             r#"eal: ["--no-pci", "--file-prefix", "{prefix}", "--log-level", "*:warning"]
 ports:
-  - {{ name: p0, device: "net_af_packet0,iface=r0,qpairs=2", rx_queues: 2 }}
-  - {{ name: p1, device: "net_af_packet1,iface=r1,qpairs=2", rx_queues: 2 }}
-  - {{ name: p2, device: "net_af_packet2,iface=r2,qpairs=2", rx_queues: 2 }}
+  - {{ name: p0, device: "net_af_packet0,iface=r0,qpairs={q}", rx_queues: {q} }}
+  - {{ name: p1, device: "net_af_packet1,iface=r1,qpairs={q}", rx_queues: {q} }}
+  - {{ name: p2, device: "net_af_packet2,iface=r2,qpairs={q}", rx_queues: {q} }}
 interfaces:
   - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
   - {{ name: if1, port: p1, address: 10.0.2.1/24{igmp} }}
@@ -180,6 +184,7 @@ workers: [1]
 "#,
             prefix = self.prefix,
             if2 = self.if2_address,
+            q = self.qpairs,
             igmp = if self.igmp {
                 ", igmp: { query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 }"
             } else {

@@ -228,6 +228,16 @@ impl Port {
         .map(|_| ())
     }
 
+    /// Stops the port (queues stay configured; [`Port::start`] starts it again). Call only
+    /// when no lcore polls it or sends on it.
+    pub fn stop(&self) -> Result<(), DpdkError> {
+        // SAFETY: the caller guarantees no queue of the port is in use.
+        check(unsafe { dpdk_sys::rte_eth_dev_stop(self.id) }, || {
+            format!("stop port {}", self.name)
+        })
+        .map(|_| ())
+    }
+
     /// Receives every multicast frame. Falls back to promiscuous mode where the driver has no
     /// all-multicast switch; returns which mode is on.
     pub fn enable_allmulticast(&self) -> Result<&'static str, DpdkError> {
@@ -396,6 +406,11 @@ impl TxQueue {
     /// DPDK port id.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Queue index.
+    pub fn queue(&self) -> u16 {
+        self.queue
     }
 
     /// Buffers `m`; when the buffer is full it is flushed first. Returns how many packets a

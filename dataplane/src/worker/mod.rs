@@ -5,6 +5,7 @@
 //! A worker never blocks or locks, and allocates only on the miss path; it writes only its own
 //! counters (see [`stats`]).
 
+pub mod control_link;
 pub mod entry_counters;
 pub mod mcast_input;
 pub mod pending;
@@ -63,6 +64,8 @@ pub struct Worker {
     pub control: std::thread::Thread,
     /// Per-stage cycle budget (measures only when asked for; see [`profile`]).
     pub clock: StageClock,
+    /// Frames the control core sends through this worker, rx queues of ports that start late.
+    pub link: control_link::ControlLink,
 }
 
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
@@ -155,6 +158,8 @@ impl Worker {
             c.unsent(q.flush() as u64);
         }
         clock.mark(Stage::Tx);
+        // Control-core frames for ports without a control queue, late ports' rx queues.
+        self.link.turn(&mut self.rx, &mut self.tx);
     }
 }
 

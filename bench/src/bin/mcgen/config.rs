@@ -65,9 +65,10 @@ pub struct Opts {
     /// No live table (the final report is still printed).
     #[arg(long)]
     pub quiet: bool,
-    /// Rx and tx queues per port (only queue 0 is used). A memif server accepts no more
-    /// rings than it has queues, so a peer with several queues per port (mrouter gives the
-    /// control core a tx queue of its own) needs this at 2 or more.
+    /// Rx and tx queues per port (only tx queue 0 is used; every rx queue is polled). A memif
+    /// server accepts no more rings than it has queues: mrouter connects to a memif port with
+    /// one queue pair per worker (plus one tx queue if its config asks for more `tx_queues`),
+    /// so 1 serves a one-worker mrouter.
     #[arg(long, default_value_t = 1)]
     pub queues: u16,
     /// New sources per second (a miss storm): each new source sends one packet to

@@ -515,9 +515,10 @@ pub fn mcgen_memif_argv(
             "--ttl",
             "16",
             "--quiet",
-            // mrouter's memif ports have a second tx queue (the control core's).
+            // One queue pair per port, as pktgen-dpdk offers by default: mrouter (one worker)
+            // connects with one, its control core's frames going through the worker.
             "--queues",
-            "2",
+            "1",
         ]
         .map(String::from),
     );
