@@ -8,30 +8,8 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::types::{InterfaceId, ProtocolHandle, SourceGroupEntry};
+use crate::types::{InterfaceId, ProtocolHandle, RouteInfo, SourceGroupEntry};
 use crate::Mgm;
-
-/// The route toward a source in the multicast view of the routing table (the parts of
-/// `RTM_DEST_INFO` that `MIB_IPMCAST_MFE` reports).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteInfo {
-    /// Prefix of the route (`dwRouteNetwork`).
-    pub network: Ipv4Addr,
-    /// Mask of the route (`dwRouteMask`).
-    pub mask: Ipv4Addr,
-    /// Protocol that originated the route (`dwRouteProtocol`).
-    pub protocol: u32,
-}
-
-impl Default for RouteInfo {
-    fn default() -> Self {
-        RouteInfo {
-            network: Ipv4Addr::UNSPECIFIED,
-            mask: Ipv4Addr::UNSPECIFIED,
-            protocol: 0,
-        }
-    }
-}
 
 /// Result of an RPF lookup: where traffic from a source is expected to arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
