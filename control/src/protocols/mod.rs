@@ -4,4 +4,5 @@
 pub mod igmp;
 pub mod jitter;
 pub mod proxy;
+pub mod shared;
 pub mod static_routes;

@@ -23,14 +23,17 @@ mod error;
 mod events;
 mod group;
 mod instance;
+mod interface;
 mod packet;
 mod show;
 
+pub use crate::protocols::shared::{MembershipEvent, Transmit};
 pub use config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
 pub use error::{IgmpError, RejectReason};
 pub use group::FilterMode;
-pub use instance::{Igmp, MembershipEvent, Transmit};
-pub use show::{GroupInfo, InterfaceCounters, InterfaceInfo, SourceInfo};
+pub use instance::Igmp;
+pub use interface::InterfaceCounters;
+pub use show::{GroupInfo, InterfaceInfo, SourceInfo};
 
 #[cfg(test)]
 mod tests_fsm;

@@ -2,7 +2,7 @@
 //! pending reports and responses, and the MGM callbacks that feed the database.
 
 use super::report::{self, Membership};
-use crate::protocols::igmp::Transmit;
+use crate::protocols::shared::Transmit;
 use dataplane::wire::{igmp, ipv4};
 use mgm::{InterfaceId, Mgm, MgmClient, PruneAlert, RouteInfo, RpfRequest, SourceGroupEntry};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
