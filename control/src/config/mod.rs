@@ -283,6 +283,3 @@ pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
         message: v.message,
     })
 }
-
-#[cfg(test)]
-mod tests;

@@ -34,12 +34,3 @@ pub use group::FilterMode;
 pub use instance::Igmp;
 pub use interface::InterfaceCounters;
 pub use show::{GroupInfo, InterfaceInfo, SourceInfo};
-
-#[cfg(test)]
-mod tests_fsm;
-#[cfg(test)]
-mod tests_harness;
-#[cfg(test)]
-mod tests_protocol;
-#[cfg(test)]
-mod tests_validation;

@@ -1,7 +1,7 @@
 //! The proxy's state: the aggregate membership database, what the upstream querier last heard,
 //! pending reports and responses, and the MGM callbacks that feed the database.
 
-use super::report::{self, Membership};
+use super::packet::{self, Membership};
 use crate::protocols::shared::Transmit;
 use dataplane::wire::{igmp, ipv4};
 use mgm::{InterfaceId, Mgm, MgmClient, PruneAlert, RouteInfo, RpfRequest, SourceGroupEntry};
@@ -331,7 +331,7 @@ impl IgmpProxy {
                 self.db.iter().map(|(g, m)| (*g, m.clone())).collect();
             let records = groups
                 .iter()
-                .map(|(g, m)| report::current_state(*g, m, None))
+                .map(|(g, m)| packet::current_state(*g, m, None))
                 .collect::<Vec<_>>();
             self.send_current(now, records);
         }
@@ -347,7 +347,7 @@ impl IgmpProxy {
                 continue;
             };
             if let Some(m) = self.db.get(&g) {
-                records.push(report::current_state(g, m, a.sources.as_ref()));
+                records.push(packet::current_state(g, m, a.sources.as_ref()));
             }
         }
         if !records.is_empty() {
@@ -425,7 +425,7 @@ impl IgmpProxy {
                     if current.is_empty() {
                         leaving.insert(*group);
                     }
-                    records.extend(report::state_change(*group, &p.base, &current));
+                    records.extend(packet::state_change(*group, &p.base, &current));
                 }
                 v => {
                     let joined = !current.is_empty();
@@ -502,7 +502,7 @@ impl IgmpProxy {
     /// v3 reports to 224.0.0.22, split so that each fits a 1500-byte datagram. The records of
     /// the groups in `leaving` are leaves (see [`ProxyCounters::leaves_sent`]).
     fn send_v3(&mut self, records: Vec<igmp::GroupRecordRepr>, leaving: &BTreeSet<Ipv4Addr>) {
-        for chunk in report::split(records, 1500 - ipv4::ROUTER_ALERT_HEADER_LEN) {
+        for chunk in packet::split(records, 1500 - ipv4::ROUTER_ALERT_HEADER_LEN) {
             let leaves = chunk.iter().filter(|r| leaving.contains(&r.group)).count() as u64;
             self.counters.leaves_sent += leaves;
             self.counters.reports_sent += chunk.len() as u64 - leaves;

@@ -25,7 +25,7 @@
 //! timers with [`IgmpProxy::handle_timeout`]; output by [`IgmpProxy::poll_transmit`].
 
 mod instance;
-mod report;
+pub mod packet;
 
 pub use instance::{IgmpProxy, ProxyConfig, ProxyCounters, ProxyGroup, ProxyInfo};
 
@@ -35,6 +35,3 @@ pub const PROXY_PROTOCOL: mgm::ClientId = mgm::ClientId {
     protocol: 0x4137_0100,
     component: 1,
 };
-
-#[cfg(test)]
-mod tests;
