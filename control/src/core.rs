@@ -4,7 +4,7 @@
 //! forwarding-table changes that it publishes to the workers.
 
 use crate::config::{Config, Limits};
-use crate::protocols::igmp::{Igmp, IgmpConfig, IgmpInterfaceConfig, MembershipEvent, Transmit};
+use crate::protocols::igmp::{Igmp, IgmpConfig, MembershipEvent, Transmit};
 use crate::protocols::proxy::{IgmpProxy, ProxyConfig, PROXY_PROTOCOL};
 use crate::protocols::static_routes::{self, StaticRouting, STATIC_PROTOCOL};
 use dataplane::fib::{Oif, Route, NO_COUNTER};
@@ -588,20 +588,7 @@ impl ControlCore {
             self.mgm
                 .take_interface_ownership(now, &mut self.host, handle, id)
                 .map_err(|e| mgm_err(&format!("IGMP on {}", iface.name), e))?;
-            let icfg = IgmpInterfaceConfig {
-                version: g.version,
-                robustness: g.robustness,
-                query_interval: g.query_interval,
-                query_response_interval: g.query_response_interval,
-                last_member_query_interval: g.last_member_query_interval,
-                last_member_query_count: Some(g.last_member_query_count),
-                immediate_leave: g.immediate_leave,
-                max_groups: g.max_groups as usize,
-                max_sources: g.max_sources as usize,
-                static_joins: g.static_joins.clone(),
-                ..IgmpInterfaceConfig::default()
-            };
-            igmp.add_interface(now, id.index, iface.address, iface.prefix_len, icfg)
+            igmp.add_interface(now, id.index, iface.address, iface.prefix_len, g.clone())
                 .map_err(|e| format!("IGMP on {}: {e}", iface.name))?;
         }
         self.igmp = Some(igmp);

@@ -1,6 +1,7 @@
 //! Whole-file tests: a good config and one test per rule, each asserting file, line and field.
 
 use control::config::*;
+use control::protocols::igmp::IgmpInterfaceConfig as IgmpConfig;
 use std::net::Ipv4Addr;
 use std::path::Path;
 

@@ -28,6 +28,7 @@ mod packet;
 mod show;
 
 pub use crate::protocols::shared::{MembershipEvent, Transmit};
+pub(crate) use config::IgmpSection;
 pub use config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
 pub use error::{IgmpError, RejectReason};
 pub use group::FilterMode;
