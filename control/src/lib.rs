@@ -6,5 +6,6 @@ pub mod admin;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod interface;
 pub mod protocols;
 pub mod views;

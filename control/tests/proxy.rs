@@ -548,7 +548,7 @@ fn router() -> (Mgm, Host) {
         rib,
     };
     let st = mgm
-        .register_protocol(t, control::protocols::static_routes::STATIC_PROTOCOL)
+        .register_protocol(t, control::protocols::static_routing::STATIC_PROTOCOL)
         .unwrap();
     host.static_h = Some(st);
     for i in [DOWN1, DOWN2] {

@@ -148,25 +148,56 @@ pub trait MgmClient {
 }
 
 /// A ready-made [`Clients`] dispatcher: boxed clients keyed by handle.
-#[derive(Default)]
-pub struct ClientMap {
-    clients: std::collections::HashMap<ProtocolHandle, Box<dyn MgmClient>>,
+///
+/// The value type defaults to `dyn MgmClient`; a host whose clients are a richer trait object
+/// (e.g. a router's `dyn Protocol`, which is an `MgmClient` plus what its control core needs)
+/// keeps them in a `ClientMap<dyn Protocol>` and dispatches with [`ClientMap::get_mut`].
+pub struct ClientMap<C: ?Sized = dyn MgmClient> {
+    clients: std::collections::BTreeMap<ProtocolHandle, Box<C>>,
 }
 
-impl ClientMap {
+impl<C: ?Sized> Default for ClientMap<C> {
+    fn default() -> Self {
+        ClientMap {
+            clients: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl<C: ?Sized> ClientMap<C> {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Attaches the client object for `handle` (replacing any previous one).
-    pub fn insert(&mut self, handle: ProtocolHandle, client: Box<dyn MgmClient>) {
+    pub fn insert(&mut self, handle: ProtocolHandle, client: Box<C>) {
         self.clients.insert(handle, client);
     }
 
     /// Detaches and returns the client object for `handle`.
-    pub fn remove(&mut self, handle: ProtocolHandle) -> Option<Box<dyn MgmClient>> {
+    pub fn remove(&mut self, handle: ProtocolHandle) -> Option<Box<C>> {
         self.clients.remove(&handle)
+    }
+
+    /// The client object for `handle`.
+    pub fn get(&self, handle: ProtocolHandle) -> Option<&C> {
+        self.clients.get(&handle).map(|c| &**c)
+    }
+
+    /// The client object for `handle`, mutably.
+    pub fn get_mut(&mut self, handle: ProtocolHandle) -> Option<&mut C> {
+        self.clients.get_mut(&handle).map(|c| &mut **c)
+    }
+
+    /// Every client with its handle, in handle (registration) order.
+    pub fn iter(&self) -> impl Iterator<Item = (ProtocolHandle, &C)> {
+        self.clients.iter().map(|(h, c)| (*h, &**c))
+    }
+
+    /// Every client with its handle, mutably, in handle (registration) order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (ProtocolHandle, &mut C)> {
+        self.clients.iter_mut().map(|(h, c)| (*h, &mut **c))
     }
 }
 

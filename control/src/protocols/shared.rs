@@ -66,3 +66,43 @@ impl Transmit {
         buf
     }
 }
+
+/// A received IP packet a protocol consumes, with the IP header fields the protocols check
+/// (RFC 3376 4: TTL 1 and Router Alert) and the IP payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedPacket<'a> {
+    /// IP source.
+    pub src: Ipv4Addr,
+    /// IP destination.
+    pub dst: Ipv4Addr,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// IP TTL.
+    pub ttl: u8,
+    /// The IP header carries a Router Alert option.
+    pub router_alert: bool,
+    /// The IP payload.
+    pub payload: &'a [u8],
+}
+
+/// One of a protocol's `show` views, as data: its name (the words after `show`) and its
+/// content as JSON, so the core and the admin socket can list every protocol's views without
+/// knowing its types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowView {
+    /// E.g. `"igmp interfaces"`.
+    pub name: &'static str,
+    /// The view's content.
+    pub data: serde_json::Value,
+}
+
+impl ShowView {
+    /// A view from any serialisable value (`Null` if it cannot be serialised, which the
+    /// protocols' plain data types never do).
+    pub fn new(name: &'static str, data: &impl serde::Serialize) -> ShowView {
+        ShowView {
+            name,
+            data: serde_json::to_value(data).unwrap_or_default(),
+        }
+    }
+}

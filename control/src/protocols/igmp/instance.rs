@@ -4,8 +4,13 @@ use super::config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
 use super::error::IgmpError;
 use super::interface::{emit_diff, Interface, InterfaceCounters};
 use super::packet::{self, Message};
-use crate::protocols::shared::{MembershipEvent, Transmit};
+use crate::config::Config;
+use crate::interface::interface_id;
+use crate::protocols::shared::{MembershipEvent, ReceivedPacket, ShowView, Transmit};
+use crate::protocols::{Protocol, Started};
 use dataplane::wire::ipv4;
+use mgm::{ClientId, MgmClient, MS_IP_IGMP};
+use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -219,4 +224,112 @@ impl Igmp {
         };
         i.general_query_next = Some(now + next);
     }
+}
+
+/// The id IGMP registers with the MGM (the MGM treats `MS_IP_IGMP` as IGMP: local membership).
+pub const IGMP_PROTOCOL: ClientId = ClientId {
+    protocol: MS_IP_IGMP,
+    component: 1,
+};
+
+/// IGMP's side of the MGM callbacks. IGMP always shares its interfaces with the static routing
+/// protocol (which owns every interface), so the disable/enable-IGMP callbacks never fire in
+/// this router; the defaults (not interested) are right for the rest.
+impl MgmClient for Igmp {}
+
+impl Protocol for Igmp {
+    fn name(&self) -> &'static str {
+        "igmp"
+    }
+
+    fn client_id(&self) -> ClientId {
+        IGMP_PROTOCOL
+    }
+
+    fn config_section(&self) -> &'static str {
+        "interfaces[].igmp"
+    }
+
+    /// Every IGMP message the core does not give to a protocol that claims its interface (the
+    /// proxy's upstream); those on interfaces without IGMP are counted as such.
+    fn consumes(&self, ip_protocol: u8, _iface: u32) -> bool {
+        ip_protocol == ipv4::PROTOCOL_IGMP
+    }
+
+    fn handle_packet(&mut self, now: Duration, iface: u32, packet: &ReceivedPacket<'_>) {
+        Igmp::handle_packet(
+            self,
+            now,
+            iface,
+            packet.src,
+            packet.dst,
+            packet.ttl,
+            packet.router_alert,
+            packet.payload,
+        );
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        Igmp::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Duration) {
+        Igmp::handle_timeout(self, now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        Igmp::poll_transmit(self)
+    }
+
+    fn poll_event(&mut self) -> Option<MembershipEvent> {
+        Igmp::poll_event(self)
+    }
+
+    fn show(&self, now: Duration) -> Vec<ShowView> {
+        let interfaces = self.interfaces(now);
+        let groups: Vec<_> = interfaces
+            .iter()
+            .map(|i| (i.iface, self.groups(i.iface, now)))
+            .collect();
+        vec![
+            ShowView::new("igmp interfaces", &interfaces),
+            ShowView::new("igmp groups", &groups),
+        ]
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn as_mgm_client(&mut self) -> &mut dyn MgmClient {
+        self
+    }
+}
+
+/// The registry's constructor: IGMP runs when some interface has an `igmp` section, on those
+/// interfaces; their startup queries and static joins are queued at `now`.
+pub(super) fn start(cfg: &Config, now: Duration) -> Started {
+    if cfg.interfaces.iter().all(|i| i.igmp.is_none()) {
+        return Ok(None);
+    }
+    let mut igmp = Igmp::new(IgmpConfig {
+        ssm_range: cfg.ssm_range,
+        ..IgmpConfig::default()
+    });
+    for (idx, iface) in cfg.interfaces.iter().enumerate() {
+        let Some(g) = &iface.igmp else { continue };
+        igmp.add_interface(
+            now,
+            interface_id(idx).index,
+            iface.address,
+            iface.prefix_len,
+            g.clone(),
+        )
+        .map_err(|e| format!("IGMP on {}: {e}", iface.name))?;
+    }
+    Ok(Some(Box::new(igmp)))
 }

@@ -32,6 +32,12 @@ pub(crate) use config::IgmpSection;
 pub use config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
 pub use error::{IgmpError, RejectReason};
 pub use group::FilterMode;
-pub use instance::Igmp;
+pub use instance::{Igmp, IGMP_PROTOCOL};
 pub use interface::InterfaceCounters;
 pub use show::{GroupInfo, InterfaceInfo, SourceInfo};
+
+/// The registry's line for IGMP.
+pub const REGISTRATION: crate::protocols::Registration = crate::protocols::Registration {
+    name: "igmp",
+    start: instance::start,
+};
