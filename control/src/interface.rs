@@ -5,11 +5,11 @@
 //! means "none"). The protocols' `u32` interface fields hold the same number
 //! ([`Interface::index`]).
 //!
-//! Ports (`u16` DPDK port ids) belong to the data plane. The conversion between the two happens
-//! in one place, the control core (`core.rs`: `port_of_interface` and `interface_of_port`, built
-//! from the config's `interfaces[i].port`): a miss or a punted packet arrives with a port and is
-//! turned into an interface there, and an MFE's interfaces become ports in `route_of` and
-//! `send_igmp`. Nothing above the core sees a port.
+//! Ports (`u16` DPDK port ids) belong to the data plane. The conversion between the two
+//! happens in one place, the control core (`control_core.rs`: `port_of_interface` and
+//! `interface_of_port`, built from the config's `interfaces[i].port`): a miss or a punted
+//! packet arrives with a port and is turned into an interface there, and an MFE's interfaces
+//! become ports in `route_of` and `send_igmp`. Nothing above the core sees a port.
 
 use mgm::InterfaceId;
 use std::fmt;

@@ -6,7 +6,7 @@ use crate::admin::{
     PortStatsView, RpfView, StatsView, WorkerView,
 };
 use crate::config::Config;
-use crate::core::ControlCore;
+use crate::control_core::ControlCore;
 use crate::interface::{config_index, interface_id};
 use crate::protocols::static_routing::STATIC_PROTOCOL;
 use dataplane::dpdk::telemetry::{self, Reply};
