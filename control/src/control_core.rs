@@ -8,6 +8,7 @@ use crate::interface::{config_index, interface_id};
 use crate::protocols::igmp::{Igmp, MembershipEvent, Transmit};
 use crate::protocols::proxy::IgmpProxy;
 use crate::protocols::registry::{self, Protocols};
+use crate::protocols::shared::ReceivedPacket;
 use crate::protocols::static_routing::{self, StaticRouting};
 use crate::protocols::Protocol;
 use dataplane::fib::{Oif, Route, NO_COUNTER};
@@ -472,28 +473,6 @@ impl ControlCore {
         Ok(())
     }
 
-    /// The proxy's part of a turn: queries heard upstream, the alerts that MGM calls of this
-    /// turn delivered, timers, and its reports out of the upstream port.
-    fn run_proxy(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(Ipv4Addr, Vec<u8>)>) {
-        let Some(proxy) = self.host.protocols.get_mut::<IgmpProxy>() else {
-            return;
-        };
-        for (src, igmp) in received {
-            proxy.handle_packet(now, src, &igmp);
-        }
-        proxy.handle_alerts(now);
-        if proxy.poll_timeout().is_some_and(|t| t <= now) {
-            proxy.handle_timeout(now);
-        }
-        let mut out = Vec::new();
-        while let Some(t) = proxy.poll_transmit() {
-            out.push(t);
-        }
-        for t in out {
-            self.send_igmp(dp, &t);
-        }
-    }
-
     /// Sends one IGMP message out of its interface's port on the control tx queue.
     fn send_igmp(&mut self, dp: &mut Dataplane, t: &Transmit) {
         let Some(port) = config_index(InterfaceId::new(t.iface))
@@ -537,15 +516,14 @@ impl ControlCore {
         Ok(())
     }
 
-    /// IGMP's part of a turn: received messages, timers, membership changes into the MGM,
-    /// queries out through the control core's tx queues.
-    fn run_igmp(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(u16, Vec<u8>)>) {
-        let upstream = self
-            .host
-            .protocols
-            .get::<IgmpProxy>()
-            .map(IgmpProxy::upstream);
-        let mut to_proxy = Vec::new();
+    /// The protocols' part of a turn, each reached through [`Protocol`]:
+    /// 1. every received control packet goes to the first protocol, in registration order,
+    ///    that consumes it (the proxy takes IGMP on its upstream interface, IGMP the rest);
+    /// 2. each protocol fires its due timers, and its membership changes go into the MGM (as
+    ///    the protocol) and its messages out of their ports;
+    /// 3. each takes in the alerts the MGM calls of this turn delivered (the proxy's join and
+    ///    prune alerts from IGMP's memberships), fires what is then due, and sends.
+    fn run_protocols(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(u16, Vec<u8>)>) {
         for (port, frame) in received {
             let Some(iface) = self.interface_of_port.get(port as usize).copied().flatten() else {
                 continue;
@@ -556,52 +534,53 @@ impl ControlCore {
             let Ok(ip) = dataplane::wire::ipv4::Packet::new_checked(eth.payload()) else {
                 continue;
             };
+            let packet = ReceivedPacket {
+                src: ip.src_addr(),
+                dst: ip.dst_addr(),
+                protocol: ip.protocol(),
+                ttl: ip.ttl(),
+                router_alert: ip.has_router_alert(),
+                payload: ip.payload(),
+            };
             let id = interface_id(iface).index;
-            if Some(id) == upstream {
-                // The proxy is a host there: queries are its to answer.
-                to_proxy.push((ip.src_addr(), ip.payload().to_vec()));
+            if let Some(p) = self.host.protocols.consumer_mut(packet.protocol, id) {
+                p.handle_packet(now, id, &packet);
+            }
+        }
+        let handles: Vec<ProtocolHandle> = self.host.protocols.iter().map(|(h, _)| h).collect();
+        for &handle in &handles {
+            let Some(p) = self.host.protocols.by_handle_mut(handle) else {
                 continue;
+            };
+            if p.poll_timeout().is_some_and(|t| t <= now) {
+                p.handle_timeout(now);
             }
-            if let Some(igmp) = self.host.protocols.get_mut::<Igmp>() {
-                igmp.handle_packet(
-                    now,
-                    id,
-                    ip.src_addr(),
-                    ip.dst_addr(),
-                    ip.ttl(),
-                    ip.has_router_alert(),
-                    ip.payload(),
-                );
-            }
-        }
-        if let Some(igmp) = self.host.protocols.get_mut::<Igmp>() {
-            if igmp.poll_timeout().is_some_and(|t| t <= now) {
-                igmp.handle_timeout(now);
+            // Taken out first: the MGM calls below borrow the host the protocol lives in.
+            let events: Vec<MembershipEvent> = std::iter::from_fn(|| p.poll_event()).collect();
+            let out: Vec<Transmit> = std::iter::from_fn(|| p.poll_transmit()).collect();
+            self.memberships(now, handle, events);
+            for t in out {
+                self.send_igmp(dp, &t);
             }
         }
-        self.igmp_memberships(now);
-        let mut out = Vec::new();
-        if let Some(igmp) = self.host.protocols.get_mut::<Igmp>() {
-            while let Some(t) = igmp.poll_transmit() {
-                out.push(t);
+        for &handle in &handles {
+            let Some(p) = self.host.protocols.by_handle_mut(handle) else {
+                continue;
+            };
+            p.handle_alerts(now);
+            if p.poll_timeout().is_some_and(|t| t <= now) {
+                p.handle_timeout(now);
+            }
+            let out: Vec<Transmit> = std::iter::from_fn(|| p.poll_transmit()).collect();
+            for t in out {
+                self.send_igmp(dp, &t);
             }
         }
-        for t in out {
-            self.send_igmp(dp, &t);
-        }
-        // After IGMP's memberships, whose alerts the proxy takes in now.
-        self.run_proxy(dp, now, to_proxy);
     }
 
-    /// IGMP's membership changes into the MGM (as MS_IP_IGMP).
-    fn igmp_memberships(&mut self, now: Duration) {
-        let Some(igmp) = self.host.protocols.get_mut::<Igmp>() else {
-            return;
-        };
-        // Taken out first: the MGM calls below borrow the host the protocol lives in (IGMP's
-        // MGM callbacks queue nothing, so none of them adds an event meanwhile).
-        let events: Vec<MembershipEvent> = std::iter::from_fn(|| igmp.poll_event()).collect();
-        let handle = self.host.protocols.handle_of::<Igmp>();
+    /// A protocol's membership changes into the MGM, as the protocol `handle` (IGMP's local
+    /// membership: counted as IGMP joins and leaves).
+    fn memberships(&mut self, now: Duration, handle: ProtocolHandle, events: Vec<MembershipEvent>) {
         for event in events {
             let (join, iface, source, group) = match event {
                 MembershipEvent::Join {
@@ -619,7 +598,7 @@ impl ControlCore {
                 Some(s) => Scope::source_group(s, group),
                 None => Scope::any_source(group),
             };
-            let (Ok(scope), Some(handle)) = (scope, handle) else {
+            let Ok(scope) = scope else {
                 self.counters.igmp_membership_errors += 1;
                 continue;
             };
@@ -944,7 +923,7 @@ impl ControlCore {
                 _ => counters.punted_link_local += 1,
             }
         });
-        self.run_igmp(dp, now, igmp_in);
+        self.run_protocols(dp, now, igmp_in);
         if self.mgm.poll_timeout().is_some_and(|t| t <= now) {
             self.mgm.handle_timeout(now, &mut self.host);
         }

@@ -71,6 +71,20 @@ impl Protocols {
             .find_map(|(h, p)| p.as_any().is::<T>().then_some(h))
     }
 
+    /// The running protocol `handle` names.
+    pub fn by_handle_mut(&mut self, handle: ProtocolHandle) -> Option<&mut dyn Protocol> {
+        self.map.get_mut(handle)
+    }
+
+    /// The first running protocol, in registration order, that consumes packets of IP protocol
+    /// `ip_protocol` arriving on `iface` ([`Protocol::consumes`]).
+    pub fn consumer_mut(&mut self, ip_protocol: u8, iface: u32) -> Option<&mut dyn Protocol> {
+        self.map
+            .iter_mut()
+            .map(|(_, p)| p)
+            .find(|p| p.consumes(ip_protocol, iface))
+    }
+
     /// Every running protocol, in registration order.
     pub fn iter(&self) -> impl Iterator<Item = (ProtocolHandle, &dyn Protocol)> {
         self.map.iter()
