@@ -6,7 +6,7 @@
 
 use crate::admin::{AdminServer, Request, Response};
 use crate::config::{self, Config};
-use crate::core::ControlCore;
+use crate::control_core::ControlCore;
 use crate::views;
 use clap::Parser;
 use dataplane::dpdk::{telemetry, Eal, PortStats};

@@ -4,7 +4,8 @@
 
 pub mod admin;
 pub mod config;
-pub mod core;
+pub mod control_core;
 pub mod daemon;
+pub mod interface;
 pub mod protocols;
 pub mod views;

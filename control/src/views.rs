@@ -6,8 +6,9 @@ use crate::admin::{
     PortStatsView, RpfView, StatsView, WorkerView,
 };
 use crate::config::Config;
-use crate::core::ControlCore;
-use crate::protocols::static_routes;
+use crate::control_core::ControlCore;
+use crate::interface::{config_index, interface_id};
+use crate::protocols::static_routing::STATIC_PROTOCOL;
 use dataplane::dpdk::telemetry::{self, Reply};
 use dataplane::router::Dataplane;
 use dataplane::worker::{Counters, DropReason};
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 fn iface_name(cfg: &Config, iface: InterfaceId) -> String {
-    static_routes::config_index(iface)
+    config_index(iface)
         .and_then(|i| cfg.interfaces.get(i))
         .map_or_else(|| "-".to_string(), |i| i.name.clone())
 }
@@ -87,7 +88,7 @@ pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<Inter
             let st = status.get(f.port);
             InterfaceView {
                 name: f.name.clone(),
-                index: static_routes::interface_id(i).index,
+                index: interface_id(i).index,
                 port: cfg.ports[f.port].name.clone(),
                 device: cfg.ports[f.port].device.clone(),
                 driver,
@@ -95,10 +96,10 @@ pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<Inter
                 address: format!("{}/{}", f.address, f.prefix_len),
                 owner: core
                     .mgm()
-                    .get_protocol_on_interface(static_routes::interface_id(i))
+                    .get_protocol_on_interface(interface_id(i))
                     .ok()
                     .map(|c| {
-                        if c == static_routes::STATIC_PROTOCOL {
+                        if c == STATIC_PROTOCOL {
                             "static".into()
                         } else {
                             format!("{:#x}/{}", c.protocol, c.component)

@@ -4,7 +4,7 @@
 //! published table, held packets follow; negative entries; wrong-interface counting.
 
 use control::config;
-use control::core::ControlCore;
+use control::control_core::ControlCore;
 use control::daemon::port_specs;
 use dataplane::dpdk::Eal;
 use dataplane::fib::ForwardingTable;

@@ -8,30 +8,8 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::types::{InterfaceId, ProtocolHandle, SourceGroupEntry};
+use crate::types::{InterfaceId, ProtocolHandle, RouteInfo, SourceGroupEntry};
 use crate::Mgm;
-
-/// The route toward a source in the multicast view of the routing table (the parts of
-/// `RTM_DEST_INFO` that `MIB_IPMCAST_MFE` reports).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteInfo {
-    /// Prefix of the route (`dwRouteNetwork`).
-    pub network: Ipv4Addr,
-    /// Mask of the route (`dwRouteMask`).
-    pub mask: Ipv4Addr,
-    /// Protocol that originated the route (`dwRouteProtocol`).
-    pub protocol: u32,
-}
-
-impl Default for RouteInfo {
-    fn default() -> Self {
-        RouteInfo {
-            network: Ipv4Addr::UNSPECIFIED,
-            mask: Ipv4Addr::UNSPECIFIED,
-            protocol: 0,
-        }
-    }
-}
 
 /// Result of an RPF lookup: where traffic from a source is expected to arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,25 +148,56 @@ pub trait MgmClient {
 }
 
 /// A ready-made [`Clients`] dispatcher: boxed clients keyed by handle.
-#[derive(Default)]
-pub struct ClientMap {
-    clients: std::collections::HashMap<ProtocolHandle, Box<dyn MgmClient>>,
+///
+/// The value type defaults to `dyn MgmClient`; a host whose clients are a richer trait object
+/// (e.g. a router's `dyn Protocol`, which is an `MgmClient` plus what its control core needs)
+/// keeps them in a `ClientMap<dyn Protocol>` and dispatches with [`ClientMap::get_mut`].
+pub struct ClientMap<C: ?Sized = dyn MgmClient> {
+    clients: std::collections::BTreeMap<ProtocolHandle, Box<C>>,
 }
 
-impl ClientMap {
+impl<C: ?Sized> Default for ClientMap<C> {
+    fn default() -> Self {
+        ClientMap {
+            clients: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl<C: ?Sized> ClientMap<C> {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Attaches the client object for `handle` (replacing any previous one).
-    pub fn insert(&mut self, handle: ProtocolHandle, client: Box<dyn MgmClient>) {
+    pub fn insert(&mut self, handle: ProtocolHandle, client: Box<C>) {
         self.clients.insert(handle, client);
     }
 
     /// Detaches and returns the client object for `handle`.
-    pub fn remove(&mut self, handle: ProtocolHandle) -> Option<Box<dyn MgmClient>> {
+    pub fn remove(&mut self, handle: ProtocolHandle) -> Option<Box<C>> {
         self.clients.remove(&handle)
+    }
+
+    /// The client object for `handle`.
+    pub fn get(&self, handle: ProtocolHandle) -> Option<&C> {
+        self.clients.get(&handle).map(|c| &**c)
+    }
+
+    /// The client object for `handle`, mutably.
+    pub fn get_mut(&mut self, handle: ProtocolHandle) -> Option<&mut C> {
+        self.clients.get_mut(&handle).map(|c| &mut **c)
+    }
+
+    /// Every client with its handle, in handle (registration) order.
+    pub fn iter(&self) -> impl Iterator<Item = (ProtocolHandle, &C)> {
+        self.clients.iter().map(|(h, c)| (*h, &**c))
+    }
+
+    /// Every client with its handle, mutably, in handle (registration) order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (ProtocolHandle, &mut C)> {
+        self.clients.iter_mut().map(|(h, c)| (*h, &mut **c))
     }
 }
 

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::client::{Host, OifEntry, RouteInfo, RpfRequest};
+use crate::client::{Host, OifEntry, RpfRequest};
 use crate::error::MgmError;
-use crate::mfe::{Mfe, MfeChange, MfeCounters, MfeKey, MfeStatsDelta, OifState};
+use crate::mfe::{group_key, Mfe, MfeChange, MfeCounters, MfeKey, MfeStatsDelta, OifState};
 use crate::mgm::{Mgm, Notice};
-use crate::ops::group_key;
-use crate::types::{InterfaceId, ProtocolHandle, SourceGroupEntry};
+use crate::types::{InterfaceId, ProtocolHandle, RouteInfo, SourceGroupEntry};
 
 /// A packet the data plane could not match: "new source or new group" (`MgmNewPacketReceived`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -45,6 +45,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod callbacks;
 mod client;
 mod creation;
 mod error;
@@ -59,8 +60,7 @@ mod types;
 pub use std::time::Duration;
 
 pub use client::{
-    ClientMap, Clients, Host, MgmClient, OifEntry, PruneAlert, RouteInfo, RpfLookup, RpfRequest,
-    RpfRoute,
+    ClientMap, Clients, Host, MgmClient, OifEntry, PruneAlert, RpfLookup, RpfRequest, RpfRoute,
 };
 pub use creation::Miss;
 pub use error::*;
@@ -71,6 +71,6 @@ pub use mgm::{Mgm, MgmConfig, MgmCounters};
 pub use query::Batch;
 pub use rib::MulticastRib;
 pub use types::{
-    ClientId, EnumHandle, EnumType, InterfaceId, MembershipFlags, ProtocolHandle, Scope,
+    ClientId, EnumHandle, EnumType, InterfaceId, MembershipFlags, ProtocolHandle, RouteInfo, Scope,
     SourceGroupEntry, MS_IP_IGMP,
 };

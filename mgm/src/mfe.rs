@@ -4,12 +4,16 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::client::RouteInfo;
-use crate::types::InterfaceId;
+use crate::types::{InterfaceId, RouteInfo};
 
 /// Key of the MFE table: (group, source), so that the table's order is the walk order
 /// (by group, then source; `Ipv4Addr` compares as big-endian unsigned, gap 12).
 pub(crate) type MfeKey = (Ipv4Addr, Ipv4Addr);
+
+/// The key of (S,G) in the MFE table.
+pub(crate) fn group_key(source: Ipv4Addr, group: Ipv4Addr) -> MfeKey {
+    (group, source)
+}
 
 /// Counters of one MFE, as the data plane reports them (summed over workers). The same type
 /// carries increments into [`crate::Mgm::update_mfe_stats`].

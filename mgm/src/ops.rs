@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::client::Host;
 use crate::error::MgmError;
 use crate::membership::{Change, Record};
-use crate::mfe::MfeKey;
+use crate::mfe::{group_key, MfeKey};
 use crate::mgm::{Mgm, Notice};
 use crate::types::{InterfaceId, MembershipFlags, ProtocolHandle, Scope};
 
@@ -330,8 +330,4 @@ fn check_flags(scope: Scope, flags: MembershipFlags) -> Result<(), MgmError> {
         return Err(MgmError::InvalidParameter);
     }
     Ok(())
-}
-
-pub(crate) fn group_key(source: Ipv4Addr, group: Ipv4Addr) -> MfeKey {
-    (group, source)
 }

@@ -6,9 +6,8 @@ use std::ops::Bound;
 use std::time::Duration;
 
 use crate::error::{BatchStatus, MgmError};
-use crate::mfe::{Mfe, MfeChange, MfeKey, MibMfe, MibMfeStats, StatsLayout};
-use crate::mgm::Mgm;
-use crate::ops::group_key;
+use crate::mfe::{group_key, Mfe, MfeChange, MfeKey, MibMfe, MibMfeStats, StatsLayout};
+use crate::mgm::{EnumState, Mgm};
 use crate::types::{EnumHandle, EnumType, ProtocolHandle, Scope, SourceGroupEntry};
 
 /// One batch of a First/Next walk or a group enumeration.
@@ -18,13 +17,6 @@ pub struct Batch<T> {
     pub entries: Vec<T>,
     /// `MoreData` if records remain, `NoMoreItems` if this batch reached the end.
     pub status: BatchStatus,
-}
-
-/// An open group enumeration: a snapshot taken at start and a cursor.
-#[derive(Debug, Clone)]
-pub(crate) struct EnumState {
-    entries: Vec<SourceGroupEntry>,
-    next: usize,
 }
 
 /// Fills a batch from `items` within `budget` bytes (the Windows buffer protocol, gap 13).

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use crate::client::{RouteInfo, RpfLookup, RpfRoute};
-use crate::types::InterfaceId;
+use crate::client::{RpfLookup, RpfRoute};
+use crate::types::{InterfaceId, RouteInfo};
 
 /// Routes keyed by prefix length; a lookup probes at most 33 hash tables, so its cost does not
 /// grow with the number of routes.

@@ -245,3 +245,25 @@ pub enum EnumType {
     /// `ALL_SOURCES` (1): every (*,G), (S,G) and (*,*) record, once each.
     AllSources,
 }
+
+/// The route toward a source in the multicast view of the routing table (the parts of
+/// `RTM_DEST_INFO` that `MIB_IPMCAST_MFE` reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// Prefix of the route (`dwRouteNetwork`).
+    pub network: Ipv4Addr,
+    /// Mask of the route (`dwRouteMask`).
+    pub mask: Ipv4Addr,
+    /// Protocol that originated the route (`dwRouteProtocol`).
+    pub protocol: u32,
+}
+
+impl Default for RouteInfo {
+    fn default() -> Self {
+        RouteInfo {
+            network: Ipv4Addr::UNSPECIFIED,
+            mask: Ipv4Addr::UNSPECIFIED,
+            protocol: 0,
+        }
+    }
+}

@@ -18,7 +18,9 @@ mod error;
 mod locate;
 mod raw;
 mod validate;
+pub(crate) mod values;
 
+use crate::protocols::igmp::IgmpInterfaceConfig;
 use std::{net::Ipv4Addr, path::Path};
 
 pub use error::ConfigError;
@@ -137,51 +139,9 @@ pub struct InterfaceConfig {
     pub address: Ipv4Addr,
     /// 0..=32.
     pub prefix_len: u8,
-    /// IGMP router side on this interface; `None`: IGMP off here.
-    pub igmp: Option<IgmpConfig>,
-}
-
-/// IGMP on one interface. Defaults are RFC 3376 section 8's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IgmpConfig {
-    /// Highest IGMP version spoken (1, 2 or 3; default 3).
-    pub version: u8,
-    /// Query Interval (default 125 s).
-    pub query_interval: std::time::Duration,
-    /// Query Response Interval (default 10 s; less than the query interval).
-    pub query_response_interval: std::time::Duration,
-    /// Robustness Variable (default 2).
-    pub robustness: u8,
-    /// Last Member Query Interval (default 1 s).
-    pub last_member_query_interval: std::time::Duration,
-    /// Last Member Query Count (default: the robustness variable).
-    pub last_member_query_count: u8,
-    /// Stop forwarding at once when a v2 leave arrives (for links with one host per group).
-    pub immediate_leave: bool,
-    /// Most groups with members on the interface (default 1024); joins beyond are refused
-    /// and counted.
-    pub max_groups: u32,
-    /// Most sources per group (default 1024).
-    pub max_sources: u32,
-    /// Memberships configured on the interface: (source or `None` for any, group).
-    pub static_joins: Vec<(Option<Ipv4Addr>, Ipv4Addr)>,
-}
-
-impl Default for IgmpConfig {
-    fn default() -> Self {
-        IgmpConfig {
-            version: 3,
-            query_interval: std::time::Duration::from_secs(125),
-            query_response_interval: std::time::Duration::from_secs(10),
-            robustness: 2,
-            last_member_query_interval: std::time::Duration::from_secs(1),
-            last_member_query_count: 2,
-            immediate_leave: false,
-            max_groups: 1024,
-            max_sources: 1024,
-            static_joins: Vec::new(),
-        }
-    }
+    /// IGMP router side on this interface; `None`: IGMP off here. The protocol's own settings
+    /// type: the config file's section is declared and validated by the protocol.
+    pub igmp: Option<IgmpInterfaceConfig>,
 }
 
 impl InterfaceConfig {
@@ -283,6 +243,3 @@ pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
         message: v.message,
     })
 }
-
-#[cfg(test)]
-mod tests;

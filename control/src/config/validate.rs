@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use crate::protocols::igmp::{IgmpInterfaceConfig, IgmpSection};
+
 use super::{
-    raw::{
-        RawConfig, RawIgmp, RawIgmpProxy, RawInterface, RawLimits, RawPort, RawRoute, RawRpfRoute,
-        Seconds,
-    },
-    Config, ControlConfig, IgmpConfig, IgmpProxyConfig, InterfaceConfig, Limits, OifConfig,
-    PortConfig, RouteConfig, RpfRouteConfig,
+    raw::{RawConfig, RawIgmpProxy, RawInterface, RawLimits, RawPort, RawRoute, RawRpfRoute},
+    values::Bounded,
+    Config, ControlConfig, IgmpProxyConfig, InterfaceConfig, Limits, OifConfig, PortConfig,
+    RouteConfig, RpfRouteConfig,
 };
 
 /// A rule broken at `field` (a path such as `routes[1].iif`); the caller finds its line.
@@ -86,9 +86,7 @@ fn limits(raw: Option<&RawLimits>, routes: &[RouteConfig]) -> Result<Limits, Vio
     let Some(raw) = raw else {
         return Ok(d);
     };
-    let pick = |v: Option<super::raw::Bounded<1, 10_000_000>>, default: u32| {
-        v.map_or(default, |b| b.0 as u32)
-    };
+    let pick = |v: Option<Bounded<1, 10_000_000>>, default: u32| v.map_or(default, |b| b.0 as u32);
     let miss_rate = pick(raw.miss_rate, d.miss_rate);
     let l = Limits {
         max_mfes: raw.max_mfes.map_or(d.max_mfes, |b| b.0),
@@ -168,58 +166,13 @@ fn igmp_proxy(
     })
 }
 
-fn in_range(addr: Ipv4Addr, (network, len): (Ipv4Addr, u8)) -> bool {
-    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-    u32::from(addr) & mask == u32::from(network)
-}
-
-fn igmp(i: usize, raw: &RawIgmp, ssm_range: (Ipv4Addr, u8)) -> Result<IgmpConfig, Violation> {
-    let d = IgmpConfig::default();
-    let secs =
-        |s: Option<Seconds>, default: Duration| s.map_or(default, |s| Duration::from_secs_f64(s.0));
-    let robustness = raw.robustness.map_or(d.robustness, |b| b.0 as u8);
-    let cfg = IgmpConfig {
-        version: raw.version.map_or(d.version, |b| b.0 as u8),
-        query_interval: secs(raw.query_interval, d.query_interval),
-        query_response_interval: secs(raw.query_response_interval, d.query_response_interval),
-        robustness,
-        last_member_query_interval: secs(
-            raw.last_member_query_interval,
-            d.last_member_query_interval,
-        ),
-        last_member_query_count: raw
-            .last_member_query_count
-            .map_or(robustness, |b| b.0 as u8),
-        immediate_leave: raw.immediate_leave,
-        max_groups: raw.max_groups.map_or(d.max_groups, |b| b.0 as u32),
-        max_sources: raw.max_sources.map_or(d.max_sources, |b| b.0 as u32),
-        static_joins: raw
-            .static_joins
-            .iter()
-            .map(|j| (j.source.and_then(|s| s.0), j.group.0))
-            .collect(),
-    };
-    if cfg.query_response_interval >= cfg.query_interval {
-        return Err(violation(
-            format!("interfaces[{i}].igmp.query_response_interval"),
-            format!(
-                "{:?} must be less than the query interval ({:?}) (RFC 3376 8.3)",
-                cfg.query_response_interval, cfg.query_interval
-            ),
-        ));
-    }
-    for (j, (source, group)) in cfg.static_joins.iter().enumerate() {
-        if source.is_none() && in_range(*group, ssm_range) {
-            return Err(violation(
-                format!("interfaces[{i}].igmp.static_joins[{j}]"),
-                format!(
-                    "{group} is in the SSM range {}/{}: a join there needs a source",
-                    ssm_range.0, ssm_range.1
-                ),
-            ));
-        }
-    }
-    Ok(cfg)
+fn igmp(
+    i: usize,
+    raw: &IgmpSection,
+    ssm_range: (Ipv4Addr, u8),
+) -> Result<IgmpInterfaceConfig, Violation> {
+    raw.validate(&format!("interfaces[{i}].igmp"), ssm_range)
+        .map_err(|(field, message)| violation(field, message))
 }
 
 fn rpf_routes(
@@ -285,7 +238,7 @@ fn ports(raw: &[RawPort]) -> Result<Vec<PortConfig>, Violation> {
             );
             return Err(violation(format!("ports[{i}].device"), msg));
         }
-        let count = |q: Option<super::raw::Bounded<1, 64>>| q.map_or(1, |q| q.0 as u16);
+        let count = |q: Option<Bounded<1, 64>>| q.map_or(1, |q| q.0 as u16);
         out.push(PortConfig {
             name: p.name.0.clone(),
             device: p.device.devargs.clone(),

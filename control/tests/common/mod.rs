@@ -132,6 +132,22 @@ impl Lab {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The datagram waited in the worker's pending queue while its entry was made, and goes
+        // out at the worker's next turn; on a loaded machine that turn can come after the
+        // caller's receivers joined, which would then get it. Wait until the entry has counted
+        // it (the counters reach `show mroute` once a second), for at most 2 s: an entry that
+        // forwards nothing never counts it.
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end
+            && !self
+                .ctl_json(&["show", "mroute"])
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["group"] == group && m["packets"].as_u64().unwrap_or(0) >= 1)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// One DPDK telemetry request to this lab's mrouter (its EAL file prefix is the lab's).

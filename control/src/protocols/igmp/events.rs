@@ -3,8 +3,10 @@
 //! SSM rules), and timers (6.5, 6.6.3 retransmissions, general queries).
 
 use super::group::{FilterMode, Group, QueryAction, SourceBudget, Sources};
-use super::instance::{emit_diff, Igmp, Interface, Transmit};
+use super::instance::Igmp;
+use super::interface::{emit_diff, Interface};
 use super::packet::{self, routable_group, Query, Report};
+use crate::protocols::shared::Transmit;
 use dataplane::wire::igmp::{self, RecordType};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;

@@ -1,176 +1,19 @@
 //! The IGMP instance: per-interface state, the input dispatch and the `poll_*` outputs.
 
 use super::config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
-use super::error::{IgmpError, RejectReason};
-use super::group::{FilterMode, Group};
+use super::error::IgmpError;
+use super::interface::{emit_diff, Interface, InterfaceCounters};
 use super::packet::{self, Message};
-use super::show::InterfaceCounters;
-use dataplane::wire::{igmp, ipv4};
+use crate::config::Config;
+use crate::interface::interface_id;
+use crate::protocols::shared::{MembershipEvent, ReceivedPacket, ShowView, Transmit};
+use crate::protocols::{Protocol, Started};
+use dataplane::wire::ipv4;
+use mgm::{ClientId, MgmClient, MS_IP_IGMP};
+use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
-
-/// A membership change for the control core to turn into an MGM add or delete group
-/// membership on interface `iface`. `source: None` is (*,G).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum MembershipEvent {
-    /// Traffic for (source, group) is wanted on `iface`.
-    Join {
-        /// Interface.
-        iface: u32,
-        /// Source, `None` for any source.
-        source: Option<Ipv4Addr>,
-        /// Group.
-        group: Ipv4Addr,
-    },
-    /// Traffic for (source, group) is no longer wanted on `iface`.
-    Leave {
-        /// Interface.
-        iface: u32,
-        /// Source, `None` for any source.
-        source: Option<Ipv4Addr>,
-        /// Group.
-        group: Ipv4Addr,
-    },
-}
-
-/// An IGMP message to send on `iface` from `src` to `dst`, with IP TTL 1 and a Router Alert
-/// (RFC 2236 section 2, RFC 3376 section 4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Interface.
-    pub iface: u32,
-    /// Source address: the interface's.
-    pub src: Ipv4Addr,
-    /// Destination: 224.0.0.1 for general queries, the group for specific ones.
-    pub dst: Ipv4Addr,
-    /// The message.
-    pub igmp: igmp::Repr,
-}
-
-impl Transmit {
-    /// The IGMP message bytes (the IP payload).
-    pub fn igmp_bytes(&self) -> Vec<u8> {
-        self.igmp.to_bytes()
-    }
-
-    /// The whole IPv4 datagram: a 24-byte header with Router Alert, TTL 1, DSCP CS6 (0xc0, as
-    /// Linux sends IGMP), then the message.
-    pub fn ip_packet(&self) -> Vec<u8> {
-        let body = self.igmp_bytes();
-        let repr = ipv4::Repr {
-            src_addr: self.src,
-            dst_addr: self.dst,
-            protocol: ipv4::PROTOCOL_IGMP,
-            payload_len: body.len(),
-            ttl: 1,
-            dscp_ecn: 0xc0,
-        };
-        let mut buf = vec![0u8; ipv4::ROUTER_ALERT_HEADER_LEN + body.len()];
-        repr.emit_with_router_alert(&mut ipv4::Packet::new_unchecked(&mut buf[..]));
-        buf[ipv4::ROUTER_ALERT_HEADER_LEN..].copy_from_slice(&body);
-        buf
-    }
-}
-
-/// One interface running IGMP.
-#[derive(Debug, Clone)]
-pub(super) struct Interface {
-    pub id: u32,
-    pub address: Ipv4Addr,
-    pub prefix_len: u8,
-    pub cfg: IgmpInterfaceConfig,
-    /// The querier's address: ours while we are querier.
-    pub querier: Ipv4Addr,
-    /// Other Querier Present timer; `None` while we are querier.
-    pub other_querier_until: Option<Duration>,
-    /// Our own (configured) robustness and query interval while we use the querier's (RFC 3376
-    /// 4.1.6, 4.1.7); restored when we become querier again.
-    pub own_timers: Option<(u8, Duration)>,
-    /// Next general query (only while querier).
-    pub general_query_next: Option<Duration>,
-    /// Startup queries still to send after the next one.
-    pub startup_left: u8,
-    pub groups: BTreeMap<Ipv4Addr, Group>,
-    /// Source records held by all groups (for `max_sources`).
-    pub source_count: usize,
-    pub static_joins: BTreeSet<(Ipv4Addr, Option<Ipv4Addr>)>,
-    pub counters: InterfaceCounters,
-}
-
-impl Interface {
-    pub fn is_querier(&self) -> bool {
-        self.other_querier_until.is_none()
-    }
-
-    pub fn reject(&mut self, reason: RejectReason) {
-        *self.counters.rejected.entry(reason).or_insert(0) += 1;
-    }
-
-    /// What `group` forwards on this interface: `None` is (*,G), `Some(s)` is (S,G).
-    pub fn forwarding(&self, group: Ipv4Addr) -> BTreeSet<Option<Ipv4Addr>> {
-        let mut set: BTreeSet<Option<Ipv4Addr>> = self
-            .static_joins
-            .range((group, None)..=(group, Some(Ipv4Addr::BROADCAST)))
-            .map(|(_, s)| *s)
-            .collect();
-        if let Some(g) = self.groups.get(&group) {
-            match g.mode {
-                FilterMode::Exclude => {
-                    set.insert(None);
-                }
-                FilterMode::Include => set.extend(g.requested().into_iter().map(Some)),
-            }
-        }
-        set
-    }
-
-    /// Remove `group` if it is INCLUDE({}) (6.5: no state left).
-    pub fn drop_if_empty(&mut self, group: Ipv4Addr) {
-        if self.groups.get(&group).is_some_and(Group::is_empty) {
-            self.groups.remove(&group);
-        }
-    }
-
-    /// Remove `group` whatever its state, freeing its sources.
-    pub fn remove_group(&mut self, group: Ipv4Addr) {
-        if let Some(g) = self.groups.remove(&group) {
-            self.source_count -= g.sources.len();
-        }
-    }
-
-    pub fn next_deadline(&self) -> Option<Duration> {
-        [self.other_querier_until, self.general_query_next]
-            .into_iter()
-            .chain(self.groups.values().map(Group::next_deadline))
-            .flatten()
-            .min()
-    }
-}
-
-/// Queue the Join and Leave events that turn forwarding set `before` into `after`.
-pub(super) fn emit_diff(
-    events: &mut VecDeque<MembershipEvent>,
-    iface: u32,
-    group: Ipv4Addr,
-    before: &BTreeSet<Option<Ipv4Addr>>,
-    after: &BTreeSet<Option<Ipv4Addr>>,
-) {
-    for &source in before.difference(after) {
-        events.push_back(MembershipEvent::Leave {
-            iface,
-            source,
-            group,
-        });
-    }
-    for &source in after.difference(before) {
-        events.push_back(MembershipEvent::Join {
-            iface,
-            source,
-            group,
-        });
-    }
-}
 
 /// The IGMP router: every interface's querier and group state. See the module doc.
 #[derive(Debug, Clone)]
@@ -381,4 +224,112 @@ impl Igmp {
         };
         i.general_query_next = Some(now + next);
     }
+}
+
+/// The id IGMP registers with the MGM (the MGM treats `MS_IP_IGMP` as IGMP: local membership).
+pub const IGMP_PROTOCOL: ClientId = ClientId {
+    protocol: MS_IP_IGMP,
+    component: 1,
+};
+
+/// IGMP's side of the MGM callbacks. IGMP always shares its interfaces with the static routing
+/// protocol (which owns every interface), so the disable/enable-IGMP callbacks never fire in
+/// this router; the defaults (not interested) are right for the rest.
+impl MgmClient for Igmp {}
+
+impl Protocol for Igmp {
+    fn name(&self) -> &'static str {
+        "igmp"
+    }
+
+    fn client_id(&self) -> ClientId {
+        IGMP_PROTOCOL
+    }
+
+    fn config_section(&self) -> &'static str {
+        "interfaces[].igmp"
+    }
+
+    /// Every IGMP message the core does not give to a protocol that claims its interface (the
+    /// proxy's upstream); those on interfaces without IGMP are counted as such.
+    fn consumes(&self, ip_protocol: u8, _iface: u32) -> bool {
+        ip_protocol == ipv4::PROTOCOL_IGMP
+    }
+
+    fn handle_packet(&mut self, now: Duration, iface: u32, packet: &ReceivedPacket<'_>) {
+        Igmp::handle_packet(
+            self,
+            now,
+            iface,
+            packet.src,
+            packet.dst,
+            packet.ttl,
+            packet.router_alert,
+            packet.payload,
+        );
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        Igmp::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Duration) {
+        Igmp::handle_timeout(self, now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        Igmp::poll_transmit(self)
+    }
+
+    fn poll_event(&mut self) -> Option<MembershipEvent> {
+        Igmp::poll_event(self)
+    }
+
+    fn show(&self, now: Duration) -> Vec<ShowView> {
+        let interfaces = self.interfaces(now);
+        let groups: Vec<_> = interfaces
+            .iter()
+            .map(|i| (i.iface, self.groups(i.iface, now)))
+            .collect();
+        vec![
+            ShowView::new("igmp interfaces", &interfaces),
+            ShowView::new("igmp groups", &groups),
+        ]
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn as_mgm_client(&mut self) -> &mut dyn MgmClient {
+        self
+    }
+}
+
+/// The registry's constructor: IGMP runs when some interface has an `igmp` section, on those
+/// interfaces; their startup queries and static joins are queued at `now`.
+pub(super) fn start(cfg: &Config, now: Duration) -> Started {
+    if cfg.interfaces.iter().all(|i| i.igmp.is_none()) {
+        return Ok(None);
+    }
+    let mut igmp = Igmp::new(IgmpConfig {
+        ssm_range: cfg.ssm_range,
+        ..IgmpConfig::default()
+    });
+    for (idx, iface) in cfg.interfaces.iter().enumerate() {
+        let Some(g) = &iface.igmp else { continue };
+        igmp.add_interface(
+            now,
+            interface_id(idx).index,
+            iface.address,
+            iface.prefix_len,
+            g.clone(),
+        )
+        .map_err(|e| format!("IGMP on {}: {e}", iface.name))?;
+    }
+    Ok(Some(Box::new(igmp)))
 }

@@ -23,20 +23,21 @@ mod error;
 mod events;
 mod group;
 mod instance;
+mod interface;
 mod packet;
 mod show;
 
+pub use crate::protocols::shared::{MembershipEvent, Transmit};
+pub(crate) use config::IgmpSection;
 pub use config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
 pub use error::{IgmpError, RejectReason};
 pub use group::FilterMode;
-pub use instance::{Igmp, MembershipEvent, Transmit};
-pub use show::{GroupInfo, InterfaceCounters, InterfaceInfo, SourceInfo};
+pub use instance::{Igmp, IGMP_PROTOCOL};
+pub use interface::InterfaceCounters;
+pub use show::{GroupInfo, InterfaceInfo, SourceInfo};
 
-#[cfg(test)]
-mod tests_fsm;
-#[cfg(test)]
-mod tests_harness;
-#[cfg(test)]
-mod tests_protocol;
-#[cfg(test)]
-mod tests_validation;
+/// The registry's line for IGMP.
+pub const REGISTRATION: crate::protocols::Registration = crate::protocols::Registration {
+    name: "igmp",
+    start: instance::start,
+};

@@ -7,7 +7,8 @@
 
 use super::config::{in_prefix, IgmpInterfaceConfig};
 use super::error::RejectReason;
-use super::instance::{Interface, Transmit};
+use super::interface::Interface;
+use crate::protocols::shared::Transmit;
 use dataplane::wire::igmp::{self, GroupRecordRepr, QueryV3, RecordType};
 use dataplane::wire::ipv4;
 use std::net::Ipv4Addr;

@@ -1,50 +1,12 @@
 //! Show data: plain serializable snapshots of interfaces and groups. Timers are given as the
 //! time left at the `now` the caller passes.
 
-use super::error::RejectReason;
 use super::group::FilterMode;
 use super::instance::Igmp;
+use super::interface::InterfaceCounters;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
-
-/// Per-interface counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct InterfaceCounters {
-    /// Queries sent (general and specific).
-    pub queries_sent: u64,
-    /// Valid queries received.
-    pub queries_received: u64,
-    /// Queries of a version below the interface's (RFC 3376 7.3.1: configure the lower version).
-    pub older_version_queries: u64,
-    /// Valid v1 reports.
-    pub v1_reports: u64,
-    /// Valid v2 reports.
-    pub v2_reports: u64,
-    /// Valid v3 reports.
-    pub v3_reports: u64,
-    /// Valid v2 leaves.
-    pub leaves: u64,
-    /// Groups refused by `max_groups`.
-    pub group_limit_refused: u64,
-    /// Sources refused by `max_sources`.
-    pub source_limit_refused: u64,
-    /// v3 EXCLUDE-mode records for SSM groups, ignored (RFC 4604 2.2.4).
-    pub ssm_exclude_ignored: u64,
-    /// Records or leaves ignored otherwise: a non-routable group, BLOCK in compatibility mode,
-    /// a leave with v1 hosts present or for an unknown group.
-    pub records_ignored: u64,
-    /// Packets rejected, by reason.
-    pub rejected: BTreeMap<RejectReason, u64>,
-}
-
-impl InterfaceCounters {
-    /// Packets rejected for `reason`.
-    pub fn rejected(&self, reason: RejectReason) -> u64 {
-        self.rejected.get(&reason).copied().unwrap_or(0)
-    }
-}
 
 /// One interface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

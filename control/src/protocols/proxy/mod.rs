@@ -24,17 +24,18 @@
 //! taken in with [`IgmpProxy::handle_alerts`]; received IGMP with [`IgmpProxy::handle_packet`];
 //! timers with [`IgmpProxy::handle_timeout`]; output by [`IgmpProxy::poll_transmit`].
 
+mod config;
+mod events;
 mod instance;
-mod report;
+pub mod packet;
+mod show;
 
-pub use instance::{IgmpProxy, ProxyConfig, ProxyCounters, ProxyGroup, ProxyInfo};
+pub use config::ProxyConfig;
+pub use instance::{IgmpProxy, ProxyCounters, PROXY_PROTOCOL};
+pub use show::{ProxyGroup, ProxyInfo};
 
-/// The protocol id the proxy registers with (IGMP's own id is MS_IP_IGMP; the proxy is a
-/// separate component, spec 7.1). Windows has no id for it: a private one.
-pub const PROXY_PROTOCOL: mgm::ClientId = mgm::ClientId {
-    protocol: 0x4137_0100,
-    component: 1,
+/// The registry's line for the IGMP proxy.
+pub const REGISTRATION: crate::protocols::Registration = crate::protocols::Registration {
+    name: "igmp-proxy",
+    start: instance::start,
 };
-
-#[cfg(test)]
-mod tests;

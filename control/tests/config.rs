@@ -1,6 +1,9 @@
 //! Whole-file tests: a good config and one test per rule, each asserting file, line and field.
 
-use super::*;
+use control::config::*;
+use control::protocols::igmp::IgmpInterfaceConfig as IgmpConfig;
+use std::net::Ipv4Addr;
+use std::path::Path;
 
 const FILE: &str = "configs/test.yaml";
 
@@ -636,7 +639,7 @@ fn workspace_config(name: &str) -> std::path::PathBuf {
         .join(name);
     let from_source = Path::new(file!())
         .ancestors()
-        .nth(4)
+        .nth(3)
         .map(|root| root.join("configs").join(name));
     [Some(from_manifest), from_source]
         .into_iter()

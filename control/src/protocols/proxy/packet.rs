@@ -1,4 +1,5 @@
-//! The records a host sends (RFC 3376 5.1 and 5.2), built from the proxy's database.
+//! The reports the proxy sends upstream as a host: the records of RFC 3376 5.1 and 5.2, built
+//! from its database, split to fit one datagram each.
 
 use dataplane::wire::igmp::{self, GroupRecordRepr, RecordType};
 use std::collections::BTreeSet;

@@ -6,7 +6,7 @@
 //! earlier): group timer and X timers show 250 s. A = {2, 3, 5}.
 //! Queries: (group, S flag, sources); LMQT is 2 s.
 
-use super::tests_harness::*;
+use super::harness::*;
 use super::FilterMode::{Exclude, Include};
 use dataplane::wire::igmp::RecordType::{self, *};
 

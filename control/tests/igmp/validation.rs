@@ -1,6 +1,6 @@
 //! Input validation counters, SSM filtering, limits, static joins, interface removal.
 
-use super::tests_harness::*;
+use super::harness::*;
 use super::{Igmp, IgmpConfig, IgmpError, IgmpInterfaceConfig, RejectReason};
 use dataplane::wire::igmp::{self as wire, RecordType::*};
 use std::net::Ipv4Addr;

@@ -4,15 +4,19 @@
 //! forwarding-table changes that it publishes to the workers.
 
 use crate::config::{Config, Limits};
-use crate::protocols::igmp::{Igmp, IgmpConfig, IgmpInterfaceConfig, MembershipEvent, Transmit};
-use crate::protocols::proxy::{IgmpProxy, ProxyConfig, PROXY_PROTOCOL};
-use crate::protocols::static_routes::{self, StaticRouting, STATIC_PROTOCOL};
+use crate::interface::{config_index, interface_id};
+use crate::protocols::igmp::{Igmp, MembershipEvent, Transmit};
+use crate::protocols::proxy::IgmpProxy;
+use crate::protocols::registry::{self, Protocols};
+use crate::protocols::shared::ReceivedPacket;
+use crate::protocols::static_routing::{self, StaticRouting};
+use crate::protocols::Protocol;
 use dataplane::fib::{Oif, Route, NO_COUNTER};
 use dataplane::router::Dataplane;
 use dataplane::worker::Signal;
 use mgm::{
-    ClientId, Clients, InterfaceId, MembershipFlags, MfeChange, Mgm, MgmClient, Miss, MulticastRib,
-    ProtocolHandle, RpfLookup, RpfRoute, Scope, MS_IP_IGMP,
+    Clients, InterfaceId, MembershipFlags, MfeChange, Mgm, MgmClient, Miss, MulticastRib,
+    ProtocolHandle, RpfLookup, RpfRoute, Scope,
 };
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -95,39 +99,27 @@ impl MissLimiter {
     }
 }
 
-/// IGMP's side of the MGM callbacks. IGMP always shares its interfaces with the static routing
-/// protocol (which owns every interface), so the disable/enable-IGMP callbacks never fire in
-/// this router; the defaults (not interested) are right for the rest.
-#[derive(Debug, Default)]
-pub struct IgmpMgmClient;
-
-impl MgmClient for IgmpMgmClient {}
-
 /// What the MGM calls back into: the protocols and the RPF table.
 pub struct RouterHost {
-    /// The static routing protocol.
-    pub static_routing: StaticRouting,
-    static_handle: Option<ProtocolHandle>,
-    igmp_client: IgmpMgmClient,
-    igmp_handle: Option<ProtocolHandle>,
-    /// The IGMP proxy, when the config has one: owner of its upstream interface.
-    pub proxy: Option<IgmpProxy>,
-    proxy_handle: Option<ProtocolHandle>,
+    /// The running protocols (static routing always; IGMP and the IGMP proxy when the config
+    /// has them), keyed by their MGM handle.
+    pub protocols: Protocols,
     /// Connected subnets (and, later, static unicast routes) for RPF.
     pub rib: MulticastRib,
 }
 
+impl RouterHost {
+    /// The static routing protocol (it always runs: [`ControlCore::new`] fails without it).
+    pub fn static_routing(&self) -> &StaticRouting {
+        self.protocols
+            .get::<StaticRouting>()
+            .expect("static routing runs from the start")
+    }
+}
+
 impl Clients for RouterHost {
     fn client(&mut self, handle: ProtocolHandle) -> Option<&mut dyn MgmClient> {
-        if Some(handle) == self.static_handle {
-            Some(&mut self.static_routing)
-        } else if Some(handle) == self.igmp_handle {
-            Some(&mut self.igmp_client)
-        } else if Some(handle) == self.proxy_handle {
-            self.proxy.as_mut().map(|p| p as &mut dyn MgmClient)
-        } else {
-            None
-        }
+        self.protocols.client(handle)
     }
 }
 
@@ -135,24 +127,6 @@ impl RpfLookup for RouterHost {
     fn rpf_lookup(&self, source: Ipv4Addr) -> Option<RpfRoute> {
         self.rib.rpf_lookup(source)
     }
-}
-
-/// The (scope, interface) memberships the static routes of `cfg` stand for.
-fn memberships(cfg: &Config) -> Result<Vec<(Scope, InterfaceId)>, String> {
-    let mut out = Vec::new();
-    for r in &cfg.routes {
-        let scope = match r.source {
-            Some(s) => Scope::source_group(s, r.group),
-            None => Scope::any_source(r.group),
-        }
-        .map_err(|e| mgm_err(&format!("route for {}", r.group), e))?;
-        out.extend(
-            r.oifs
-                .iter()
-                .map(|o| (scope, static_routes::interface_id(o.interface))),
-        );
-    }
-    Ok(out)
 }
 
 /// Control-core counters (shown by `show stats`).
@@ -309,7 +283,6 @@ pub struct ControlCore {
     link_up: Vec<bool>,
     next_link_check: Duration,
     slots: Slots,
-    igmp: Option<Igmp>,
     miss_latency: MissLatency,
 }
 
@@ -387,12 +360,7 @@ impl ControlCore {
                 ..Default::default()
             }),
             host: RouterHost {
-                static_routing: StaticRouting::from_config(cfg),
-                static_handle: None,
-                igmp_client: IgmpMgmClient,
-                igmp_handle: None,
-                proxy: None,
-                proxy_handle: None,
+                protocols: Protocols::new(),
                 rib: MulticastRib::new(),
             },
             started: Instant::now(),
@@ -411,14 +379,14 @@ impl ControlCore {
                 ..Slots::default()
             },
             miss_latency: MissLatency::default(),
-            igmp: None,
         };
         let now = core.now();
+        let mut started = registry::start(cfg, now)?;
         for (idx, iface) in cfg.interfaces.iter().enumerate() {
             core.host.rib.add_route(
                 iface.network(),
                 iface.prefix_len,
-                static_routes::interface_id(idx),
+                interface_id(idx),
                 Ipv4Addr::UNSPECIFIED,
             );
         }
@@ -426,30 +394,27 @@ impl ControlCore {
             core.host.rib.add_route(
                 r.network,
                 r.prefix_len,
-                static_routes::interface_id(r.interface),
+                interface_id(r.interface),
                 r.next_hop.unwrap_or(Ipv4Addr::UNSPECIFIED),
             );
         }
+        let routing =
+            registry::take::<StaticRouting>(&mut started).ok_or("static routing did not start")?;
         let handle = core
             .mgm
-            .register_protocol(now, STATIC_PROTOCOL)
+            .register_protocol(now, routing.client_id())
             .map_err(|e| mgm_err("register static routing", e))?;
-        core.host.static_handle = Some(handle);
+        core.host.protocols.insert(handle, routing);
         let upstream = cfg.igmp_proxy.as_ref().map(|p| p.upstream);
         for idx in (0..cfg.interfaces.len()).filter(|i| Some(*i) != upstream) {
             core.mgm
-                .take_interface_ownership(
-                    now,
-                    &mut core.host,
-                    handle,
-                    static_routes::interface_id(idx),
-                )
+                .take_interface_ownership(now, &mut core.host, handle, interface_id(idx))
                 .map_err(|e| mgm_err(&format!("take interface {}", cfg.interfaces[idx].name), e))?;
         }
         // Before the static memberships, so the proxy hears (through the alert rules) about
         // every group they add.
-        core.start_proxy(cfg)?;
-        for (scope, iface) in memberships(cfg)? {
+        core.start_proxy(cfg, registry::take::<IgmpProxy>(&mut started))?;
+        for (scope, iface) in static_routing::memberships(cfg)? {
             core.mgm
                 .add_group_membership(
                     now,
@@ -462,7 +427,7 @@ impl ControlCore {
                 .map_err(|e| mgm_err(&format!("membership on {iface}"), e))?;
         }
         core.prime_static_entries(cfg);
-        core.start_igmp(cfg)?;
+        core.start_igmp(cfg, registry::take::<Igmp>(&mut started))?;
         Ok(core)
     }
 
@@ -471,33 +436,22 @@ impl ControlCore {
     /// from downstream sources goes up) while the join and prune alerts from downstream
     /// membership tell it what to report. Sources not on a connected subnet (and not covered by
     /// an `rpf_routes` entry) are expected on the upstream interface: a default RPF route.
-    fn start_proxy(&mut self, cfg: &Config) -> Result<(), String> {
-        let Some(p) = &cfg.igmp_proxy else {
+    fn start_proxy(
+        &mut self,
+        cfg: &Config,
+        proxy: Option<Box<dyn Protocol>>,
+    ) -> Result<(), String> {
+        let (Some(p), Some(proxy)) = (&cfg.igmp_proxy, proxy) else {
             return Ok(());
         };
         let now = self.now();
-        let up = static_routes::interface_id(p.upstream);
+        let up = interface_id(p.upstream);
         let iface = &cfg.interfaces[p.upstream];
-        self.host.proxy = Some(IgmpProxy::new(ProxyConfig {
-            upstream: up.index,
-            address: iface.address,
-            version: p.version,
-            robustness: p.robustness,
-            unsolicited_report_interval: p.unsolicited_report_interval,
-            local_subnets: cfg
-                .interfaces
-                .iter()
-                .enumerate()
-                .filter(|&(idx, _)| idx != p.upstream)
-                .map(|(_, i)| (i.network(), i.prefix_len))
-                .collect(),
-            ..ProxyConfig::default()
-        }));
         let handle = self
             .mgm
-            .register_protocol(now, PROXY_PROTOCOL)
+            .register_protocol(now, proxy.client_id())
             .map_err(|e| mgm_err("register the IGMP proxy", e))?;
-        self.host.proxy_handle = Some(handle);
+        self.host.protocols.insert(handle, proxy);
         self.mgm
             .take_interface_ownership(now, &mut self.host, handle, up)
             .map_err(|e| mgm_err(&format!("IGMP proxy upstream {}", iface.name), e))?;
@@ -519,31 +473,9 @@ impl ControlCore {
         Ok(())
     }
 
-    /// The proxy's part of a turn: queries heard upstream, the alerts that MGM calls of this
-    /// turn delivered, timers, and its reports out of the upstream port.
-    fn run_proxy(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(Ipv4Addr, Vec<u8>)>) {
-        let Some(proxy) = self.host.proxy.as_mut() else {
-            return;
-        };
-        for (src, igmp) in received {
-            proxy.handle_packet(now, src, &igmp);
-        }
-        proxy.handle_alerts(now);
-        if proxy.poll_timeout().is_some_and(|t| t <= now) {
-            proxy.handle_timeout(now);
-        }
-        let mut out = Vec::new();
-        while let Some(t) = proxy.poll_transmit() {
-            out.push(t);
-        }
-        for t in out {
-            self.send_igmp(dp, &t);
-        }
-    }
-
     /// Sends one IGMP message out of its interface's port on the control tx queue.
     fn send_igmp(&mut self, dp: &mut Dataplane, t: &Transmit) {
-        let Some(port) = static_routes::config_index(InterfaceId::new(t.iface))
+        let Some(port) = config_index(InterfaceId::new(t.iface))
             .and_then(|i| self.port_of_interface.get(i).copied())
         else {
             return;
@@ -560,59 +492,38 @@ impl ControlCore {
         }
     }
 
-    /// Registers IGMP with the MGM (as MS_IP_IGMP) and starts it on every interface whose
-    /// config has an `igmp` section; its startup queries go out at the first turns.
-    fn start_igmp(&mut self, cfg: &Config) -> Result<(), String> {
-        if cfg.interfaces.iter().all(|i| i.igmp.is_none()) {
+    /// Registers IGMP with the MGM (as MS_IP_IGMP) and gives it every interface whose config has
+    /// an `igmp` section (the instance started on them, see `protocols::igmp`); its startup
+    /// queries go out at the first turns.
+    fn start_igmp(&mut self, cfg: &Config, igmp: Option<Box<dyn Protocol>>) -> Result<(), String> {
+        let Some(igmp) = igmp else {
             return Ok(());
-        }
+        };
         let now = self.now();
         let handle = self
             .mgm
-            .register_protocol(
-                now,
-                ClientId {
-                    protocol: MS_IP_IGMP,
-                    component: 1,
-                },
-            )
+            .register_protocol(now, igmp.client_id())
             .map_err(|e| mgm_err("register IGMP", e))?;
-        self.host.igmp_handle = Some(handle);
-        let mut igmp = Igmp::new(IgmpConfig {
-            ssm_range: cfg.ssm_range,
-            ..IgmpConfig::default()
-        });
+        self.host.protocols.insert(handle, igmp);
         for (idx, iface) in cfg.interfaces.iter().enumerate() {
-            let Some(g) = &iface.igmp else { continue };
-            let id = static_routes::interface_id(idx);
+            if iface.igmp.is_none() {
+                continue;
+            }
             self.mgm
-                .take_interface_ownership(now, &mut self.host, handle, id)
+                .take_interface_ownership(now, &mut self.host, handle, interface_id(idx))
                 .map_err(|e| mgm_err(&format!("IGMP on {}", iface.name), e))?;
-            let icfg = IgmpInterfaceConfig {
-                version: g.version,
-                robustness: g.robustness,
-                query_interval: g.query_interval,
-                query_response_interval: g.query_response_interval,
-                last_member_query_interval: g.last_member_query_interval,
-                last_member_query_count: Some(g.last_member_query_count),
-                immediate_leave: g.immediate_leave,
-                max_groups: g.max_groups as usize,
-                max_sources: g.max_sources as usize,
-                static_joins: g.static_joins.clone(),
-                ..IgmpInterfaceConfig::default()
-            };
-            igmp.add_interface(now, id.index, iface.address, iface.prefix_len, icfg)
-                .map_err(|e| format!("IGMP on {}: {e}", iface.name))?;
         }
-        self.igmp = Some(igmp);
         Ok(())
     }
 
-    /// IGMP's part of a turn: received messages, timers, membership changes into the MGM,
-    /// queries out through the control core's tx queues.
-    fn run_igmp(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(u16, Vec<u8>)>) {
-        let upstream = self.host.proxy.as_ref().map(IgmpProxy::upstream);
-        let mut to_proxy = Vec::new();
+    /// The protocols' part of a turn, each reached through [`Protocol`]:
+    /// 1. every received control packet goes to the first protocol, in registration order,
+    ///    that consumes it (the proxy takes IGMP on its upstream interface, IGMP the rest);
+    /// 2. each protocol fires its due timers, and its membership changes go into the MGM (as
+    ///    the protocol) and its messages out of their ports;
+    /// 3. each takes in the alerts the MGM calls of this turn delivered (the proxy's join and
+    ///    prune alerts from IGMP's memberships), fires what is then due, and sends.
+    fn run_protocols(&mut self, dp: &mut Dataplane, now: Duration, received: Vec<(u16, Vec<u8>)>) {
         for (port, frame) in received {
             let Some(iface) = self.interface_of_port.get(port as usize).copied().flatten() else {
                 continue;
@@ -623,50 +534,54 @@ impl ControlCore {
             let Ok(ip) = dataplane::wire::ipv4::Packet::new_checked(eth.payload()) else {
                 continue;
             };
-            let id = static_routes::interface_id(iface).index;
-            if Some(id) == upstream {
-                // The proxy is a host there: queries are its to answer.
-                to_proxy.push((ip.src_addr(), ip.payload().to_vec()));
+            let packet = ReceivedPacket {
+                src: ip.src_addr(),
+                dst: ip.dst_addr(),
+                protocol: ip.protocol(),
+                ttl: ip.ttl(),
+                router_alert: ip.has_router_alert(),
+                payload: ip.payload(),
+            };
+            let id = interface_id(iface).index;
+            if let Some(p) = self.host.protocols.consumer_mut(packet.protocol, id) {
+                p.handle_packet(now, id, &packet);
+            }
+        }
+        let handles: Vec<ProtocolHandle> = self.host.protocols.iter().map(|(h, _)| h).collect();
+        for &handle in &handles {
+            let Some(p) = self.host.protocols.by_handle_mut(handle) else {
                 continue;
+            };
+            if p.poll_timeout().is_some_and(|t| t <= now) {
+                p.handle_timeout(now);
             }
-            if let Some(igmp) = self.igmp.as_mut() {
-                igmp.handle_packet(
-                    now,
-                    id,
-                    ip.src_addr(),
-                    ip.dst_addr(),
-                    ip.ttl(),
-                    ip.has_router_alert(),
-                    ip.payload(),
-                );
-            }
-        }
-        if let Some(igmp) = self.igmp.as_mut() {
-            if igmp.poll_timeout().is_some_and(|t| t <= now) {
-                igmp.handle_timeout(now);
+            // Taken out first: the MGM calls below borrow the host the protocol lives in.
+            let events: Vec<MembershipEvent> = std::iter::from_fn(|| p.poll_event()).collect();
+            let out: Vec<Transmit> = std::iter::from_fn(|| p.poll_transmit()).collect();
+            self.memberships(now, handle, events);
+            for t in out {
+                self.send_igmp(dp, &t);
             }
         }
-        self.igmp_memberships(now);
-        let mut out = Vec::new();
-        if let Some(igmp) = self.igmp.as_mut() {
-            while let Some(t) = igmp.poll_transmit() {
-                out.push(t);
+        for &handle in &handles {
+            let Some(p) = self.host.protocols.by_handle_mut(handle) else {
+                continue;
+            };
+            p.handle_alerts(now);
+            if p.poll_timeout().is_some_and(|t| t <= now) {
+                p.handle_timeout(now);
+            }
+            let out: Vec<Transmit> = std::iter::from_fn(|| p.poll_transmit()).collect();
+            for t in out {
+                self.send_igmp(dp, &t);
             }
         }
-        for t in out {
-            self.send_igmp(dp, &t);
-        }
-        // After IGMP's memberships, whose alerts the proxy takes in now.
-        self.run_proxy(dp, now, to_proxy);
     }
 
-    /// IGMP's membership changes into the MGM (as MS_IP_IGMP).
-    fn igmp_memberships(&mut self, now: Duration) {
-        let Some(igmp) = self.igmp.as_mut() else {
-            return;
-        };
-        let handle = self.host.igmp_handle;
-        while let Some(event) = igmp.poll_event() {
+    /// A protocol's membership changes into the MGM, as the protocol `handle` (IGMP's local
+    /// membership: counted as IGMP joins and leaves).
+    fn memberships(&mut self, now: Duration, handle: ProtocolHandle, events: Vec<MembershipEvent>) {
+        for event in events {
             let (join, iface, source, group) = match event {
                 MembershipEvent::Join {
                     iface,
@@ -683,7 +598,7 @@ impl ControlCore {
                 Some(s) => Scope::source_group(s, group),
                 None => Scope::any_source(group),
             };
-            let (Ok(scope), Some(handle)) = (scope, handle) else {
+            let Ok(scope) = scope else {
                 self.counters.igmp_membership_errors += 1;
                 continue;
             };
@@ -717,12 +632,17 @@ impl ControlCore {
 
     /// The IGMP proxy, if one runs.
     pub fn proxy(&self) -> Option<&IgmpProxy> {
-        self.host.proxy.as_ref()
+        self.host.protocols.get()
     }
 
     /// IGMP's interface view, if IGMP runs.
     pub fn igmp(&self) -> Option<&Igmp> {
-        self.igmp.as_ref()
+        self.host.protocols.get()
+    }
+
+    /// Every running protocol (for their show views as data, [`Protocol::show`]).
+    pub fn protocols(&self) -> &Protocols {
+        &self.host.protocols
     }
 
     /// Creates the MFEs of exact (S,G) static routes now, as if their first packet had arrived
@@ -738,7 +658,7 @@ impl ControlCore {
             let miss = Miss {
                 source,
                 group: r.group,
-                arrival: static_routes::interface_id(r.iif),
+                arrival: interface_id(r.iif),
                 header: &[],
             };
             if self.mgm.handle_miss(now, &mut self.host, &miss).is_err() {
@@ -804,11 +724,14 @@ impl ControlCore {
                 }
             }
         }
-        let before: HashSet<(Scope, InterfaceId)> = memberships(old)?.into_iter().collect();
-        let after: HashSet<(Scope, InterfaceId)> = memberships(new)?.into_iter().collect();
+        let before: HashSet<(Scope, InterfaceId)> =
+            static_routing::memberships(old)?.into_iter().collect();
+        let after: HashSet<(Scope, InterfaceId)> =
+            static_routing::memberships(new)?.into_iter().collect();
         let handle = self
             .host
-            .static_handle
+            .protocols
+            .handle_of::<StaticRouting>()
             .ok_or("static routing is not registered")?;
         let now = self.now();
         // RPF routes: new sources use them at once; entries already made keep their IIF until
@@ -830,12 +753,14 @@ impl ControlCore {
             self.host.rib.add_route(
                 r.network,
                 r.prefix_len,
-                static_routes::interface_id(r.interface),
+                interface_id(r.interface),
                 r.next_hop.unwrap_or(Ipv4Addr::UNSPECIFIED),
             );
             rpf_changed += 1;
         }
-        self.host.static_routing = new_routes;
+        if let Some(routing) = self.host.protocols.get_mut::<StaticRouting>() {
+            *routing = new_routes;
+        }
         let (mut removed, mut added) = (0, 0);
         for &(scope, iface) in before.difference(&after) {
             self.mgm
@@ -868,10 +793,10 @@ impl ControlCore {
         let changed_groups: HashSet<Ipv4Addr> = old_routes
             .routes()
             .iter()
-            .filter(|(k, r)| self.host.static_routing.routes().get(k) != Some(r))
+            .filter(|(k, r)| self.host.static_routing().routes().get(k) != Some(r))
             .chain(
                 self.host
-                    .static_routing
+                    .static_routing()
                     .routes()
                     .iter()
                     .filter(|(k, r)| old_routes.routes().get(k) != Some(r)),
@@ -998,7 +923,7 @@ impl ControlCore {
                 _ => counters.punted_link_local += 1,
             }
         });
-        self.run_igmp(dp, now, igmp_in);
+        self.run_protocols(dp, now, igmp_in);
         if self.mgm.poll_timeout().is_some_and(|t| t <= now) {
             self.mgm.handle_timeout(now, &mut self.host);
         }
@@ -1043,7 +968,7 @@ impl ControlCore {
                             out_packets: out - *reported,
                             ..Default::default()
                         };
-                        oifs.push((static_routes::interface_id(iface), counters));
+                        oifs.push((interface_id(iface), counters));
                     }
                     *reported = out;
                 }
@@ -1144,14 +1069,14 @@ impl ControlCore {
             .get(port as usize)
             .copied()
             .flatten()
-            .map_or(InterfaceId::NONE, static_routes::interface_id)
+            .map_or(InterfaceId::NONE, interface_id)
     }
 
     /// The data plane's route for an MFE: ports instead of interfaces, TTL thresholds from
     /// the static route that governs it.
     fn route_of(&self, entry: &mgm::MfeEntry, counter: u32) -> Route {
         let port = |i: InterfaceId| {
-            static_routes::config_index(i).and_then(|idx| self.port_of_interface.get(idx).copied())
+            config_index(i).and_then(|idx| self.port_of_interface.get(idx).copied())
         };
         Route {
             counter,
@@ -1166,7 +1091,7 @@ impl ControlCore {
                     }
                     Some(Oif {
                         port: p,
-                        ttl_threshold: self.host.static_routing.ttl_threshold(
+                        ttl_threshold: self.host.static_routing().ttl_threshold(
                             entry.source,
                             entry.group,
                             o,
@@ -1235,7 +1160,7 @@ impl ControlCore {
 
     /// The static routing protocol's current routes.
     pub fn static_routing(&self) -> &StaticRouting {
-        &self.host.static_routing
+        self.host.static_routing()
     }
 
     /// Counters.

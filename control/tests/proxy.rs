@@ -2,8 +2,9 @@
 //! 2236 3), and its place among the MGM's clients (alerts from downstream membership, MFEs
 //! toward and from the upstream interface, RFC 4605 4).
 
-use super::*;
-use crate::protocols::igmp::Transmit;
+use control::protocols::igmp::Transmit;
+use control::protocols::proxy::packet as report;
+use control::protocols::proxy::*;
 use dataplane::wire::igmp::{self as wire, GroupRecordRepr, QueryV3, RecordType};
 use mgm::{
     Clients, InterfaceId, MembershipFlags, Mgm, MgmClient, Miss, MulticastRib, ProtocolHandle,
@@ -547,7 +548,7 @@ fn router() -> (Mgm, Host) {
         rib,
     };
     let st = mgm
-        .register_protocol(t, crate::protocols::static_routes::STATIC_PROTOCOL)
+        .register_protocol(t, control::protocols::static_routing::STATIC_PROTOCOL)
         .unwrap();
     host.static_h = Some(st);
     for i in [DOWN1, DOWN2] {

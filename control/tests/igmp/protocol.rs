@@ -1,6 +1,6 @@
 //! Queries, querier election, host compatibility modes and timers.
 
-use super::tests_harness::*;
+use super::harness::*;
 use super::{FilterMode, IgmpInterfaceConfig};
 use dataplane::wire::igmp::{self as wire, RecordType::*};
 use dataplane::wire::ipv4;

@@ -1,0 +1,316 @@
+//! The text tables `mrouterctl show ...` prints (admin::render), from views built by hand.
+
+use control::admin::model::PortStatsView;
+use control::admin::model::*;
+use control::admin::render::*;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+fn a(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn route(src: &str, group: &str) -> MrouteView {
+    MrouteView {
+        source: a(src),
+        group: a(group),
+        iif: "if0".into(),
+        upstream: None,
+        oifs: vec![
+            OifView {
+                interface: "if1".into(),
+                ttl_threshold: 1,
+                out_packets: 1234,
+            },
+            OifView {
+                interface: "if2".into(),
+                ttl_threshold: 10,
+                out_packets: 1200,
+            },
+        ],
+        uptime_secs: 65.4,
+        expires_secs: Some(835.0),
+        packets: 1234,
+        bytes: 56789,
+        wrong_if: 0,
+        negative: false,
+        origin: "mgm".into(),
+    }
+}
+
+/// The cells of the line that starts with `first`, split on runs of spaces.
+fn cells<'a>(text: &'a str, first: &str) -> Vec<&'a str> {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(first))
+        .unwrap_or_else(|| panic!("no line starting with {first} in:\n{text}"))
+        .split_whitespace()
+        .collect()
+}
+
+#[test]
+fn durations() {
+    assert_eq!(duration(0.0), "00:00:00");
+    assert_eq!(duration(65.9), "00:01:05");
+    assert_eq!(duration(835.0), "00:13:55");
+    assert_eq!(duration(86_400.0 + 2.0 * 3600.0 + 180.0), "1d02h03m");
+    assert_eq!(duration(-1.0), "-");
+    assert_eq!(duration(f64::NAN), "-");
+}
+
+#[test]
+fn mroute_table() {
+    let mut negative = route("10.0.1.9", "239.9.9.9");
+    negative.negative = true;
+    negative.oifs.clear();
+    let mut star = route("0.0.0.0", "239.3.3.3");
+    star.origin = "static".into();
+    star.expires_secs = None;
+    star.upstream = Some(a("10.0.1.254"));
+    star.iif = "a-very-long-interface".into();
+    let text = mroutes(&[route("10.0.1.2", "239.1.1.1"), negative, star]);
+    let header = cells(&text, "Source");
+    assert_eq!(
+        header,
+        [
+            "Source",
+            "Group",
+            "IIF",
+            "Upstream",
+            "OIFs",
+            "(ttl):out",
+            "Uptime",
+            "Expires",
+            "Packets",
+            "Bytes",
+            "WrongIf",
+            "Flags"
+        ]
+    );
+    assert_eq!(
+        cells(&text, "10.0.1.2"),
+        [
+            "10.0.1.2",
+            "239.1.1.1",
+            "if0",
+            "-",
+            "if1:1234",
+            "if2(>10):1200",
+            "00:01:05",
+            "00:13:55",
+            "1234",
+            "56789",
+            "0",
+            "D"
+        ]
+    );
+    let neg = cells(&text, "10.0.1.9");
+    assert_eq!(neg[4], "(negative)");
+    assert_eq!(neg.last(), Some(&"DN"));
+    let star = cells(&text, "*");
+    assert_eq!(
+        &star[..4],
+        ["*", "239.3.3.3", "a-very-long-interface", "10.0.1.254"]
+    );
+    assert_eq!(star[7], "never");
+    assert_eq!(star.last(), Some(&"S"));
+    // Columns line up: every row's Group starts where the header's does.
+    let col = |l: &str| l.find("239.").unwrap();
+    let header_line = text.lines().find(|l| l.starts_with("Source")).unwrap();
+    let group_col = header_line.find("Group").unwrap();
+    for l in text.lines().filter(|l| l.contains("239.")) {
+        assert_eq!(col(l), group_col, "{text}");
+    }
+    assert!(text.starts_with("Flags: S - static"));
+    assert_eq!(mroutes(&[]), "No multicast routes.\n");
+}
+
+#[test]
+fn interface_table() {
+    let text = interfaces(&[InterfaceView {
+        name: "if0".into(),
+        index: 0,
+        port: "p0".into(),
+        device: "net_af_packet0,iface=r0".into(),
+        driver: "net_af_packet".into(),
+        mac: "02:00:00:00:00:01".into(),
+        address: "10.0.1.1/24".into(),
+        owner: Some("static".into()),
+        rx_packets: 60,
+        tx_packets: 0,
+        rx_missed: 1,
+        rx_nombuf: 2,
+        tx_errors: 3,
+        link_up: false,
+        running: true,
+        control_tx: "worker:0".into(),
+        start_failures: 0,
+        start_error: None,
+        restarts: 0,
+        control_frames: 4,
+        control_refused: 0,
+    }]);
+    assert_eq!(
+        cells(&text, "Name"),
+        [
+            "Name",
+            "Index",
+            "Port",
+            "Driver",
+            "MAC",
+            "Address",
+            "Owner",
+            "Link",
+            "CtlTx",
+            "RxPackets",
+            "TxPackets",
+            "RxMissed",
+            "RxNoMbuf",
+            "TxErrors"
+        ]
+    );
+    assert_eq!(
+        cells(&text, "if0"),
+        [
+            "if0",
+            "0",
+            "p0",
+            "net_af_packet",
+            "02:00:00:00:00:01",
+            "10.0.1.1/24",
+            "static",
+            "down",
+            "worker:0",
+            "60",
+            "0",
+            "1",
+            "2",
+            "3"
+        ]
+    );
+    assert_eq!(interfaces(&[]), "No interfaces.\n");
+}
+
+#[test]
+fn stats_tables() {
+    let drops = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    let view = StatsView {
+        uptime_secs: 3725.0,
+        ports: vec![PortStatsView {
+            name: "p0".into(),
+            ipackets: 60,
+            opackets: 5,
+            ibytes: 6000,
+            obytes: 500,
+            imissed: 1,
+            ierrors: 2,
+            oerrors: 3,
+            rx_nombuf: 4,
+        }],
+        workers: vec![
+            WorkerView {
+                lcore: None,
+                rx_packets: 10,
+                tx_packets: 7,
+                drops: drops(&[("ttl_expired", 20), ("no_route", 0)]),
+            },
+            WorkerView {
+                lcore: Some(3),
+                rx_packets: 50,
+                tx_packets: 40,
+                drops: drops(&[("ttl_expired", 0)]),
+            },
+        ],
+        drops: drops(&[("ttl_expired", 20), ("no_route", 0), ("local_control", 18)]),
+        control: drops(&[("misses_received", 12), ("reloads_ok", 1)]),
+    };
+    let text = stats(&view);
+    assert!(text.starts_with("Uptime: 01:02:05\n"), "{text}");
+    assert_eq!(
+        cells(&text, "p0"),
+        ["p0", "60", "5", "6000", "500", "1", "2", "3", "4"]
+    );
+    assert_eq!(cells(&text, "main"), ["main", "10", "7", "ttl_expired=20"]);
+    assert_eq!(cells(&text, "3"), ["3", "50", "40", "-"]);
+    // Summed drops list every reason, zero included.
+    assert_eq!(cells(&text, "no_route"), ["no_route", "0"]);
+    assert_eq!(cells(&text, "local_control"), ["local_control", "18"]);
+    assert_eq!(cells(&text, "misses_received"), ["misses_received", "12"]);
+    let drops_at = text.find("Drops (all workers):").unwrap();
+    let control_at = text.find("Control:").unwrap();
+    assert!(drops_at < text.find("local_control").unwrap());
+    assert!(control_at < text.find("misses_received").unwrap());
+}
+
+#[test]
+fn rpf_lines() {
+    let mut v = RpfView {
+        source: a("10.0.1.2"),
+        interface: Some("if0".into()),
+        next_hop: None,
+        prefix: Some("10.0.1.0/24".into()),
+        origin: Some("connected".into()),
+    };
+    assert_eq!(
+        rpf(&v),
+        "RPF for 10.0.1.2: interface if0, via directly connected 10.0.1.0/24\n"
+    );
+    v.next_hop = Some(a("10.0.2.254"));
+    v.origin = Some("static".into());
+    v.prefix = Some("10.9.0.0/16".into());
+    assert_eq!(
+        rpf(&v),
+        "RPF for 10.0.1.2: interface if0, via 10.0.2.254 (static route 10.9.0.0/16)\n"
+    );
+    v.interface = None;
+    assert_eq!(rpf(&v), "RPF for 10.0.1.2: no route\n");
+}
+
+#[test]
+fn igmp_interface_counters_are_listed_with_snake_case_reject_reasons() {
+    use control::protocols::igmp::{InterfaceCounters, RejectReason};
+    let counters = InterfaceCounters {
+        queries_sent: 3,
+        v2_reports: 1,
+        rejected: [(RejectReason::NoRouterAlert, 2), (RejectReason::BadTtl, 1)].into(),
+        ..InterfaceCounters::default()
+    };
+    let view = IgmpInterfaceView {
+        name: "if1".into(),
+        address: "10.0.2.1/24".into(),
+        version: 3,
+        querier: a("10.0.2.1"),
+        is_querier: true,
+        next_query_secs: Some(12.0),
+        other_querier_expires_secs: None,
+        query_interval_secs: 125.0,
+        query_response_interval_secs: 10.0,
+        robustness: 2,
+        groups: 1,
+        sources: 0,
+        counters: serde_json::to_value(&counters).unwrap(),
+    };
+    // JSON: the reasons are keys as `show stats` spells its counters.
+    assert_eq!(
+        view.counters["rejected"],
+        serde_json::json!({"bad_ttl": 1, "no_router_alert": 2})
+    );
+    let text = igmp_interfaces(&[view]);
+    let last = text.lines().last().unwrap();
+    assert_eq!(
+        last,
+        "if1: queries_sent 3, v2_reports 1, rejected bad_ttl 1, rejected no_router_alert 2"
+    );
+}
+
+#[test]
+fn other_responses() {
+    assert_eq!(
+        response(&Response::Reloaded {
+            message: "reloaded: 2 routes".into()
+        }),
+        "reloaded: 2 routes\n"
+    );
+    assert_eq!(response(&Response::error("boom")), "error: boom\n");
+}
