@@ -223,35 +223,34 @@ fn forward_burst(
     clock: &mut StageClock,
 ) {
     let n = burst.len().min(BURST);
+    let fib = ctx.fib;
     let mut flows = [Flow::default(); BURST];
+    let mut slots = [0usize; BURST];
     let mut other = [Verdict::Punt; BURST];
     let mut lookup = 0u32;
     for (i, m) in burst[..n].iter().enumerate() {
         let frame = m.data();
         // Software verification only where the device did not find the checksum good.
         let verify = !(hw_checksum && m.ip_checksum_good());
-        match classify_fast(frame, verify) {
-            Some(flow) => {
-                flows[i] = flow;
-                lookup |= 1 << i;
-            }
+        let flow = match classify_fast(frame, verify) {
+            Some(flow) => flow,
             None => match classify_slow(frame) {
-                Ok(flow) => {
-                    flows[i] = flow;
-                    lookup |= 1 << i;
+                Ok(flow) => flow,
+                Err(v) => {
+                    other[i] = v;
+                    continue;
                 }
-                Err(v) => other[i] = v,
             },
-        }
+        };
+        // The lookup's first step while the flow is in registers: hash it once and start
+        // loading its table slot.
+        flows[i] = flow;
+        slots[i] = fib.slot_of(flow.source, flow.group);
+        fib.prefetch_slot_at(slots[i]);
+        lookup |= 1 << i;
     }
     clock.mark(Stage::Classify);
 
-    let fib = ctx.fib;
-    let mut slots = [0usize; BURST];
-    for i in bits(lookup) {
-        slots[i] = fib.slot_of(flows[i].source, flows[i].group);
-        fib.prefetch_slot_at(slots[i]);
-    }
     let mut buckets = [BucketRef::default(); BURST];
     for i in bits(lookup) {
         buckets[i] = fib.load_bucket(slots[i]);
