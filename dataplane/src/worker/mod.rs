@@ -206,10 +206,10 @@ fn classify_slow(frame: &[u8]) -> Result<Flow, Verdict> {
 /// 1. classify: the fast path's wide compares for the common header shape (the header checksum
 ///    verified in software unless the port's rx offload found it good), the full classifier
 ///    for the rest; packets to look up are a bitmask, the others get a [`Verdict`];
-/// 2. lookup: hash each flow once and start loading its table slot; then its bucket; then the
-///    lookup itself, whose result is what the packet is forwarded by; packets whose entry takes
-///    them from this port (the common case) are a second bitmask, and their counter slot and
-///    OIF list start loading;
+/// 2. lookup: each flow was hashed once in the classify pass, which also started loading its
+///    table slot; then its bucket; then the lookup itself, whose result is what the packet is
+///    forwarded by; packets whose entry takes them from this port (the common case) are a
+///    second bitmask, and their counter slot and OIF list start loading;
 /// 3. counters: per-entry packets and bytes, once per run of packets of the same entry;
 /// 4. replicate: rewrite and copies onto the tx buffers; misses, negative entries, wrong
 ///    interfaces, punts and drops take their own (cold) paths here, in arrival order.

@@ -14,9 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub enum Stage {
     /// `rte_eth_rx_burst` (the PMD's receive, mbuf allocation included).
     Rx = 0,
-    /// Header checks and the flow of every packet (fast path, full classifier for the rest).
+    /// Header checks and the flow of every packet (fast path, full classifier for the rest),
+    /// with each flow's hash and the prefetch of its table slot.
     Classify,
-    /// Hash, slot and bucket prefetches, the (S,G)/(*,G) lookup, incoming-interface check.
+    /// Bucket loads and prefetches, the (S,G)/(*,G) lookup, incoming-interface check, counter
+    /// prefetch, the burst's copy mbufs.
     Lookup,
     /// Per-entry packet and byte counters.
     Counters,
