@@ -31,7 +31,7 @@ use std::time::Duration;
 /// show views. Sans-IO: every input carries `now`, outputs are polled.
 ///
 /// Interfaces are MGM interface indices (`crate::interface::Interface::index`).
-pub trait Protocol: MgmClient + Any {
+pub trait Protocol: MgmClient + Upcast + Any {
     /// Its name in show output and logs (`"static"`, `"igmp"`, `"igmp-proxy"`).
     fn name(&self) -> &'static str;
 
@@ -73,7 +73,11 @@ pub trait Protocol: MgmClient + Any {
 
     /// Its show views at `now`, as data.
     fn show(&self, now: Duration) -> Vec<ShowView>;
+}
 
+/// The upcasts the core needs of a protocol; every MGM client has them (blanket impl), so a
+/// protocol's implementation writes none.
+pub trait Upcast {
     /// For typed access by the core (`registry::Protocols::get`).
     fn as_any(&self) -> &dyn Any;
 
@@ -82,6 +86,20 @@ pub trait Protocol: MgmClient + Any {
 
     /// Itself as the MGM's client (what `mgm::Clients::client` returns).
     fn as_mgm_client(&mut self) -> &mut dyn MgmClient;
+}
+
+impl<T: MgmClient + Any> Upcast for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn as_mgm_client(&mut self) -> &mut dyn MgmClient {
+        self
+    }
 }
 
 /// What a protocol's start returns: the instance, `None` when the config does not run it, or

@@ -10,7 +10,6 @@ use crate::protocols::shared::{MembershipEvent, ReceivedPacket, ShowView, Transm
 use crate::protocols::{Protocol, Started};
 use dataplane::wire::ipv4;
 use mgm::{ClientId, MgmClient, MS_IP_IGMP};
-use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -295,18 +294,6 @@ impl Protocol for Igmp {
             ShowView::new("igmp interfaces", &interfaces),
             ShowView::new("igmp groups", &groups),
         ]
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn as_mgm_client(&mut self) -> &mut dyn MgmClient {
-        self
     }
 }
 

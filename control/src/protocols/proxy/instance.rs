@@ -11,7 +11,6 @@ use dataplane::wire::ipv4;
 use mgm::{
     ClientId, InterfaceId, Mgm, MgmClient, PruneAlert, RouteInfo, RpfRequest, SourceGroupEntry,
 };
-use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -251,18 +250,6 @@ impl Protocol for IgmpProxy {
 
     fn show(&self, now: Duration) -> Vec<ShowView> {
         vec![ShowView::new("igmp proxy", &self.info(now))]
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn as_mgm_client(&mut self) -> &mut dyn MgmClient {
-        self
     }
 }
 

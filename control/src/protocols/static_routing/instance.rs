@@ -4,7 +4,6 @@ use crate::config::Config;
 use crate::protocols::shared::ShowView;
 use crate::protocols::{Protocol, Started};
 use mgm::{ClientId, InterfaceId, Mgm, MgmClient, OifEntry, RpfRequest};
-use std::any::Any;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -90,18 +89,6 @@ impl Protocol for StaticRouting {
 
     fn show(&self, _now: Duration) -> Vec<ShowView> {
         vec![ShowView::new("static routes", &self.route_infos())]
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn as_mgm_client(&mut self) -> &mut dyn MgmClient {
-        self
     }
 }
 
