@@ -222,6 +222,7 @@ impl Dataplane {
             - 1;
         let pool = Mempool::new("mrouter_pkt", pool_size, POOL_CACHE, eal.socket_id())?;
         let mut macs = Vec::with_capacity(ports.len());
+        let mut max_frames = Vec::with_capacity(ports.len());
         let mut started = Vec::with_capacity(ports.len());
         for (spec, port) in ports.iter().zip(&handles) {
             // One tx queue per worker, plus one for the control core where the device has it
@@ -243,6 +244,8 @@ impl Dataplane {
             }
             started.push(result);
             macs.push(port.mac().0);
+            // An untagged Ethernet header on top of the MTU.
+            max_frames.push(u32::from(port.mtu()) + crate::dpdk::ETHER_HEADER_LEN as u32);
         }
         let chains: Vec<bool> = handles.iter().map(Port::supports_chains).collect();
         let (mut fib, readers) = rcu::new(n_workers);
@@ -297,6 +300,7 @@ impl Dataplane {
                     .map(|p| p.take_tx_queue(w as u16).expect("tx queues >= workers"))
                     .collect(),
                 macs: macs.clone(),
+                max_frames: max_frames.clone(),
                 chains: chains.clone(),
                 pool,
                 stash: crate::dpdk::MbufStash::with_capacity(BURST * 8),

@@ -264,6 +264,19 @@ impl Port {
         EtherAddr(a.addr_bytes)
     }
 
+    /// The port's MTU (the largest IPv4 packet it sends, Ethernet header not counted); 1500
+    /// when the driver cannot say.
+    pub fn mtu(&self) -> u16 {
+        let mut mtu = 0u16;
+        // SAFETY: mtu is a valid out value for a valid port id.
+        let ret = unsafe { dpdk_sys::rte_eth_dev_get_mtu(self.id, &mut mtu) };
+        if ret == 0 && mtu > 0 {
+            mtu
+        } else {
+            1500
+        }
+    }
+
     /// Whether the link is up now (does not wait for auto-negotiation).
     pub fn link_up(&self) -> bool {
         let mut link = dpdk_sys::rte_eth_link::default();

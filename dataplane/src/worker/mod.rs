@@ -37,6 +37,8 @@ pub struct Worker {
     pub tx: Vec<TxQueue>,
     /// Every port's MAC address, by port index.
     pub macs: Vec<[u8; 6]>,
+    /// The largest frame every port sends (its MTU plus the Ethernet header), by port index.
+    pub max_frames: Vec<u32>,
     /// Whether each port can send chained mbufs, by port index.
     pub chains: Vec<bool>,
     /// Pool for extra copies.
@@ -130,6 +132,7 @@ impl Worker {
                 pool: &self.pool,
                 tx: &mut self.tx,
                 macs: &self.macs,
+                max_frames: &self.max_frames,
                 chains: &self.chains,
                 stash: &mut self.stash,
             },

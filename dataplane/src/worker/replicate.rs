@@ -45,6 +45,8 @@ pub struct Egress<'a> {
     pub tx: &'a mut [TxQueue],
     /// Every port's MAC address, by port index.
     pub macs: &'a [[u8; 6]],
+    /// The largest frame every port sends (MTU + Ethernet header), by port index.
+    pub max_frames: &'a [u32],
     /// Whether each port can send chained mbufs, by port index.
     pub chains: &'a [bool],
     /// Fresh mbufs for this turn's copies (filled once per burst, emptied at the end of it).
@@ -119,6 +121,10 @@ pub fn replicate(
     if flow.ttl <= only.ttl_threshold {
         return c.drop(DropReason::NoOutgoing, 1);
     }
+    match out.max_frames.get(port) {
+        Some(&max) if m.pkt_len() <= max => {}
+        _ => return c.drop(DropReason::MtuExceeded, 1),
+    }
     rewrite_whole(m.data_mut(), flow.group, mac);
     send(out, counts, only.port, m, c);
 }
@@ -134,9 +140,21 @@ pub fn replicate_many(
     c: &mut Counters,
 ) {
     let ports = out.tx.len();
-    let eligible = |o: &&crate::fib::Oif| flow.ttl > o.ttl_threshold && (o.port as usize) < ports;
+    let len = m.pkt_len();
+    let passes = |o: &crate::fib::Oif| flow.ttl > o.ttl_threshold && (o.port as usize) < ports;
+    let fits = |o: &crate::fib::Oif| {
+        out.max_frames
+            .get(usize::from(o.port))
+            .is_some_and(|&max| len <= max)
+    };
+    let eligible = |o: &&crate::fib::Oif| passes(o) && fits(o);
+    // Copies the TTL thresholds allow but the port's MTU does not: counted, never sent.
+    let too_big = route.oifs.iter().filter(|o| passes(o) && !fits(o)).count();
+    c.drop(DropReason::MtuExceeded, too_big as u64);
     let Some(last) = route.oifs.iter().rposition(|o| eligible(&o)) else {
-        c.drop(DropReason::NoOutgoing, 1);
+        if too_big == 0 {
+            c.drop(DropReason::NoOutgoing, 1);
+        }
         return;
     };
     rewrite_for_forwarding(m.data_mut(), flow.group);

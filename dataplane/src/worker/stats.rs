@@ -40,11 +40,14 @@ pub enum DropReason {
     /// The packet claims to come from one of the router's own interface addresses (spoofed or
     /// looped back): never forwarded, never held, never signalled.
     OwnSource,
+    /// A copy larger than its outgoing port's MTU: not sent (per copy; mrouter does not
+    /// fragment, and sending it would lose it further on without a trace).
+    MtuExceeded,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 13;
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::NotIpv4,
@@ -59,6 +62,7 @@ impl DropReason {
         DropReason::NoMbuf,
         DropReason::PendingOverflow,
         DropReason::OwnSource,
+        DropReason::MtuExceeded,
     ];
 
     /// The name shown in statistics.
@@ -76,6 +80,7 @@ impl DropReason {
             DropReason::NoMbuf => "no_mbuf",
             DropReason::PendingOverflow => "pending_overflow",
             DropReason::OwnSource => "own_source",
+            DropReason::MtuExceeded => "mtu_exceeded",
         }
     }
 }
