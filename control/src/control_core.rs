@@ -1008,6 +1008,7 @@ impl ControlCore {
         // restarted; their link state follows below.
         dp.maintain_ports();
         let mut changed = false;
+        let mut came_up = Vec::new();
         for (port, up) in self.link_up.iter_mut().enumerate() {
             let now_up = dp.link_up(port);
             if now_up != *up {
@@ -1017,6 +1018,20 @@ impl ControlCore {
                 println!(
                     "mrouter: port {port} link {}",
                     if now_up { "up" } else { "down" }
+                );
+                if now_up {
+                    came_up.push(port);
+                }
+            }
+        }
+        // IGMP's queries on a port that was down (or not started yet) were lost: its startup
+        // queries run again.
+        for port in came_up {
+            let iface = self.interface_of_port.get(port).copied().flatten();
+            if let (Some(iface), Some(igmp)) = (iface, self.host.protocols.get_mut::<Igmp>()) {
+                igmp.link_up(
+                    now,
+                    crate::interface::Interface::from_config_index(iface).index(),
                 );
             }
         }

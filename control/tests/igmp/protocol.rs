@@ -65,6 +65,38 @@ fn startup_queries_count_and_spacing() {
     assert_eq!(lab.sent[0].1.igmp, v2_general_query());
 }
 
+/// A port whose link comes (back) up lost the queries sent while it was down: the querier runs
+/// its startup queries again from that moment; a non-querier stays quiet.
+#[test]
+fn a_link_coming_up_restarts_the_startup_queries_of_a_querier_only() {
+    let mut lab = Lab::v3();
+    lab.advance(secs(60));
+    assert!(general_query_times(&lab).is_empty(), "between general queries");
+    let t = lab.now;
+    lab.igmp.link_up(t, IF);
+    lab.drain();
+    lab.advance(secs(60));
+    let ms = Duration::from_millis;
+    // At once, then a quarter query interval later (the startup query interval), then the
+    // query interval.
+    assert_eq!(general_query_times(&lab), [t, t + ms(31_250)]);
+    assert_eq!(lab.iface().startup_queries_left, 0);
+
+    // A non-querier: nothing.
+    let mut lab = Lab::v3();
+    lab.rx(LOWER, wire::ALL_SYSTEMS, &v2_general_query());
+    lab.clear();
+    let t = lab.now;
+    lab.igmp.link_up(t, IF);
+    lab.drain();
+    lab.advance(secs(10));
+    assert!(general_query_times(&lab).is_empty());
+    // An interface IGMP does not run on: nothing either.
+    lab.igmp.link_up(lab.now, IF + 7);
+    lab.drain();
+    assert!(lab.sent.is_empty());
+}
+
 #[test]
 fn lower_address_takes_over_and_timer_expiry_restores_us() {
     let mut lab = Lab::v3();

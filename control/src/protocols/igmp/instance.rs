@@ -112,6 +112,23 @@ impl Igmp {
         Ok(())
     }
 
+    /// The link of `iface` came (back) up: the queries sent while it was down were lost, so
+    /// while this router is the querier the startup sequence runs again (RFC 3376 8.6: Startup
+    /// Query Count general queries at the Startup Query Interval), and hosts answer at once
+    /// instead of a query interval later. A non-querier waits for the querier as before.
+    pub fn link_up(&mut self, now: Duration, iface: u32) {
+        self.deadline.set(None);
+        let Some(mut i) = self.interfaces.remove(&iface) else {
+            return;
+        };
+        if i.is_querier() {
+            i.startup_left = i.cfg.startup_query_count().max(1);
+            i.general_query_next = Some(now);
+            self.general_query_due(now, &mut i);
+        }
+        self.interfaces.insert(iface, i);
+    }
+
     /// Stop IGMP on `iface`: every membership it held is left.
     pub fn remove_interface(&mut self, iface: u32) -> Result<(), IgmpError> {
         self.deadline.set(None);
