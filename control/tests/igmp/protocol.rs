@@ -71,7 +71,10 @@ fn startup_queries_count_and_spacing() {
 fn a_link_coming_up_restarts_the_startup_queries_of_a_querier_only() {
     let mut lab = Lab::v3();
     lab.advance(secs(60));
-    assert!(general_query_times(&lab).is_empty(), "between general queries");
+    assert!(
+        general_query_times(&lab).is_empty(),
+        "between general queries"
+    );
     let t = lab.now;
     lab.igmp.link_up(t, IF);
     lab.drain();
