@@ -9,8 +9,8 @@ scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check
-echo "test: import cycles between files (mgm, control)"
-scripts/import-cycles.sh mgm control
+echo "test: import cycles between files (mgm, control, dataplane, bench)"
+scripts/import-cycles.sh mgm control dataplane bench
 echo "test: cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "test: cargo nextest"
