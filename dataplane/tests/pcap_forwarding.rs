@@ -96,6 +96,25 @@ fn sum(counters: &[Counters]) -> Counters {
     total
 }
 
+/// Starts the data plane on the main lcore, polls until `expect` frames were received (10 s at
+/// most), stops it; the ports' MACs and the summed counters.
+fn run_inline(
+    eal: Eal,
+    ports: &[PortSpec],
+    table: ForwardingTable,
+    expect: u64,
+) -> (Vec<[u8; 6]>, Counters) {
+    let mut dp = Dataplane::start(eal, ports, table, &[]).expect("data plane starts");
+    let macs: Vec<[u8; 6]> = dp.port_info().iter().map(|(_, m)| parse_mac(m)).collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut received = 0;
+    while received < expect && Instant::now() < deadline {
+        received += dp.poll_inline(1);
+    }
+    let (counters, _ports) = dp.stop();
+    (macs, sum(&counters))
+}
+
 #[test]
 fn forwards_replicates_and_drops_by_reason_byte_for_byte() {
     let dir = scratch("fwd");
@@ -162,15 +181,7 @@ fn forwards_replicates_and_drops_by_reason_byte_for_byte() {
     table.insert(None, ip("239.3.3.3"), route(0, &[(1, 1), (2, 32)]));
     table.insert(None, ip("239.4.4.4"), route(0, &[(2, 200)]));
 
-    let mut dp = Dataplane::start(eal, &ports, table, &[]).expect("data plane starts");
-    let macs: Vec<[u8; 6]> = dp.port_info().iter().map(|(_, m)| parse_mac(m)).collect();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut received = 0;
-    while received < 15 && Instant::now() < deadline {
-        received += dp.poll_inline(1);
-    }
-    let (counters, _ports) = dp.stop();
-    let c = sum(&counters);
+    let (macs, c) = run_inline(eal, &ports, table, 15);
 
     assert_eq!(c.rx_packets, 15, "every input frame was received");
     let expect1 = vec![
@@ -334,15 +345,7 @@ fn copies_over_the_outgoing_mtu_are_counted_not_sent() {
     let mut table = ForwardingTable::new();
     table.insert(None, ip("239.1.1.1"), route(0, &[(1, 1), (2, 1)]));
     table.insert(None, ip("239.2.2.2"), route(0, &[(2, 1)]));
-    let mut dp = Dataplane::start(eal, &ports, table, &[]).expect("data plane starts");
-    let macs: Vec<[u8; 6]> = dp.port_info().iter().map(|(_, m)| parse_mac(m)).collect();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut received = 0;
-    while received < 4 && Instant::now() < deadline {
-        received += dp.poll_inline(1);
-    }
-    let (counters, _ports) = dp.stop();
-    let c = sum(&counters);
+    let (macs, c) = run_inline(eal, &ports, table, 4);
     assert_eq!(c.rx_packets, 4);
     for port in [1, 2] {
         assert_eq!(
