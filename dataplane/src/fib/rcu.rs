@@ -213,47 +213,18 @@ impl FibReader {
             .or_else(|| self.get(key(0, group)))
     }
 
-    /// First step of a batched lookup: start loading the slot of (S,G).
-    #[inline]
-    pub fn prefetch_slot(&self, source: u32, group: u32) {
-        self.prefetch_slot_at(self.slot_of(source, group));
-    }
-
-    /// Second step: start loading the bucket of (S,G) (best after [`FibReader::prefetch_slot`]
-    /// had time to land).
-    #[inline]
-    pub fn prefetch_bucket(&self, source: u32, group: u32) {
-        self.prefetch_bucket_at(self.slot_of(source, group));
-    }
-
-    /// The slot (S,G) hashes to, for the `*_at` steps of a batched lookup, which then need not
-    /// hash the key again. Always below [`SHARDS`].
+    /// The slot (S,G) hashes to, for the steps of a batched lookup, which then need not hash
+    /// the key again. Always below [`SHARDS`].
     #[inline]
     pub fn slot_of(&self, source: u32, group: u32) -> usize {
         self.shared.slot(key(source, group))
     }
 
-    /// [`FibReader::prefetch_slot`] by the slot [`FibReader::slot_of`] gave.
+    /// First step of a batched lookup: start loading the slot [`FibReader::slot_of`] gave.
     #[inline]
     pub fn prefetch_slot_at(&self, slot: usize) {
         if let Some(s) = self.shared.shards.get(slot) {
             crate::dpdk::prefetch(s);
-        }
-    }
-
-    /// [`FibReader::prefetch_bucket`] by the slot [`FibReader::slot_of`] gave.
-    #[inline]
-    pub fn prefetch_bucket_at(&self, slot: usize) {
-        let Some(s) = self.shared.shards.get(slot) else {
-            return;
-        };
-        let p = s.load(Ordering::Acquire);
-        if !p.is_null() {
-            // Every cache line the 128-byte bucket may straddle (see [`FEW`]); prefetching
-            // never faults.
-            crate::dpdk::prefetch(p);
-            crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(64));
-            crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(127));
         }
     }
 
@@ -289,15 +260,6 @@ impl FibReader {
         bucket
             .0
             .and_then(|b| b.get(key(source, group)))
-            .or_else(|| self.get(key(0, group)))
-    }
-
-    /// [`FibReader::lookup`] with the (S,G) slot already known (`slot` must be
-    /// `slot_of(source, group)`; another value finds nothing for (S,G) and falls back to
-    /// (*,G)).
-    #[inline]
-    pub fn lookup_at(&self, slot: usize, source: u32, group: u32) -> Option<&Route> {
-        self.get_at(slot, key(source, group))
             .or_else(|| self.get(key(0, group)))
     }
 

@@ -90,14 +90,6 @@ impl EntryCounters {
             .map_or(0, |w| w.load(Ordering::Relaxed))
     }
 
-    /// Starts loading `slot`'s cache line (a batched lookup's last step before counting).
-    #[inline]
-    pub fn prefetch(&self, slot: u32) {
-        if let Some(b) = self.block(slot) {
-            crate::dpdk::prefetch(&b[0]);
-        }
-    }
-
     /// (packets, bytes) counted on `slot` so far; a relaxed read may be a turn stale.
     pub fn read(&self, slot: u32) -> (u64, u64) {
         match self.block(slot) {
