@@ -18,7 +18,7 @@ pub use mcast_input::{classify, classify_fast, Flow};
 pub use signal::{Punted, Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
-use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue, BURST};
+use crate::dpdk::{tsc, Mbuf, Mempool, RxQueue, TxQueue, BURST};
 use crate::fib::rcu::{BucketRef, FibReader};
 use crate::fib::Route;
 use entry_counters::EntryCounts;
@@ -136,7 +136,7 @@ impl Worker {
                 chains: &self.chains,
                 stash: &mut self.stash,
             },
-            now: profile::rdtsc(),
+            now: tsc(),
         };
         if ctx.pending.held_flows > 0 {
             release_pending(&mut ctx, c);

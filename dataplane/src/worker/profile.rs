@@ -60,18 +60,6 @@ impl Stage {
     }
 }
 
-/// Reads the TSC inline (the EAL's `rte_get_tsc_cycles` is a call through a C wrapper).
-#[inline(always)]
-pub fn rdtsc() -> u64 {
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    // SAFETY: RDTSC reads a counter; it touches no memory.
-    unsafe {
-        std::arch::x86_64::_rdtsc()
-    }
-    #[cfg(any(not(target_arch = "x86_64"), miri))]
-    crate::dpdk::tsc()
-}
-
 /// A loop turn longer than this many cycles (about 400 us at 2.5 GHz) was interrupted: the
 /// thread was preempted or the VM descheduled. Its cycles are left out of the budget, which is
 /// meant to show where the worker's own time goes, not how busy the machine was.
@@ -95,7 +83,7 @@ impl StageClock {
     pub fn new(on: bool) -> StageClock {
         StageClock {
             on,
-            last: if on { rdtsc() } else { 0 },
+            last: if on { crate::dpdk::tsc() } else { 0 },
             ..StageClock::default()
         }
     }
@@ -104,7 +92,7 @@ impl StageClock {
     #[inline(always)]
     pub fn mark(&mut self, stage: Stage) {
         if self.on {
-            let now = rdtsc();
+            let now = crate::dpdk::tsc();
             self.turn[stage as usize] += now.wrapping_sub(self.last);
             self.last = now;
         }
