@@ -133,10 +133,7 @@ impl EntryCounts<'_> {
     /// cannot lose an increment.
     #[inline]
     pub fn count(self, len: u32) {
-        if let Some(b) = self.0 {
-            bump(&b[0], 1);
-            bump(&b[1], u64::from(len));
-        }
+        self.count_many(1, u64::from(len));
     }
 
     /// Counts `packets` packets of `bytes` bytes in all (a run of one entry's packets in a

@@ -148,10 +148,22 @@ pub fn replicate_many(
             .is_some_and(|&max| len <= max)
     };
     let eligible = |o: &&crate::fib::Oif| passes(o) && fits(o);
-    // Copies the TTL thresholds allow but the port's MTU does not: counted, never sent.
-    let too_big = route.oifs.iter().filter(|o| passes(o) && !fits(o)).count();
-    c.drop(DropReason::MtuExceeded, too_big as u64);
-    let Some(last) = route.oifs.iter().rposition(|o| eligible(&o)) else {
+    // One pass for the last port that gets a copy (it takes the received mbuf) and the copies
+    // the TTL thresholds allow but the port's MTU does not (counted, never sent).
+    let (mut last, mut too_big) = (None, 0);
+    for (k, o) in route.oifs.iter().enumerate() {
+        if passes(o) {
+            if fits(o) {
+                last = Some(k);
+            } else {
+                too_big += 1;
+            }
+        }
+    }
+    if too_big > 0 {
+        c.drop(DropReason::MtuExceeded, too_big);
+    }
+    let Some(last) = last else {
         if too_big == 0 {
             c.drop(DropReason::NoOutgoing, 1);
         }
