@@ -189,13 +189,19 @@ pub fn mrouter_argv(env: &Env, prefix: &str, config: &Path, duration: f64) -> Ve
     ]
 }
 
-/// testpmd io forwarding from the pcap source (port 0) to one null sink (port 1); the
-/// forwarding lcore is 1, as for mrouter.
-pub fn testpmd_argv(env: &Env, prefix: &str, pcap: &Path) -> (Vec<String>, Measure) {
-    let argv = vec![
-        env.testpmd.display().to_string(),
+/// A reference program's command line on the two-port setup: `exe` on `lcores`, the pcap
+/// source as port 0 and one null sink as port 1, then the program's own `args`.
+fn pcap_to_null_argv(
+    exe: &Path,
+    lcores: &str,
+    prefix: &str,
+    pcap: &Path,
+    args: &[&str],
+) -> (Vec<String>, Measure) {
+    let mut argv: Vec<String> = vec![
+        exe.display().to_string(),
         "-l".into(),
-        "0,1".into(),
+        lcores.into(),
         "--no-pci".into(),
         "--file-prefix".into(),
         prefix.into(),
@@ -204,37 +210,39 @@ pub fn testpmd_argv(env: &Env, prefix: &str, pcap: &Path) -> (Vec<String>, Measu
         "--vdev".into(),
         "net_null1,no-rx=1".into(),
         "--".into(),
-        "--forward-mode=io".into(),
-        "--auto-start".into(),
-        "--stats-period".into(),
-        "1".into(),
-        "--total-num-mbufs=32768".into(),
     ];
+    argv.extend(args.iter().map(|a| a.to_string()));
     (argv, measure(2, 0, vec![1]))
+}
+
+/// testpmd io forwarding from the pcap source (port 0) to one null sink (port 1); the
+/// forwarding lcore is 1, as for mrouter.
+pub fn testpmd_argv(env: &Env, prefix: &str, pcap: &Path) -> (Vec<String>, Measure) {
+    pcap_to_null_argv(
+        &env.testpmd,
+        "0,1",
+        prefix,
+        pcap,
+        &[
+            "--forward-mode=io",
+            "--auto-start",
+            "--stats-period",
+            "1",
+            "--total-num-mbufs=32768",
+        ],
+    )
 }
 
 /// l3fwd on lcore 1 polling both ports: the pcap source is port 0, the null sink port 1 (its
 /// LPM route for [`L3FWD_DEST`]), as for mrouter and testpmd.
 pub fn l3fwd_argv(exe: &Path, prefix: &str, pcap: &Path) -> (Vec<String>, Measure) {
-    let argv = vec![
-        exe.display().to_string(),
-        "-l".into(),
-        "1".into(),
-        "--no-pci".into(),
-        "--file-prefix".into(),
-        prefix.into(),
-        "--vdev".into(),
-        format!("net_pcap0,rx_pcap={},infinite_rx=1", pcap.display()),
-        "--vdev".into(),
-        "net_null1,no-rx=1".into(),
-        "--".into(),
-        "-p".into(),
-        "0x3".into(),
-        "--config".into(),
-        "(0,0,1),(1,0,1)".into(),
-        "--parse-ptype".into(),
-    ];
-    (argv, measure(2, 0, vec![1]))
+    pcap_to_null_argv(
+        exe,
+        "1",
+        prefix,
+        pcap,
+        &["-p", "0x3", "--config", "(0,0,1),(1,0,1)", "--parse-ptype"],
+    )
 }
 
 /// ipv4_multicast on lcore 1 polling every port: sinks `net_null0..k-1`, the pcap source last.
