@@ -139,11 +139,6 @@ impl StageClock {
     pub fn interrupted(&self) -> u64 {
         self.interrupted
     }
-
-    /// Whether this clock measures.
-    pub fn is_on(&self) -> bool {
-        self.on
-    }
 }
 
 /// Where a worker publishes its stage cycles when it stops (read after the workers joined).
