@@ -5,13 +5,14 @@
 //! `mrouter --config FILE` with EAL arguments taken from the config's `eal:` list.
 
 use crate::admin::{AdminServer, Request, Response};
+use crate::clock::Clock;
 use crate::config::{self, Config};
-use crate::control_core::ControlCore;
+use crate::control_core::{ControlCore, DpdkPlane};
 use crate::views;
 use clap::Parser;
 use dataplane::dpdk::{telemetry, Eal, PortStats};
 use dataplane::fib::ForwardingTable;
-use dataplane::router::{Dataplane, DataplaneLimits, PortSpec};
+use dataplane::router::{Dataplane, DataplaneLimits, PortSpec, StartError};
 use dataplane::worker::profile::{Stage, StageBudget};
 use dataplane::worker::{Counters, DropReason};
 use std::io::Write;
@@ -120,6 +121,18 @@ pub fn port_specs(cfg: &Config) -> Vec<PortSpec> {
             rx_queues: p.rx_queues,
             tx_queues: p.tx_queues,
             mtu: p.mtu,
+            interface_mtu: cfg
+                .interfaces
+                .iter()
+                .find(|i| {
+                    i.vlan.is_none() && cfg.ports.get(i.port).is_some_and(|q| q.name == p.name)
+                })
+                .and_then(|i| i.mtu),
+            vlans: cfg
+                .vlans_of_port(&p.name)
+                .into_iter()
+                .map(|(vid, mtu)| dataplane::worker::vlan::VlanSpec { vid, mtu })
+                .collect(),
         })
         .collect()
 }
@@ -145,7 +158,45 @@ pub fn dataplane_limits(cfg: &Config) -> DataplaneLimits {
     DataplaneLimits {
         pending_flows: cfg.limits.pending_flows as usize,
         pending_per_flow: cfg.limits.pending_packets_per_flow as usize,
-        stage_cycles: false,
+        pending_shared: cfg.limits.pending_packets_shared as usize,
+        mbuf_data_room: cfg.dataplane.mbuf_data_room,
+        ..DataplaneLimits::default()
+    }
+}
+
+/// A data-plane start error, naming the config field it is about where there is one.
+fn start_error(path: &std::path::Path, cfg: &Config, e: StartError) -> String {
+    let located = |field: String, message: String| config::error_at(path, &field, message);
+    match e {
+        StartError::PortMtu { port, mtu, source } => located(
+            format!("ports[{port}].mtu"),
+            format!("the device cannot take MTU {mtu}: {source}"),
+        )
+        .to_string(),
+        StartError::MbufTooSmall { port, .. } => {
+            located(format!("ports[{port}].mtu"), e.to_string()).to_string()
+        }
+        StartError::InterfaceMtu {
+            port,
+            mtu,
+            port_mtu,
+        } => {
+            // The first interface of the port whose MTU is too large (untagged or VLAN).
+            let i = cfg
+                .interfaces
+                .iter()
+                .position(|i| i.port == port && i.mtu == Some(mtu));
+            located(
+                format!("interfaces[{}].mtu", i.unwrap_or(0)),
+                format!(
+                    "{mtu} is larger than the MTU of port {} ({port_mtu}); set the port's `mtu:` \
+                     (or, for af_packet, its kernel interface's MTU and `framesz=`)",
+                    cfg.ports.get(port).map_or("?", |p| p.name.as_str())
+                ),
+            )
+            .to_string()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -189,6 +240,7 @@ fn reload(
     cfg: &mut Config,
     core: &mut ControlCore,
     dp: &mut Dataplane,
+    clock: &Clock,
 ) -> Result<String, String> {
     let new = match config::load(&opts.config) {
         Ok(new) => new,
@@ -198,7 +250,7 @@ fn reload(
         }
     };
     let msg = core
-        .reload(cfg, &new, dp)
+        .reload(clock.now(), cfg, &new, &mut DpdkPlane::new(dp, clock))
         .map_err(|e| format!("reload refused: {e}"))?;
     *cfg = new;
     Ok(msg)
@@ -220,7 +272,9 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     if let Err(e) = nix::sys::prctl::set_timerslack(1_000) {
         eprintln!("mrouter: warning: cannot set timer slack: {e}");
     }
-    let mut core = ControlCore::new(cfg)?;
+    // The control plane's only clock: every call into the core gets its time.
+    let clock = Clock::start();
+    let mut core = ControlCore::new(cfg, clock.now())?;
     let eal = Eal::init(args).map_err(|e| e.to_string())?;
     let mut dp = Dataplane::start_with(
         eal,
@@ -232,7 +286,14 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             ..dataplane_limits(cfg)
         },
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| start_error(&opts.config, cfg, e))?;
+    // The kernel twins exist from here on (see `crate::twin`).
+    crate::twin::start_with_core(
+        cfg,
+        clock.now(),
+        &mut core,
+        &mut DpdkPlane::new(&mut dp, &clock),
+    );
     if let Some(nice) = cfg.control.nice {
         // This thread is the control core (the EAL's main lcore); the workers keep theirs.
         match dataplane::dpdk::set_current_thread_nice(i32::from(nice)) {
@@ -280,13 +341,19 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
         if inline {
             dp.poll_inline(64);
-            core.turn(&mut dp);
-        } else if !core.turn(&mut dp) {
+            core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
+        } else if !core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock)) {
             // Idle: the control core shares its CPU with everything else on the machine, so it
-            // parks rather than spins. A worker unparks it as soon as it queues a miss or a
-            // control packet, so a new flow does not wait for the end of a sleep; the timeout
-            // bounds how late timers and the admin socket are served.
-            std::thread::park_timeout(IDLE_PARK);
+            // parks rather than spins, until its next timer at the latest. A worker unparks it
+            // as soon as it queues a miss or a control packet, so a new flow does not wait for
+            // the end of a sleep; IDLE_PARK bounds how late the admin socket is served.
+            let until_timer = core
+                .poll_timeout()
+                .map_or(IDLE_PARK, |t| t.saturating_sub(clock.now()));
+            std::thread::park_timeout(until_timer.min(IDLE_PARK));
+        }
+        while let Some(event) = core.poll_event() {
+            println!("mrouter: {event}");
         }
         let admin_counters = admin.counters();
         admin.poll(&mut |req| match req {
@@ -307,7 +374,10 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             }
             Request::ShowIgmpGroups => Response::IgmpGroups(views::igmp_groups(cfg, &core)),
             Request::ShowIgmpProxy => Response::IgmpProxy(views::igmp_proxy(cfg, &core)),
-            Request::Reload => match reload(opts, cfg, &mut core, &mut dp) {
+            Request::ShowPimInterface => Response::PimInterfaces(views::pim_interfaces(cfg, &core)),
+            Request::ShowPimNeighbor => Response::PimNeighbors(views::pim_neighbors(cfg, &core)),
+            Request::ShowPimJoin => Response::PimJoins(views::pim_joins(cfg, &core)),
+            Request::Reload => match reload(opts, cfg, &mut core, &mut dp, &clock) {
                 Ok(message) => {
                     println!("mrouter: {message}");
                     Response::Reloaded { message }
@@ -326,7 +396,7 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         }
         // Relaxed: the flag carries no data.
         if hup.swap(false, Ordering::Relaxed) {
-            match reload(opts, cfg, &mut core, &mut dp) {
+            match reload(opts, cfg, &mut core, &mut dp, &clock) {
                 Ok(msg) => println!("mrouter: {msg}"),
                 Err(msg) => eprintln!("mrouter: {msg}"),
             }
@@ -343,6 +413,8 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             }
         }
     }
+    // Goodbyes (PIM's Hellos with holdtime 0) leave while the ports still run.
+    core.shutdown(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     let elapsed = started.elapsed();
     let stopped = dp.stop_and_count();
     println!("mrouter: stopping");
@@ -435,12 +507,20 @@ fn print_startup(cfg: &Config, dp: &Dataplane) {
         cfg.routes.len()
     );
     for (i, p) in cfg.ports.iter().enumerate() {
-        let iface = cfg
+        let ifaces: Vec<String> = cfg
             .interfaces
             .iter()
-            .find(|f| f.port == i)
-            .map(|f| format!("{} {}/{}", f.name, f.address, f.prefix_len))
-            .unwrap_or_else(|| "(no interface)".into());
+            .filter(|f| f.port == i)
+            .map(|f| match f.vlan {
+                Some(v) => format!("{} {}/{} vlan {v}", f.name, f.address, f.prefix_len),
+                None => format!("{} {}/{}", f.name, f.address, f.prefix_len),
+            })
+            .collect();
+        let iface = if ifaces.is_empty() {
+            "(no interface)".to_string()
+        } else {
+            ifaces.join(", ")
+        };
         let (driver, mac) = &info[i];
         let status = &dp.port_status()[i];
         let mut ctl = format!(" control tx {}", status.control_tx);

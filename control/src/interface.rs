@@ -2,14 +2,16 @@
 //!
 //! An interface has one identity in the control plane, [`Interface`]: the MGM's interface index,
 //! which is the interface's position in the config's `interfaces` list plus one (MGM index 0
-//! means "none"). The protocols' `u32` interface fields hold the same number
-//! ([`Interface::index`]).
+//! means "none"). The protocols take and give interfaces as this type.
 //!
-//! Ports (`u16` DPDK port ids) belong to the data plane. The conversion between the two
-//! happens in one place, the control core (`control_core.rs`: `port_of_interface` and
-//! `interface_of_port`, built from the config's `interfaces[i].port`): a miss or a punted
-//! packet arrives with a port and is turned into an interface there, and an MFE's interfaces
-//! become ports in `route_of` and `send_igmp`. Nothing above the core sees a port.
+//! Ports (`u16` DPDK port ids) and slots (the data plane's name for an interface: a port's
+//! untagged interface is the port's index, 802.1Q VLAN interfaces follow the ports) belong to
+//! the data plane. The conversion happens in one place, the control core
+//! (`control_core/ports.rs`: `PortMap::interface`, `PortMap::slot` and `PortMap::frame_out`,
+//! built from the config's `interfaces[i].port` and `vlan`): a miss or a punted packet arrives
+//! with a slot and is turned into an interface there, and an MFE's interfaces become slots in
+//! `route_of`; protocols' messages leave through the interface's port, tagged on a VLAN
+//! interface. Nothing above the core sees a port or a slot.
 
 use mgm::InterfaceId;
 use std::fmt;
@@ -22,6 +24,12 @@ impl Interface {
     /// The interface at `idx` in the config's `interfaces` list.
     pub fn from_config_index(idx: usize) -> Interface {
         Interface(idx as u32 + 1)
+    }
+
+    /// The interface with MGM interface index `index` (not 0, which names no interface).
+    pub const fn from_index(index: u32) -> Interface {
+        assert!(index != 0, "MGM interface index 0 names no interface");
+        Interface(index)
     }
 
     /// The interface an MGM id names, if it names one (not [`InterfaceId::NONE`]).

@@ -3,11 +3,12 @@
 
 use crate::admin::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PortStatsView, RpfView, StatsView, WorkerView,
+    PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, RpfView, StatsView, WorkerView,
 };
 use crate::config::Config;
 use crate::control_core::ControlCore;
 use crate::interface::{config_index, interface_id};
+use crate::protocols::pim::Pim;
 use crate::protocols::static_routing::STATIC_PROTOCOL;
 use dataplane::dpdk::telemetry::{self, Reply};
 use dataplane::router::Dataplane;
@@ -79,6 +80,9 @@ pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<Inter
     let stats = dp.port_stats();
     let info = dp.port_info();
     let status = dp.port_status();
+    let fragments = dp.port_fragments();
+    let mtus = dp.port_mtus();
+    let unknown_vlan = dp.port_unknown_vlan();
     cfg.interfaces
         .iter()
         .enumerate()
@@ -86,10 +90,22 @@ pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<Inter
             let s = stats.get(f.port).copied().unwrap_or_default();
             let (driver, mac) = info.get(f.port).cloned().unwrap_or_default();
             let st = status.get(f.port);
+            // MTU and fragments are the interface's (its data-plane slot), the rest the port's.
+            let slot = usize::from(cfg.slot_of_interface(i).unwrap_or(u16::MAX));
+            let twin = core.twins().of_interface(i);
+            let tc = twin.map(|t| t.1).unwrap_or_default();
             InterfaceView {
+                twin: twin.map(|t| t.0.to_string()),
+                twin_to_kernel: tc.to_kernel,
+                twin_rate_limited: tc.rate_limited,
+                twin_refused: tc.refused,
+                twin_from_kernel: tc.from_kernel,
+                twin_from_kernel_failed: tc.from_kernel_failed,
                 name: f.name.clone(),
                 index: interface_id(i).index,
                 port: cfg.ports[f.port].name.clone(),
+                vlan: f.vlan,
+                unknown_vlan: unknown_vlan.get(f.port).copied().unwrap_or(0),
                 device: cfg.ports[f.port].device.clone(),
                 driver,
                 mac,
@@ -110,6 +126,8 @@ pub fn interfaces(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<Inter
                 rx_missed: s.imissed,
                 rx_nombuf: s.rx_nombuf,
                 tx_errors: s.oerrors,
+                mtu: mtus.get(slot).copied().unwrap_or(0),
+                fragments_out: fragments.get(slot).copied().unwrap_or(0),
                 link_up: core.port_link_up(f.port),
                 running: st.is_some_and(|s| s.running),
                 control_tx: st.map(|s| s.control_tx.to_string()).unwrap_or_default(),
@@ -141,6 +159,8 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
     let m = core.mgm().counters();
     let (lat_n, lat_p50, lat_p99, lat_max) = core.miss_latency();
     let (via_worker_sent, via_worker_tx_full, via_worker_port_down) = dp.control_link_totals();
+    let twins = core.twins().totals();
+    let kr = core.kernel_rib().unwrap_or_default();
     let control: BTreeMap<String, u64> = [
         ("misses_received", cc.misses_received),
         ("misses_duplicate", cc.misses_duplicate),
@@ -153,6 +173,11 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("misses_signalled", total.misses_signalled),
         ("signals_dropped_ring_full", total.signals_dropped),
         ("wrong_if_received", cc.wrong_if_received),
+        ("hits_signalled", total.hits_signalled),
+        ("hits_received", cc.hits_received),
+        ("entry_copies_to_control", total.copied_to_control),
+        ("entry_copies_dropped", total.copies_dropped),
+        ("entry_copies_received", cc.entry_copies_received),
         ("mfes_installed", cc.mfes_installed),
         ("mfes_updated", cc.mfes_updated),
         ("mfes_deleted", cc.mfes_deleted),
@@ -160,11 +185,29 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("punted_igmp", cc.punted_igmp),
         ("punted_pim", cc.punted_pim),
         ("punted_link_local", cc.punted_link_local),
+        ("punted_exception", cc.punted_exception),
+        ("kernel_rib_routes_added", kr.routes_added),
+        ("kernel_rib_routes_removed", kr.routes_removed),
+        ("kernel_rib_ignored", kr.ignored),
+        ("kernel_rib_unparsed", kr.unparsed),
+        ("kernel_rib_receive_errors", kr.receive_errors),
+        ("kernel_rib_resyncs", kr.resyncs),
+        (
+            "kernel_rib_entries_revalidated",
+            cc.kernel_rib_entries_revalidated,
+        ),
+        ("twin_to_kernel", twins.to_kernel),
+        ("twin_rate_limited", twins.rate_limited),
+        ("twin_refused", twins.refused),
+        ("twin_from_kernel", twins.from_kernel),
+        ("twin_from_kernel_failed", twins.from_kernel_failed),
         ("igmp_joins", cc.igmp_joins),
         ("igmp_leaves", cc.igmp_leaves),
         ("igmp_membership_errors", cc.igmp_membership_errors),
         ("igmp_sent", cc.igmp_sent),
         ("igmp_send_failed", cc.igmp_send_failed),
+        ("protocol_datagrams_sent", cc.datagrams_sent),
+        ("protocol_datagrams_refused", cc.datagrams_refused),
         ("link_changes", cc.link_changes),
         ("control_frames_via_worker", via_worker_sent),
         ("control_frames_via_worker_tx_full", via_worker_tx_full),
@@ -220,8 +263,19 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
 
 /// The RPF route toward `source`.
 pub fn rpf(cfg: &Config, core: &ControlCore, source: Ipv4Addr) -> RpfView {
-    match core.rpf(source) {
-        Some(r) => RpfView {
+    match core.rpf_with_origin(source) {
+        Some((r, true)) => RpfView {
+            source,
+            interface: Some(iface_name(cfg, r.iif)),
+            next_hop: (!r.upstream.is_unspecified()).then_some(r.upstream),
+            prefix: Some(format!(
+                "{}/{}",
+                r.route.network,
+                u32::from(r.route.mask).count_ones()
+            )),
+            origin: Some("kernel".into()),
+        },
+        Some((r, false)) => RpfView {
             source,
             interface: Some(iface_name(cfg, r.iif)),
             next_hop: (!r.upstream.is_unspecified()).then_some(r.upstream),
@@ -288,7 +342,13 @@ pub fn telemetry(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> Vec<(&'sta
         .collect();
     let ifaces = interfaces(cfg, core, dp)
         .iter()
-        .map(|i| format!("{} {} {} {} {}", i.name, i.address, i.port, i.driver, i.mac))
+        .map(|i| {
+            let vlan = i.vlan.map(|v| format!(" vlan {v}")).unwrap_or_default();
+            format!(
+                "{} {} {}{vlan} {} {} mtu {} fragments_out {}",
+                i.name, i.address, i.port, i.driver, i.mac, i.mtu, i.fragments_out
+            )
+        })
         .collect();
     vec![
         ("/mrouter/stats", Reply::Counters(counters)),
@@ -305,7 +365,7 @@ pub fn igmp_interfaces(cfg: &Config, core: &ControlCore) -> Vec<IgmpInterfaceVie
     igmp.interfaces(core.uptime())
         .into_iter()
         .map(|i| IgmpInterfaceView {
-            name: iface_name(cfg, InterfaceId::new(i.iface)),
+            name: iface_name(cfg, i.iface.id()),
             address: format!("{}/{}", i.address, i.prefix_len),
             version: i.version,
             querier: i.querier,
@@ -326,7 +386,7 @@ pub fn igmp_interfaces(cfg: &Config, core: &ControlCore) -> Vec<IgmpInterfaceVie
 pub fn igmp_proxy(cfg: &Config, core: &ControlCore) -> Option<IgmpProxyView> {
     let info = core.proxy()?.info(core.uptime());
     Some(IgmpProxyView {
-        upstream: iface_name(cfg, InterfaceId::new(info.upstream)),
+        upstream: iface_name(cfg, info.upstream.id()),
         address: info.address,
         version: info.version,
         querier: info.querier,
@@ -347,7 +407,7 @@ pub fn igmp_groups(cfg: &Config, core: &ControlCore) -> Vec<IgmpGroupView> {
     let now = core.uptime();
     let mut out = Vec::new();
     for i in igmp.interfaces(now) {
-        let name = iface_name(cfg, InterfaceId::new(i.iface));
+        let name = iface_name(cfg, i.iface.id());
         for g in igmp.groups(i.iface, now) {
             out.push(IgmpGroupView {
                 interface: name.clone(),
@@ -365,4 +425,82 @@ pub fn igmp_groups(cfg: &Config, core: &ControlCore) -> Vec<IgmpGroupView> {
         }
     }
     out
+}
+
+/// `show pim interface`.
+pub fn pim_interfaces(cfg: &Config, core: &ControlCore) -> Vec<PimInterfaceView> {
+    let Some(pim) = core.protocols().get::<Pim>() else {
+        return Vec::new();
+    };
+    pim.interface_infos(core.uptime())
+        .into_iter()
+        .map(|i| PimInterfaceView {
+            name: iface_name(cfg, i.iface.id()),
+            address: format!(
+                "{}/{}",
+                i.address,
+                cfg.interfaces
+                    .get(i.iface.config_index())
+                    .map_or(32, |c| c.prefix_len)
+            ),
+            dr: i.dr,
+            is_dr: i.is_dr,
+            dr_priority: i.dr_priority,
+            neighbors: i.neighbors,
+            hello_interval_secs: i.hello_interval.as_secs_f64(),
+            holdtime_secs: i.holdtime.as_secs_f64(),
+            next_hello_secs: i.next_hello.as_secs_f64(),
+            generation_id: i.generation_id,
+            override_interval_secs: i.effective_override_interval.as_secs_f64(),
+            propagation_delay_secs: i.effective_propagation_delay.as_secs_f64(),
+            counters: serde_json::to_value(&i.counters).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `show pim neighbor`.
+pub fn pim_neighbors(cfg: &Config, core: &ControlCore) -> Vec<PimNeighborView> {
+    let Some(pim) = core.protocols().get::<Pim>() else {
+        return Vec::new();
+    };
+    pim.neighbor_infos(core.uptime())
+        .into_iter()
+        .map(|n| PimNeighborView {
+            interface: iface_name(cfg, n.iface.id()),
+            address: n.address,
+            uptime_secs: n.uptime.as_secs_f64(),
+            expires_secs: n.expires.map(|d| d.as_secs_f64()),
+            holdtime: n.holdtime,
+            dr_priority: n.dr_priority,
+            generation_id: n.generation_id,
+            is_dr: n.is_dr,
+        })
+        .collect()
+}
+
+/// `show pim join`.
+pub fn pim_joins(cfg: &Config, core: &ControlCore) -> Vec<PimJoinView> {
+    let Some(pim) = core.protocols().get::<Pim>() else {
+        return Vec::new();
+    };
+    let name = |i: crate::interface::Interface| iface_name(cfg, i.id());
+    pim.join_infos(core.uptime())
+        .into_iter()
+        .map(|j| PimJoinView {
+            source: j.source.map_or_else(|| "*".to_string(), |s| s.to_string()),
+            group: j.group,
+            rp: j.rp,
+            rpf_interface: j.rpf_iface.map_or_else(|| "-".to_string(), name),
+            upstream: j.upstream_neighbor,
+            joined: j.joined,
+            next_join_secs: j.next_join.map(|d| d.as_secs_f64()),
+            downstream: j
+                .downstream
+                .iter()
+                .map(|(i, state, _)| format!("{}:{state}", name(*i)))
+                .collect(),
+            local: j.local.into_iter().map(name).collect(),
+            oifs: j.oifs.into_iter().map(name).collect(),
+        })
+        .collect()
 }

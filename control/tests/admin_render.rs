@@ -130,16 +130,26 @@ fn interface_table() {
         name: "if0".into(),
         index: 0,
         port: "p0".into(),
+        vlan: Some(20),
+        unknown_vlan: 9,
         device: "net_af_packet0,iface=r0".into(),
         driver: "net_af_packet".into(),
         mac: "02:00:00:00:00:01".into(),
         address: "10.0.1.1/24".into(),
         owner: Some("static".into()),
+        twin: Some("if0".into()),
+        twin_to_kernel: 5,
+        twin_rate_limited: 0,
+        twin_refused: 0,
+        twin_from_kernel: 5,
+        twin_from_kernel_failed: 0,
         rx_packets: 60,
         tx_packets: 0,
         rx_missed: 1,
         rx_nombuf: 2,
         tx_errors: 3,
+        mtu: 1500,
+        fragments_out: 7,
         link_up: false,
         running: true,
         control_tx: "worker:0".into(),
@@ -155,17 +165,22 @@ fn interface_table() {
             "Name",
             "Index",
             "Port",
+            "VLAN",
             "Driver",
             "MAC",
             "Address",
             "Owner",
             "Link",
+            "Twin",
             "CtlTx",
+            "MTU",
             "RxPackets",
             "TxPackets",
             "RxMissed",
             "RxNoMbuf",
-            "TxErrors"
+            "TxErrors",
+            "FragsOut",
+            "UnknownVlan"
         ]
     );
     assert_eq!(
@@ -174,17 +189,22 @@ fn interface_table() {
             "if0",
             "0",
             "p0",
+            "20",
             "net_af_packet",
             "02:00:00:00:00:01",
             "10.0.1.1/24",
             "static",
             "down",
+            "if0",
             "worker:0",
+            "1500",
             "60",
             "0",
             "1",
             "2",
-            "3"
+            "3",
+            "7",
+            "9"
         ]
     );
     assert_eq!(interfaces(&[]), "No interfaces.\n");
@@ -313,4 +333,106 @@ fn other_responses() {
         "reloaded: 2 routes\n"
     );
     assert_eq!(response(&Response::error("boom")), "error: boom\n");
+}
+
+#[test]
+fn pim_tables() {
+    assert!(pim_interfaces(&[]).contains("PIM runs on no interface"));
+    let i = PimInterfaceView {
+        name: "if1".into(),
+        address: "10.0.2.1/24".into(),
+        dr: a("10.0.2.2"),
+        is_dr: false,
+        dr_priority: 5,
+        neighbors: 1,
+        hello_interval_secs: 2.0,
+        holdtime_secs: 7.0,
+        next_hello_secs: 1.5,
+        generation_id: 0xdead_beef,
+        override_interval_secs: 2.5,
+        propagation_delay_secs: 0.5,
+        counters: serde_json::json!({
+            "hellos_sent": 4, "neighbors_up": 0,
+            "rejected": { "bad_checksum": 2 }, "received": { "assert": 0 }
+        }),
+    };
+    let text = pim_interfaces(&[i]);
+    assert_eq!(
+        cells(&text, "if1"),
+        [
+            "if1",
+            "10.0.2.1/24",
+            "10.0.2.2",
+            "5",
+            "1",
+            "2s",
+            "00:00:01",
+            "0xdeadbeef"
+        ]
+    );
+    assert!(
+        text.contains("if1: hellos_sent 4, rejected bad_checksum 2\n"),
+        "{text}"
+    );
+    let n = PimNeighborView {
+        interface: "if1".into(),
+        address: a("10.0.2.2"),
+        uptime_secs: 3725.0,
+        expires_secs: Some(6.2),
+        holdtime: 7,
+        dr_priority: Some(10),
+        generation_id: None,
+        is_dr: true,
+    };
+    let text = pim_neighbors(&[n]);
+    assert_eq!(
+        cells(&text, "if1"),
+        ["if1", "10.0.2.2", "01:02:05", "00:00:06", "7", "10", "-", "yes"]
+    );
+}
+
+#[test]
+fn pim_join_rows_show_upstream_and_downstream() {
+    let sg = PimJoinView {
+        source: "10.0.9.2".into(),
+        group: Ipv4Addr::new(232, 1, 1, 1),
+        rp: None,
+        rpf_interface: "if1".into(),
+        upstream: Some(Ipv4Addr::new(10, 0, 2, 3)),
+        joined: true,
+        next_join_secs: Some(42.0),
+        downstream: vec!["if0:prune_pending".into()],
+        local: vec!["if2".into()],
+        oifs: vec!["if0".into(), "if2".into()],
+    };
+    let star = PimJoinView {
+        source: "*".into(),
+        group: Ipv4Addr::new(239, 1, 1, 1),
+        rp: Some(Ipv4Addr::new(10, 0, 9, 9)),
+        rpf_interface: "-".into(),
+        upstream: None,
+        joined: false,
+        next_join_secs: None,
+        downstream: vec![],
+        local: vec![],
+        oifs: vec![],
+    };
+    let text = pim_joins(&[sg, star]);
+    assert_eq!(
+        cells(&text, "10.0.9.2"),
+        [
+            "10.0.9.2",
+            "232.1.1.1",
+            "if1",
+            "10.0.2.3",
+            "yes",
+            "00:00:42",
+            "if0:prune_pending,if2:igmp",
+            "if0,if2"
+        ]
+    );
+    assert_eq!(
+        cells(&text, "*"),
+        ["*", "239.1.1.1", "-", "-", "no", "-", "-", "-"]
+    );
 }

@@ -126,24 +126,33 @@ fn good_config_parses_to_the_model() {
             interfaces: vec![
                 InterfaceConfig {
                     igmp: None,
+                    kernel_twin: Some("if0".into()),
                     name: "if0".into(),
                     port: 0,
                     address: a(10, 0, 1, 1),
-                    prefix_len: 24
+                    prefix_len: 24,
+                    mtu: None,
+                    vlan: None
                 },
                 InterfaceConfig {
                     igmp: None,
+                    kernel_twin: Some("if1".into()),
                     name: "if1".into(),
                     port: 1,
                     address: a(10, 0, 2, 1),
-                    prefix_len: 24
+                    prefix_len: 24,
+                    mtu: None,
+                    vlan: None
                 },
                 InterfaceConfig {
                     igmp: None,
+                    kernel_twin: Some("if2".into()),
                     name: "if2".into(),
                     port: 2,
                     address: a(10, 0, 3, 1),
-                    prefix_len: 24
+                    prefix_len: 24,
+                    mtu: None,
+                    vlan: None
                 },
             ],
             routes: vec![
@@ -174,10 +183,13 @@ fn good_config_parses_to_the_model() {
             ],
             workers: vec![1, 2],
             rpf_routes: vec![],
+            rpf_kernel_table: None,
             ssm_range: (a(232, 0, 0, 0), 8),
             igmp_proxy: None,
             limits: Limits::default(),
             control: ControlConfig::default(),
+            protocols: ProtocolSections::default(),
+            dataplane: DataplaneConfig::default(),
         }
     );
     assert_eq!(config.interface_by_name("if2"), Some(2));
@@ -240,6 +252,12 @@ fn bare_star_source_explains_the_alias() {
 fn unknown_top_level_field() {
     let text = format!("{GOOD}colour: blue\n");
     assert_error(&text, 33, "colour", "unknown field `colour`");
+    // The message lists every key the core declares, the data plane's too.
+    let err = parse(&text, FILE).unwrap_err().to_string();
+    assert!(
+        err.contains("`dataplane`") && err.contains("`rpf`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -431,12 +449,12 @@ fn interface_on_missing_port() {
 }
 
 #[test]
-fn two_interfaces_on_one_port() {
+fn two_untagged_interfaces_on_one_port() {
     assert_error(
         &with_line(19, "    port: p1"),
         19,
         "interfaces[2].port",
-        "port p1 already has interface if1",
+        "port p1 already has untagged interface if1",
     );
 }
 
@@ -652,7 +670,12 @@ fn workspace_config(name: &str) -> std::path::PathBuf {
 fn reference_config_loads() {
     let config = load(&workspace_config("reference.yaml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.ports.len(), 3);
-    assert_eq!(config.interfaces.len(), 3);
+    assert_eq!(config.interfaces.len(), 4);
+    let vlan = &config.interfaces[3];
+    assert_eq!(
+        (vlan.port, vlan.vlan, vlan.kernel_twin.as_deref()),
+        (1, Some(100), None)
+    );
     assert!(config.routes.iter().any(|r| r.source.is_some()));
     assert!(config.routes.iter().any(|r| r.source.is_none()));
     assert!(config
@@ -675,10 +698,13 @@ fn reference_config_names_every_field() {
         "routes",
         "workers",
         "rpf_routes",
+        "rpf",
         "ssm_range",
         "igmp_proxy",
         "limits",
         "control",
+        "dataplane",
+        "mbuf_data_room",
         // ports
         "name",
         "device",
@@ -689,6 +715,9 @@ fn reference_config_names_every_field() {
         "port",
         "address",
         "igmp",
+        "kernel_twin",
+        "kernel_twin_name",
+        "vlan",
         "version",
         "query_interval",
         "query_response_interval",
@@ -709,6 +738,9 @@ fn reference_config_names_every_field() {
         // rpf_routes
         "prefix",
         "next_hop",
+        // rpf
+        "kernel",
+        "table",
         // igmp_proxy
         "upstream",
         "unsolicited_report_interval",
@@ -716,6 +748,7 @@ fn reference_config_names_every_field() {
         "max_mfes",
         "pending_flows",
         "pending_packets_per_flow",
+        "pending_packets_shared",
         "miss_rate",
         "miss_burst",
         "miss_rate_per_worker",
@@ -723,6 +756,18 @@ fn reference_config_names_every_field() {
         "entry_lifetime",
         // control
         "nice",
+        // pim (per interface, then global)
+        "pim",
+        "enable",
+        "dr_priority",
+        "hello_interval",
+        "holdtime",
+        "triggered_hello_delay",
+        "propagation_delay_ms",
+        "override_interval_ms",
+        "max_neighbors",
+        "rp",
+        "spt_switchover",
     ];
     for f in fields {
         let set = text.lines().any(|l| {
@@ -777,9 +822,9 @@ fn lab_config_loads() {
     assert_eq!(
         devices,
         [
-            "net_af_packet0,iface=r0,qpairs=2",
-            "net_af_packet1,iface=r1,qpairs=2",
-            "net_af_packet2,iface=r2,qpairs=2"
+            "net_af_packet0,iface=r0,qpairs=2,blocksz=20480,framesz=10240",
+            "net_af_packet1,iface=r1,qpairs=2,blocksz=20480,framesz=10240",
+            "net_af_packet2,iface=r2,qpairs=2,blocksz=20480,framesz=10240"
         ]
     );
     let addrs: Vec<_> = config
@@ -1050,7 +1095,7 @@ fn igmp_proxy_errors_name_their_line() {
 fn limits_defaults_settings_and_errors() {
     assert_eq!(parse(GOOD, FILE).unwrap().limits, Limits::default());
     let cfg = parse(
-        &format!("{GOOD}limits:\n  max_mfes: 5000\n  pending_flows: 16\n  pending_packets_per_flow: 4\n  miss_rate: 500\n  miss_burst: 50\n  miss_rate_per_source: 10\n  entry_lifetime: 30\n"),
+        &format!("{GOOD}limits:\n  max_mfes: 5000\n  pending_flows: 16\n  pending_packets_per_flow: 4\n  pending_packets_shared: 0\n  miss_rate: 500\n  miss_burst: 50\n  miss_rate_per_source: 10\n  entry_lifetime: 30\n"),
         FILE,
     )
     .unwrap();
@@ -1060,6 +1105,7 @@ fn limits_defaults_settings_and_errors() {
             max_mfes: 5000,
             pending_flows: 16,
             pending_packets_per_flow: 4,
+            pending_packets_shared: 0,
             miss_rate: 500,
             miss_burst: 50,
             miss_rate_per_worker: 500,
@@ -1127,5 +1173,61 @@ fn control_core_nice() {
         line + 1,
         "control.priority",
         "unknown field `priority`",
+    );
+}
+
+#[test]
+fn kernel_twins_default_to_the_interface_name_and_can_be_turned_off() {
+    let cfg = parse(GOOD, FILE).unwrap();
+    let names: Vec<Option<&str>> = cfg
+        .interfaces
+        .iter()
+        .map(|i| i.kernel_twin.as_deref())
+        .collect();
+    assert_eq!(names, [Some("if0"), Some("if1"), Some("if2")]);
+    let off = with_line(17, "    address: 10.0.2.1/24\n    kernel_twin: false");
+    assert_eq!(parse(&off, FILE).unwrap().interfaces[1].kernel_twin, None);
+    let named = with_line(17, "    address: 10.0.2.1/24\n    kernel_twin_name: tw-b");
+    assert_eq!(
+        parse(&named, FILE).unwrap().interfaces[1]
+            .kernel_twin
+            .as_deref(),
+        Some("tw-b")
+    );
+}
+
+#[test]
+fn kernel_twin_names_must_be_unique_and_not_a_ports_kernel_interface() {
+    let dup = with_line(17, "    address: 10.0.2.1/24\n    kernel_twin_name: if0");
+    assert_error(
+        &dup,
+        18,
+        "interfaces[1].kernel_twin_name",
+        "already interface if0's",
+    );
+    let taken = with_line(14, "    address: 10.0.1.1/24\n    kernel_twin_name: r1");
+    assert_error(
+        &taken,
+        15,
+        "interfaces[0].kernel_twin_name",
+        "kernel interface of port p1",
+    );
+}
+
+#[test]
+fn rpf_from_the_kernel_table() {
+    assert_eq!(parse(GOOD, FILE).unwrap().rpf_kernel_table, None);
+    let main = format!("{GOOD}rpf: {{ kernel: true }}\n");
+    assert_eq!(parse(&main, FILE).unwrap().rpf_kernel_table, Some(254));
+    let numbered = format!("{GOOD}rpf:\n  kernel: true\n  table: 100\n");
+    assert_eq!(parse(&numbered, FILE).unwrap().rpf_kernel_table, Some(100));
+    let off = format!("{GOOD}rpf: {{ kernel: false, table: 100 }}\n");
+    assert_eq!(parse(&off, FILE).unwrap().rpf_kernel_table, None);
+    let bad = format!("{GOOD}rpf:\n  kernel: true\n  table: bogus\n");
+    assert_error(
+        &bad,
+        GOOD.lines().count() + 3,
+        "rpf.table",
+        "not a kernel table",
     );
 }

@@ -130,3 +130,100 @@ fn shipped_configs_pass_check_and_vdev_only_configs_get_no_pci() {
     assert!(stdout.contains("--no-pci"), "{stdout}");
     assert!(stdout.contains("-l 0,1"), "{stdout}");
 }
+
+#[test]
+fn an_interface_mtu_out_of_range_is_named_with_its_line() {
+    let text = GOOD.replace(
+        "    address: 10.0.2.1/24\n",
+        "    address: 10.0.2.1/24\n    mtu: 40\n",
+    );
+    assert_rejected(
+        "ifmtu",
+        &text,
+        13,
+        "interfaces[1].mtu",
+        "out of range 68..=65535",
+    );
+    let text = GOOD.replace(
+        "    device: net_null1\n",
+        "    device: net_null1\n    mtu: 70000\n",
+    );
+    assert_rejected(
+        "portmtu",
+        &text,
+        6,
+        "ports[1].mtu",
+        "out of range 68..=65535",
+    );
+}
+
+#[test]
+fn an_interface_mtu_above_its_ports_is_named_with_its_line() {
+    let text = GOOD
+        .replace(
+            "    device: net_null1\n",
+            "    device: net_null1\n    mtu: 1400\n",
+        )
+        .replace(
+            "    address: 10.0.2.1/24\n",
+            "    address: 10.0.2.1/24\n    mtu: 1500\n",
+        );
+    assert_rejected(
+        "ifabove",
+        &text,
+        14,
+        "interfaces[1].mtu",
+        "larger than port p1's MTU 1400",
+    );
+}
+
+#[test]
+fn a_jumbo_mtu_without_jumbo_mbufs_is_named_with_its_line() {
+    let text = GOOD.replace(
+        "    device: net_null1\n",
+        "    device: net_null1\n    mtu: 9000\n",
+    );
+    assert_rejected(
+        "jumbo",
+        &text,
+        6,
+        "ports[1].mtu",
+        "dataplane.mbuf_data_room to at least 9014",
+    );
+    let text = format!("{GOOD}dataplane:\n  mbuf_data_room: 100\n");
+    assert_rejected(
+        "room",
+        &text,
+        19,
+        "dataplane.mbuf_data_room",
+        "out of range 1024..=65407",
+    );
+    let text = GOOD.replace(
+        "    device: net_null1\n",
+        "    device: \"net_af_packet1,iface=x1,framesz=10240,blocksz=20480\"\n",
+    );
+    assert_rejected("framesz", &text, 5, "ports[1].device", "at least 10208");
+}
+
+/// A device that refuses the configured MTU (net_pcap has no MTU setting) stops mrouter at
+/// start with the file, the line and the field.
+#[test]
+fn a_device_that_refuses_the_mtu_is_named_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("mrouter-cfg-{}-refused", std::process::id()));
+    let text = format!(
+        "eal: [\"--no-shconf\", \"--no-huge\", \"-m\", \"512\", \"--log-level\", \"*:warning\"]
+ports:
+  - name: p0
+    device: \"net_pcap0,tx_pcap={}/out.pcap\"
+    mtu: 9000
+dataplane: {{ mbuf_data_room: 9216 }}
+",
+        dir.display()
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, stderr, _, path) = run("refused", &text);
+    assert_eq!(code, 1, "{stderr}");
+    let want = format!("mrouter: {path}:5: ports[0].mtu: the device cannot take MTU 9000");
+    assert!(stderr.contains(&want), "expected {want:?} in {stderr:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

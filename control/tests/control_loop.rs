@@ -3,8 +3,9 @@
 //! MGM, the static protocol's RPF callback and creation alert run, the MFE lands in the
 //! published table, held packets follow; negative entries; wrong-interface counting.
 
+use control::clock::Clock;
 use control::config;
-use control::control_core::ControlCore;
+use control::control_core::{ControlCore, DpdkPlane};
 use control::daemon::port_specs;
 use dataplane::dpdk::Eal;
 use dataplane::fib::ForwardingTable;
@@ -14,6 +15,7 @@ use dataplane::wire::{build_udp_frame, EthernetAddress};
 use dataplane::worker::{Counters, DropReason};
 use mgm::InterfaceId;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 const HOST: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 9]);
 
@@ -88,12 +90,13 @@ routes:
         out2.display()
     );
     let cfg = config::parse(&text, "loop.yaml").unwrap();
-    let mut core = ControlCore::new(&cfg).unwrap();
+    let mut core = ControlCore::new(&cfg, Duration::ZERO).unwrap();
+    let clock = Clock::start();
     let eal = eal_for(&cfg);
     let mut dp = Dataplane::start(eal, &port_specs(&cfg), ForwardingTable::new(), &[]).unwrap();
 
     // The static (S,G) route's entry exists before any packet (created at start).
-    core.turn(&mut dp);
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     let sg = dp
         .fib()
         .get(Some(ip("10.0.1.2")), ip("239.2.2.2"))
@@ -112,7 +115,7 @@ routes:
     assert_eq!(dp.fib().get(Some(ip("10.0.1.2")), ip("239.1.1.1")), None);
 
     // Turn 2: the control core resolves the misses and publishes.
-    assert!(core.turn(&mut dp));
+    assert!(core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock)));
     let now = core.uptime();
     let m = core
         .mgm()
@@ -169,7 +172,7 @@ routes:
     assert_eq!(c.dropped(DropReason::NoOutgoing), 1);
     assert_eq!(c.dropped(DropReason::WrongInterface), 1);
     // Turn 4: the MGM counts the wrong-interface packet on the entry.
-    core.turn(&mut dp);
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     let stats = core
         .mgm()
         .get_mfe_stats(
@@ -183,7 +186,7 @@ routes:
     assert_eq!(stats.counters.pkts_different_if, 1);
     // The workers' per-entry counters reach the MGM at the next sweep (once a second).
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    core.turn(&mut dp);
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     let counted = |s: &str, g: &str| {
         let st = core
             .mgm()
@@ -270,7 +273,8 @@ limits: {{ max_mfes: 3, miss_rate_per_source: 2 }}
         out1.display()
     );
     let cfg = config::parse(&text, "limits.yaml").unwrap();
-    let mut core = ControlCore::new(&cfg).unwrap();
+    let mut core = ControlCore::new(&cfg, Duration::ZERO).unwrap();
+    let clock = Clock::start();
     let eal = eal_for(&cfg);
     let mut dp = Dataplane::start_with(
         eal,
@@ -284,7 +288,7 @@ limits: {{ max_mfes: 3, miss_rate_per_source: 2 }}
         dp.poll_inline(1);
     }
     assert_eq!(total(&dp).dropped(DropReason::OwnSource), 1);
-    core.turn(&mut dp);
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     let c = core.counters();
     assert_eq!(c.misses_source_limited, 2, "{c:?}");
     assert_eq!(c.misses_mfe_limit, 1, "{c:?}");
@@ -343,15 +347,16 @@ routes:
         out.display()
     );
     let cfg = config::parse(&text, "wrongif.yaml").unwrap();
-    let mut core = ControlCore::new(&cfg).unwrap();
+    let mut core = ControlCore::new(&cfg, Duration::ZERO).unwrap();
+    let clock = Clock::start();
     let eal = eal_for(&cfg);
     let mut dp = Dataplane::start(eal, &port_specs(&cfg), ForwardingTable::new(), &[]).unwrap();
-    core.turn(&mut dp); // the static (S,G) entry is installed
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock)); // the static (S,G) entry is installed
     while total(&dp).rx_packets < 5 {
         dp.poll_inline(1);
     }
     assert_eq!(total(&dp).dropped(DropReason::WrongInterface), 5);
-    core.turn(&mut dp);
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     let different_if = |core: &ControlCore| {
         core.mgm()
             .get_mfe_stats(
@@ -373,9 +378,9 @@ routes:
     );
     // The next sweep (once a second) brings the entry's count to the workers' exact one.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    core.turn(&mut dp);
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     assert_eq!(different_if(&core), 5);
-    core.turn(&mut dp);
+    core.turn(clock.now(), &mut DpdkPlane::new(&mut dp, &clock));
     assert_eq!(different_if(&core), 5, "not counted twice");
     let _ = dp.stop();
     let _ = std::fs::remove_dir_all(&dir);

@@ -95,10 +95,13 @@ fn a_port_whose_link_goes_down_is_left_out_until_it_comes_back_and_nothing_else_
     assert_eq!(tail, (COUNT - 250..COUNT).collect::<Vec<_>>(), "{got2:?}");
     assert!(got2.windows(2).all(|w| w[0].seq < w[1].seq), "{got2:?}");
     // At most the copies queued before the control core noticed (100 ms, ~50 datagrams) can
-    // arrive late, sent by af_packet from its ring when the link came back.
+    // arrive late, sent by af_packet from its ring when the link came back. The link was down
+    // for at least 2.6 s, 1300 datagrams at the sender's pace, but a sender descheduled on a
+    // loaded machine sends fewer (914 once in a parallel test run); more missing than the tx
+    // ring holds (512) shows the down time was not buffered and replayed.
     let missing = COUNT as usize - got2.len();
     assert!(
-        missing >= 1000,
+        missing > 512,
         "h2 missed the down time: only {missing} missing"
     );
     assert_eq!(counter(&out, "no_mbuf"), 0, "{out}");
@@ -207,4 +210,54 @@ fn a_port_whose_kernel_interface_is_down_at_start_joins_forwarding_when_it_comes
         "one warning:\n{out}"
     );
     assert_eq!(counter(&out, "mbufs_in_use_at_exit"), 0, "{out}");
+}
+
+#[test]
+fn frames_the_kernel_drops_while_mrouter_is_stopped_are_counted_as_rx_missed() {
+    let lab = Lab::up("miss");
+    let router = lab.start_router(ROUTES);
+    lab.warm_up(0, None, "239.1.1.1");
+    // What the kernel received on r0 (read by mrouter or dropped on a full ring).
+    let r0_rx = || {
+        let out = Command::new("ip")
+            .args(["-n", &lab.ns("r"), "-j", "-s", "link", "show", "r0"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["stats64"]["rx"]["packets"].as_u64().unwrap()
+    };
+    // mrouter stopped (as a worker descheduled on a loaded machine): r0's af_packet rings
+    // (512 frames each) fill, and the kernel drops the rest. DPDK's af_packet driver does not
+    // count those; mrouter reads the kernel's count of them.
+    let pid = nix::unistd::Pid::from_raw(router.child.as_ref().unwrap().id() as i32);
+    let before = r0_rx();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let sent = lab.sender(0, "239.1.1.1", 0, 3000, 8, 0).wait().unwrap();
+    let arrived = r0_rx() - before;
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    assert!(sent.success());
+    assert!(
+        arrived > 2 * 512,
+        "only {arrived} of 3000 frames reached r0"
+    );
+    // Every frame r0 received (the warm-up, the 3000 and anything else h0 sent) was read by
+    // mrouter or dropped on a full ring, and counted as one or the other.
+    let v = lab.wait_ctl("r0's frames accounted for", 20, &["show", "stats"], |v| {
+        let p0 = &v["ports"][0];
+        p0["ipackets"].as_u64().unwrap() + p0["imissed"].as_u64().unwrap() == r0_rx()
+    });
+    let missed = v["ports"][0]["imissed"].as_u64().unwrap();
+    assert!(
+        missed >= arrived - 2 * 512,
+        "{arrived} arrived while stopped: {v}"
+    );
+    let ifaces = lab.ctl_json(&["show", "interfaces"]);
+    assert_eq!(ifaces[0]["rx_missed"], missed, "{ifaces}");
+    let out = router.stop();
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("p0")
+                && l.split_whitespace().nth(4) == Some(&missed.to_string())),
+        "rx-missed in the final statistics:\n{out}"
+    );
 }

@@ -67,6 +67,12 @@ fn pending_overflow(lab: &Lab) -> u64 {
 fn igmpv2_host_joins_and_its_leave_removes_the_oif_within_the_last_member_query_time() {
     let mut lab = Lab::up("igv2");
     lab.igmp = true;
+    // One rx queue per port: with two, af_packet's fanout spreads a host's report (to the
+    // group) and its leave (to 224.0.0.2) over both queues by flow hash, and a worker that
+    // was off its CPU meanwhile reads them back queue by queue; the report read after the
+    // leave then restores the group for a whole membership interval (seen under the load of
+    // parallel test runs: report and leave 4 ms apart on the wire). A known limit (README).
+    lab.qpairs = 1;
     // h2's kernel speaks IGMPv2 only: v2 reports to the group, a v2 leave to 224.0.0.2.
     lab.host_cmd(
         2,
@@ -112,12 +118,51 @@ fn igmpv2_host_joins_and_its_leave_removes_the_oif_within_the_last_member_query_
 
     // The last member queries take 1 s; without the leave the group would live on for the
     // group membership interval (21 s). 8 s tells the two apart on a loaded machine.
-    lab.wait_ctl("the leave to take if2 off", 8, &["show", "mroute"], |v| {
+    // Polled by hand so that a timeout says where the leave went: on the wire or not, counted
+    // by the router or not (the CI once saw if2 still there after 8 s; a leave is sent once).
+    let off = |v: &serde_json::Value| {
         v.as_array()
             .unwrap()
             .iter()
             .any(|m| m["group"] == "239.4.4.4" && m["oifs"] == serde_json::json!([]))
-    });
+    };
+    let leaves_on_wire = || {
+        igmp_cap
+            .lines()
+            .iter()
+            .filter(|l| l.contains("igmp leave 239.4.4.4"))
+            .count()
+    };
+    let mut left_at = left_at;
+    let mut retried = false;
+    while !off(&lab.ctl_json(&["show", "mroute"])) {
+        if left_at.elapsed() > Duration::from_secs(8) {
+            // A host sends its v2 leave only if it was the last to report (RFC 2236 section 6;
+            // Linux's `reporter` flag): if h2 never put one on the wire, that is the host's
+            // choice, not the router's, and one more join and leave tells. A leave on the
+            // wire that the router did not act on fails here.
+            if leaves_on_wire() == 0 && !retried {
+                eprintln!("h2 sent no leave in 8 s; joining and leaving once more");
+                retried = true;
+                // Longer than the kernel's initial report delay (up to 200 ms): a host that leaves
+                // before its first report has not reported, so sends no leave either.
+                let again = lab.receiver(2, "239.4.4.4", 1000);
+                drop(again.finish());
+                left_at = Instant::now();
+                continue;
+            }
+            panic!(
+                "the leave did not take if2 off within 8 s\nmroute: {}\nigmp groups: {}\n\
+                 if2: {}\nstats: {}\nh2's igmp on the wire: {:#?}",
+                lab.ctl_json(&["show", "mroute"]),
+                lab.ctl_json(&["show", "igmp", "groups"]),
+                igmp_iface(&lab, "if2"),
+                lab.ctl_json(&["show", "stats"]),
+                igmp_cap.lines(),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(left_at.elapsed() < Duration::from_secs(8));
     let groups = lab.ctl_json(&["show", "igmp", "groups"]);
     assert!(
@@ -160,6 +205,12 @@ fn ssm_source_specific_join_gets_only_its_source_and_any_source_joins_get_nothin
     // A second source on h0's link.
     lab.host_cmd(0, &["ip", "addr", "add", "10.0.1.3/24", "dev", "h0"]);
     let router = lab.start_router(ROUTES);
+    // Both sources' entries are made first (negative: nobody has joined yet); the joins
+    // below then change them. The test is about which source reaches whom, not about a new
+    // flow's first packets, which a loaded machine may hold past the pending queue's hold
+    // time (they are dropped as `no_route`).
+    lab.warm_up(0, Some("10.0.1.2"), "232.1.1.1");
+    lab.warm_up(0, Some("10.0.1.3"), "232.1.1.1");
     // h2's kernel would drop 10.0.1.3's datagrams itself after a source-specific join, so
     // what the router forwards is checked on the wire as well as at the socket.
     let cap2 = lab.capture(2, "udp and dst host 232.1.1.1");
@@ -198,6 +249,14 @@ fn ssm_source_specific_join_gets_only_its_source_and_any_source_joins_get_nothin
         igmp_group(&groups, "if1", "232.1.1.1").is_none(),
         "{groups}"
     );
+    // The source-specific join put if2 on its source's entry, and only there.
+    lab.wait_entry(
+        "10.0.1.2",
+        "232.1.1.1",
+        10,
+        "if2 on the joined source's entry",
+        |e| oif_names(e) == ["if2"],
+    );
 
     let (mut s1, mut s2) = (
         sender_from(&lab, 0, "10.0.1.2", "232.1.1.1", 30),
@@ -205,13 +264,13 @@ fn ssm_source_specific_join_gets_only_its_source_and_any_source_joins_get_nothin
     );
     assert!(s1.wait().unwrap().success() && s2.wait().unwrap().success());
     let (got2, got1) = (r2.finish(), r1.finish());
-    let overflow = pending_overflow(&lab);
     assert!(got1.is_empty(), "the any-source join got traffic: {got1:?}");
-    assert!(
-        got2.iter().all(|d| d.from == "10.0.1.2" && d.ttl == 7),
-        "{got2:?}"
+    assert_eq!(
+        got2,
+        all(30, 7),
+        "every datagram of the joined source, once, in order: {}",
+        lab.ctl_json(&["show", "stats"])
     );
-    assert!(got2.len() as u64 >= 30 - overflow, "{got2:?}");
 
     let wire2 = cap2.stop();
     let wire1 = cap1.stop();

@@ -383,24 +383,58 @@ fn a_miss_storm_does_not_disturb_an_established_flow_or_the_control_socket() {
     assert!(storm.wait().unwrap().success());
     assert!(answers >= 3, "only {answers} answers during the storm");
     assert!(flow.wait().unwrap().success());
-    assert_eq!(
-        steady.finish(),
-        all(1000, 7),
-        "the established flow lost nothing"
-    );
+    let got = steady.finish();
     std::thread::sleep(Duration::from_millis(300)); // let held storm packets resolve or expire
     let stats = lab.ctl_json(&["show", "stats"]);
+    // The established flow's entry has counted what mrouter read of it (its counters reach
+    // `show mroute` once a second) and sent every copy on if1, the only traffic there.
+    let p1_out = stats["ports"][1]["opackets"].as_u64().unwrap();
+    let entry = lab.wait_entry("10.0.1.2", "239.2.2.2", 10, "the flow's counters", |e| {
+        e["oifs"][0]["out_packets"].as_u64() == Some(p1_out)
+    });
+    assert_eq!(entry["packets"].as_u64(), Some(p1_out), "{entry}");
     let out = router.stop();
-    // Every storm packet is accounted for: dropped on its negative entry, or when the pending
-    // queue was full, or after waiting for an entry.
+    // What reached h1 is exactly what mrouter sent: in order, once each, TTL - 1.
+    assert_eq!(got.len() as u64, p1_out, "h1 got what if1 sent: {got:?}");
+    assert!(
+        got.windows(2).all(|w| w[0].seq < w[1].seq) && got.last().is_none_or(|d| d.seq < 1000),
+        "in order, once each: {got:?}"
+    );
+    assert!(got.iter().all(|d| d.ttl == 7 && d.from == "10.0.1.2"));
+    // The established flow lost nothing in mrouter: every datagram it read was forwarded.
+    // A loaded machine may keep the worker off its CPU while the storm fills r0's af_packet
+    // rings (512 frames each); the kernel then drops frames of both, and counts them
+    // (`rx-missed`, the rings' `tp_drops`): every frame h0 sent (1000 + 20,000) was read by
+    // mrouter or is in that count, and the datagrams h1 missed are among them.
+    let (p0_in, p0_missed) = port_line(&out, "p0");
+    let lost = 1000 - p1_out;
+    eprintln!("storm: p0 read {p0_in}, the kernel dropped {p0_missed}; the flow lost {lost}");
+    assert_eq!(
+        p0_in + p0_missed,
+        1000 + u64::from(sources),
+        "every frame h0 sent was read or counted as missed:\n{out}"
+    );
+    assert!(lost <= p0_missed, "{lost} lost, {p0_missed} missed:\n{out}");
+    // Every storm packet mrouter read is accounted for: dropped on its negative entry, or
+    // when the pending queue was full, or after waiting for an entry.
     let storm_drops = counter(&out, "no_outgoing")
         + counter(&out, "pending_overflow")
         + counter(&out, "no_route");
-    assert_eq!(storm_drops, u64::from(sources), "{out}");
+    assert_eq!(storm_drops, p0_in - p1_out, "{out}");
     assert!(
         stats["control"]["mfes_installed"].as_u64().unwrap() > 1000,
         "{stats}"
     );
+}
+
+/// (rx-packets, rx-missed) of port `name` in mrouter's final statistics.
+fn port_line(out: &str, name: &str) -> (u64, u64) {
+    out.lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 7 && f[1] == name).then(|| (f[2].parse().unwrap(), f[4].parse().unwrap()))
+        })
+        .unwrap_or_else(|| panic!("no port {name} in:\n{out}"))
 }
 
 #[test]
@@ -561,10 +595,21 @@ fn control_nice_applies_to_the_control_core_thread_only() {
             .1
     };
     assert_eq!(nice_of("mrouter"), -5, "the control core: {threads:?}");
+    // mrouter inherits the test's own nice (19 under `nice -n 19 scripts/test.sh`).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let started_at: i64 = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(
         nice_of("rte-worker"),
-        0,
-        "a worker keeps its own: {threads:?}"
+        started_at,
+        "a worker keeps the nice it was started with: {threads:?}"
     );
     let out = router.stop();
     assert!(out.contains("mrouter: control core at nice -5"), "{out}");

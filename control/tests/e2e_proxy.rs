@@ -157,7 +157,7 @@ fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
     let router = lab.start_router_with("  []", PROXY);
 
     // h1 joins: its kernel reports to the router on if1; the proxy reports upstream.
-    let r1 = lab.receiver(1, G, 7000);
+    let r1 = lab.receiver(1, G, 15000);
     let proxy = lab.wait_ctl(
         "the proxy's database",
         10,
@@ -172,6 +172,21 @@ fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
     assert_eq!(proxy["version"], 3);
     let joined = capture.wait_for_record("the join", igmp::RecordType::ChangeToExclude, 0);
 
+    // Both sources' entries are made first (warm-ups, which h1 also receives): the counted
+    // traffic is about where the proxy forwards, not about a new flow's first packets, which
+    // a loaded machine may hold past the pending queue's hold time.
+    lab.warm_up(0, None, G);
+    lab.warm_up(2, None, G);
+    let up = lab.wait_entry("10.0.1.2", G, 10, "the upstream source's entry", |e| {
+        e["iif"] == "if0" && oif_names(e) == ["if1"]
+    });
+    assert_eq!(up["negative"], false, "{up}");
+    lab.wait_entry("10.0.3.2", G, 10, "the downstream source's entry", |e| {
+        let mut oifs = oif_names(e);
+        oifs.sort();
+        e["iif"] == "if2" && oifs == ["if0", "if1"]
+    });
+
     // From upstream (h0) to the downstream member only.
     let r0 = lab.receiver(0, G, 4000);
     let r2 = lab.receiver(2, "239.6.6.6", 4000); // h2 wants another group
@@ -179,33 +194,16 @@ fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
     // From a downstream source (h2): upstream and to the other downstream member.
     let sender = lab.sender(2, G, 100, 20, 8, 2);
     assert!(sender.wait_with_output().unwrap().status.success());
-    let mroutes = lab.ctl_json(&["show", "mroute"]);
-    let up = mroute(&mroutes, "10.0.1.2", G);
-    assert_eq!(
-        (up["iif"].as_str(), oif_names(&up)),
-        (Some("if0"), vec!["if1".to_string()])
-    );
-    let down = mroute(&mroutes, "10.0.3.2", G);
-    let mut oifs = oif_names(&down);
-    oifs.sort();
-    assert_eq!(
-        (down["iif"].as_str(), oifs),
-        (Some("if2"), vec!["if0".into(), "if1".into()])
-    );
-
-    let overflow = lab.ctl_json(&["show", "stats"])["drops"]["pending_overflow"]
-        .as_u64()
-        .unwrap();
+    let from_h2 = |got: &[Datagram]| {
+        got.iter()
+            .filter(|d| d.from == "10.0.3.2" && d.seq < 999_999)
+            .map(|d| (d.seq, d.ttl))
+            .collect::<Vec<_>>()
+    };
+    let want_h2: Vec<(u32, u8)> = (100..120).map(|s| (s, 7)).collect();
     let got0 = r0.finish();
-    assert!(
-        got0.iter().all(|d| d.from == "10.0.3.2" && d.ttl == 7),
-        "{got0:?}"
-    );
-    assert!(
-        got0.len() as u64 + overflow >= 20,
-        "upstream got {} of 20",
-        got0.len()
-    );
+    assert_eq!(got0.len(), 20, "upstream got only h2's datagrams: {got0:?}");
+    assert_eq!(from_h2(&got0), want_h2, "upstream: {got0:?}");
     assert!(r2.finish().is_empty(), "h2 asked for no 239.5.5.5");
 
     // The upstream querier asks: the proxy answers with its current state.
@@ -224,10 +222,18 @@ fn igmp_proxy_reports_downstream_members_upstream_and_forwards_both_ways() {
 
     // h1 leaves: after the last member queries the group goes, and the proxy says so upstream.
     let got1 = r1.finish();
-    let from_h0 = got1.iter().filter(|d| d.from == "10.0.1.2").count() as u64;
-    let from_h2 = got1.iter().filter(|d| d.from == "10.0.3.2").count() as u64;
-    assert!(from_h0 + overflow >= 20 && from_h0 <= 20, "{got1:?}");
-    assert!(from_h2 + overflow >= 20 && from_h2 <= 20, "{got1:?}");
+    let from_h0: Vec<(u32, u8)> = got1
+        .iter()
+        .filter(|d| d.from == "10.0.1.2" && d.seq < 999_999)
+        .map(|d| (d.seq, d.ttl))
+        .collect();
+    let want_h0: Vec<(u32, u8)> = (0..20).map(|s| (s, 7)).collect();
+    assert_eq!(from_h0, want_h0, "the downstream member, from h0: {got1:?}");
+    assert_eq!(
+        from_h2(&got1),
+        want_h2,
+        "the downstream member, from h2: {got1:?}"
+    );
     lab.wait_ctl(
         "the proxy to forget the group",
         10,

@@ -10,7 +10,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Gives host `h` the extra address `addr`/32, a source off its own subnet.
 fn add_address(lab: &Lab, h: u32, addr: &str) {
@@ -26,21 +26,7 @@ fn add_address(lab: &Lab, h: u32, addr: &str) {
 /// Host `h` sends `count` datagrams to `group` from `bind` (TTL 8, every 2 ms): a new source,
 /// no warm-up, so its first packets meet a miss.
 fn send_from(lab: &Lab, h: u32, bind: &str, group: &str, count: u32) {
-    let st = Command::new("ip")
-        .args(["netns", "exec", &lab.ns(&format!("h{h}")), PROBE, "send"])
-        .args([
-            "--group",
-            group,
-            "--bind",
-            bind,
-            "--count",
-            &count.to_string(),
-        ])
-        .args(["--ttl", "8", "--interval-ms", "2"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "sender from {bind}");
+    lab.send_from(h, bind, group, count, 2);
 }
 
 /// Counter `field` of entry (source, group) in `show mroute --json`, if the entry exists.

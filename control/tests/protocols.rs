@@ -2,7 +2,7 @@
 //! each protocol (the `Protocol` trait) reaches the protocol itself.
 
 use control::config::parse;
-use control::interface::{interface_id, Interface};
+use control::interface::Interface;
 use control::protocols::igmp::{Igmp, MembershipEvent};
 use control::protocols::proxy::IgmpProxy;
 use control::protocols::registry::{self, Protocols};
@@ -38,12 +38,13 @@ fn the_registry_starts_what_the_config_runs() {
     assert_eq!(names, ["static", "igmp-proxy", "igmp"]);
     let sections: Vec<_> = started.iter().map(|p| p.config_section()).collect();
     assert_eq!(sections, ["routes", "igmp_proxy", "interfaces[].igmp"]);
+    // PIM is registered but not started: no interface has a `pim` section.
     assert_eq!(
         registry::REGISTRY
             .iter()
             .map(|r| r.name)
             .collect::<Vec<_>>(),
-        names
+        ["static", "igmp-proxy", "pim", "igmp"]
     );
 
     // Without an igmp section or a proxy, only static routing runs.
@@ -81,7 +82,7 @@ fn the_running_protocols_are_found_by_type_and_handle() {
     assert!(protocols.client(igmp).is_some());
     assert_eq!(
         protocols.get::<IgmpProxy>().map(IgmpProxy::upstream),
-        Some(interface_id(0).index)
+        Some(Interface::from_config_index(0))
     );
     let names: Vec<_> = protocols.iter().map(|(_, p)| p.name()).collect();
     assert_eq!(names, ["static", "igmp-proxy", "igmp"]);
@@ -91,7 +92,7 @@ fn the_running_protocols_are_found_by_type_and_handle() {
 fn igmp_through_the_trait() {
     let mut started = started();
     let mut igmp = registry::take::<Igmp>(&mut started).unwrap();
-    let down1 = Interface::from_config_index(1).index();
+    let down1 = Interface::from_config_index(1);
     assert!(igmp.consumes(PROTOCOL_IGMP, down1));
     // Startup queries on both IGMP interfaces.
     let now = Duration::ZERO;
@@ -133,8 +134,8 @@ fn igmp_through_the_trait() {
 fn the_proxy_consumes_igmp_on_its_upstream_interface_only() {
     let mut started = started();
     let proxy = registry::take::<IgmpProxy>(&mut started).unwrap();
-    let up = Interface::from_config_index(0).index();
-    let down = Interface::from_config_index(1).index();
+    let up = Interface::from_config_index(0);
+    let down = Interface::from_config_index(1);
     assert!(proxy.consumes(PROTOCOL_IGMP, up));
     assert!(!proxy.consumes(PROTOCOL_IGMP, down));
     assert!(!proxy.consumes(103, up), "PIM is not the proxy's");

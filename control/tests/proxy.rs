@@ -13,7 +13,7 @@ use mgm::{
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-const UP: u32 = 1;
+const UP: control::interface::Interface = control::interface::Interface::from_index(1);
 const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 1);
 const QUERIER: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
 const G: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
@@ -415,7 +415,7 @@ fn mfe_level_alerts_do_not_change_the_database() {
         .join_alert(&mgm, SourceGroupEntry::sg(s(1), G), false);
     let mut a = mgm::PruneAlert {
         scope: SourceGroupEntry::sg(s(1), G),
-        iface: InterfaceId::new(UP),
+        iface: UP.id(),
         member_delete: false,
         timeout: Duration::from_secs(900),
     };
@@ -524,12 +524,7 @@ fn router() -> (Mgm, Host) {
     let mut rib = MulticastRib::new();
     rib.add_route(Ipv4Addr::new(10, 0, 2, 0), 24, DOWN1, Ipv4Addr::UNSPECIFIED);
     rib.add_route(Ipv4Addr::new(10, 0, 3, 0), 24, DOWN2, Ipv4Addr::UNSPECIFIED);
-    rib.add_route(
-        Ipv4Addr::UNSPECIFIED,
-        0,
-        InterfaceId::new(UP),
-        Ipv4Addr::UNSPECIFIED,
-    );
+    rib.add_route(Ipv4Addr::UNSPECIFIED, 0, UP.id(), Ipv4Addr::UNSPECIFIED);
     let mut host = Host {
         static_h: None,
         proxy_h: None,
@@ -556,17 +551,10 @@ fn router() -> (Mgm, Host) {
     }
     let px = mgm.register_protocol(t, PROXY_PROTOCOL).unwrap();
     host.proxy_h = Some(px);
-    mgm.take_interface_ownership(t, &mut host, px, InterfaceId::new(UP))
+    mgm.take_interface_ownership(t, &mut host, px, UP.id())
         .unwrap();
-    mgm.add_group_membership(
-        t,
-        &mut host,
-        px,
-        Scope::All,
-        InterfaceId::new(UP),
-        MembershipFlags::JOIN,
-    )
-    .unwrap();
+    mgm.add_group_membership(t, &mut host, px, Scope::All, UP.id(), MembershipFlags::JOIN)
+        .unwrap();
     let ig = mgm
         .register_protocol(
             t,
@@ -660,10 +648,10 @@ fn mfes_forward_upstream_traffic_to_members_and_downstream_traffic_upstream_too(
         arrival,
         header: &[],
     };
-    mgm.handle_miss(ms(1), &mut host, &miss(s(9), InterfaceId::new(UP)))
+    mgm.handle_miss(ms(1), &mut host, &miss(s(9), UP.id()))
         .unwrap();
     let from_up = mgm.get_mfe(ms(1), s(9), G).unwrap();
-    assert_eq!(from_up.iif, InterfaceId::new(UP));
+    assert_eq!(from_up.iif, UP.id());
     assert_eq!(from_up.oifs, [DOWN1]);
     let local = Ipv4Addr::new(10, 0, 3, 2);
     mgm.handle_miss(ms(1), &mut host, &miss(local, DOWN2))
@@ -672,11 +660,11 @@ fn mfes_forward_upstream_traffic_to_members_and_downstream_traffic_upstream_too(
     assert_eq!(from_down.iif, DOWN2);
     let mut oifs = from_down.oifs.clone();
     oifs.sort();
-    assert_eq!(oifs, [InterfaceId::new(UP), DOWN1]);
+    assert_eq!(oifs, [UP.id(), DOWN1]);
     // A group nobody downstream wants, from upstream: negative (nothing goes back up).
     let g2 = Miss {
         group: G2,
-        ..miss(s(9), InterfaceId::new(UP))
+        ..miss(s(9), UP.id())
     };
     mgm.handle_miss(ms(1), &mut host, &g2).unwrap();
     assert!(mgm.get_mfe(ms(1), s(9), G2).unwrap().oifs.is_empty());
@@ -688,7 +676,7 @@ fn upstream_miss(source: Ipv4Addr) -> Miss<'static> {
     Miss {
         source,
         group: G,
-        arrival: InterfaceId::new(UP),
+        arrival: UP.id(),
         header: &[],
     }
 }
@@ -716,7 +704,7 @@ fn upstream_traffic_from_a_source_routed_downstream_is_accepted_upstream() {
     mgm.handle_miss(ms(1), &mut host, &upstream_miss(src))
         .unwrap();
     let m = mgm.get_mfe(ms(1), src, G).unwrap();
-    assert_eq!(m.iif, InterfaceId::new(UP));
+    assert_eq!(m.iif, UP.id());
     assert_eq!(m.upstream, Ipv4Addr::UNSPECIFIED);
     assert_eq!(m.iif_protocol, PROXY_PROTOCOL.protocol);
     assert_eq!(
@@ -745,7 +733,7 @@ fn upstream_traffic_from_an_on_link_downstream_source_keeps_the_routes_iif() {
     assert_eq!(m.iif, DOWN2);
     let mut oifs = m.oifs.clone();
     oifs.sort();
-    assert_eq!(oifs, [InterfaceId::new(UP), DOWN1]);
+    assert_eq!(oifs, [UP.id(), DOWN1]);
 }
 
 #[test]
@@ -762,6 +750,6 @@ fn upstream_traffic_from_a_source_routed_upstream_is_unchanged() {
     mgm.handle_miss(ms(1), &mut host, &upstream_miss(s(9)))
         .unwrap();
     let m = mgm.get_mfe(ms(1), s(9), G).unwrap();
-    assert_eq!(m.iif, InterfaceId::new(UP));
+    assert_eq!(m.iif, UP.id());
     assert_eq!(m.oifs, [DOWN1]);
 }

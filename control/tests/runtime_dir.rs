@@ -41,8 +41,8 @@ ports:
   - {{ name: p0, device: "net_null0" }}
   - {{ name: p1, device: "net_null1" }}
 interfaces:
-  - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
-  - {{ name: if1, port: p1, address: 10.0.2.1/24 }}
+  - {{ name: if0, port: p0, address: 10.0.1.1/24, kernel_twin: false }}
+  - {{ name: if1, port: p1, address: 10.0.2.1/24, kernel_twin: false }}
 "#
         ),
     )

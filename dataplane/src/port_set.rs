@@ -211,6 +211,11 @@ impl PortSet {
             .is_some_and(|l| l.phase == Phase::Running)
     }
 
+    /// The kernel interface of port `port` (af_packet ports), if any.
+    pub fn kernel_iface(&self, port: usize) -> Option<&str> {
+        self.kernel_ifaces.get(port)?.as_deref()
+    }
+
     /// The link as the device (or, for af_packet, the kernel interface) reports it.
     fn device_link_up(&self, port: usize) -> bool {
         if let Some(Some(iface)) = self.kernel_ifaces.get(port) {

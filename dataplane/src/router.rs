@@ -3,163 +3,25 @@
 //! stop everything in order (workers, then ports, then EAL). A port that cannot start does not
 //! stop the router: see [`crate::port_set`], which also says where the control core sends.
 
-use crate::dpdk::{DpdkError, Eal, LaunchError, Mempool, Port, PortStats, BURST};
+use crate::dpdk::{Eal, Mempool, Port, PortStats, BURST};
 use crate::fib::rcu::{self, FibWriter};
 use crate::fib::ForwardingTable;
-use crate::port_set::{PortSet, PortSetup, PortStatus};
+use crate::port_set::{PortSet, PortSetup};
+pub use crate::port_spec::{port_mtu, vdev_eal_args, PortSpec};
+pub use crate::settings::{DataplaneLimits, StartError, DEFAULT_MBUF_DATA_ROOM};
 use crate::worker::control_link;
 use crate::worker::entry_counters::EntryCounters;
 use crate::worker::pending::Pending;
 use crate::worker::{signal, Counters, Punted, Signal, SignalRx, Worker, WorkerStats};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+
+mod stats;
 
 /// Descriptors per rx and tx queue.
 pub const QUEUE_DESC: u16 = 1024;
 /// Per-lcore mempool cache: at least burst x a fan-out of 8 (see `Mempool::new`).
 pub const POOL_CACHE: u32 = 256;
-
-/// Bounds on what the workers hold for flows being resolved (see [`Pending`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataplaneLimits {
-    /// Flows each worker holds first packets for.
-    pub pending_flows: usize,
-    /// Packets held per flow.
-    pub pending_per_flow: usize,
-    /// Workers measure the cycles of each loop stage (`worker::profile`).
-    pub stage_cycles: bool,
-}
-
-impl Default for DataplaneLimits {
-    fn default() -> Self {
-        DataplaneLimits {
-            pending_flows: crate::worker::pending::FLOWS,
-            pending_per_flow: crate::worker::pending::PER_FLOW,
-            stage_cycles: false,
-        }
-    }
-}
-
-/// One port as the router wants it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortSpec {
-    /// Device as given in the config: vdev devargs (`net_pcap0,rx_pcap=x.pcap`) or a PCI address.
-    pub device: String,
-    /// Rx queues (spread over the workers).
-    pub rx_queues: u16,
-    /// Tx queues wanted; raised to the number of workers, which each need their own. One more
-    /// than the workers' gives the control core a queue of its own; where this does not ask
-    /// for one, the control core gets one only if the device has a queue to spare and is not
-    /// a memif port (whose peer limits the count: see [`crate::port_set`]).
-    pub tx_queues: u16,
-    /// MTU to set, if any.
-    pub mtu: Option<u16>,
-}
-
-impl PortSpec {
-    /// The name EAL gives the device: the devargs up to the first comma.
-    pub fn eal_name(&self) -> &str {
-        self.device.split(',').next().unwrap_or(&self.device)
-    }
-
-    /// Whether the device is a virtual device (`net_*`) rather than a bus address.
-    pub fn is_vdev(&self) -> bool {
-        self.device.starts_with("net_")
-    }
-
-    /// The kernel interface behind an af_packet port (`iface=` in its devargs). That driver
-    /// reports its link up from the start whatever the interface does, so the kernel's
-    /// operational state is read instead.
-    pub fn kernel_iface(&self) -> Option<&str> {
-        if !self.device.starts_with("net_af_packet") {
-            return None;
-        }
-        self.device
-            .split(',')
-            .find_map(|kv| kv.strip_prefix("iface="))
-            .filter(|i| !i.is_empty() && !i.contains(['/', '.']))
-    }
-
-    /// Whether the device's queue count is set by its peer (memif: a client offering more
-    /// rings than the server has queues is refused), so no queue beyond what the config asks
-    /// for is added for the control core.
-    pub fn peer_limited(&self) -> bool {
-        self.device.starts_with("net_memif")
-    }
-
-    /// A memif client (the driver's default role), which connects only when started: it is
-    /// restarted while its link stays down.
-    pub fn reconnects_by_restart(&self) -> bool {
-        self.peer_limited() && !self.device.split(',').any(|kv| kv == "role=server")
-    }
-
-    /// The socket a memif client connects to (`socket=`, default `/run/memif.sock`), so a
-    /// retry can first look whether a server listens there.
-    pub fn memif_socket(&self) -> Option<&str> {
-        if !self.reconnects_by_restart() {
-            return None;
-        }
-        Some(
-            self.device
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("socket="))
-                .unwrap_or("/run/memif.sock"),
-        )
-    }
-
-    /// The EAL arguments that create or allow the device.
-    pub fn eal_args(&self) -> [String; 2] {
-        if self.is_vdev() {
-            ["--vdev".into(), self.device.clone()]
-        } else {
-            ["-a".into(), self.device.clone()]
-        }
-    }
-}
-
-/// EAL arguments for a process that runs on virtual devices only, with no hugepages and no
-/// shared runtime files (tests and tools): `program --no-huge -m MEMORY_MB --no-shconf
-/// --no-pci -l LCORES --log-level *:warning`, then each port's device.
-pub fn vdev_eal_args(
-    program: &str,
-    memory_mb: u32,
-    lcores: &str,
-    ports: &[PortSpec],
-) -> Vec<String> {
-    let mut args: Vec<String> = [
-        program,
-        "--no-huge",
-        "-m",
-        &memory_mb.to_string(),
-        "--no-shconf",
-        "--no-pci",
-        "-l",
-        lcores,
-        "--log-level",
-        "*:warning",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(ports.iter().flat_map(PortSpec::eal_args));
-    args
-}
-
-/// Why the data plane could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// A DPDK call failed.
-    #[error(transparent)]
-    Dpdk(#[from] DpdkError),
-    /// A worker could not be launched.
-    #[error("worker on lcore {lcore}: {source}")]
-    Launch {
-        /// The lcore.
-        lcore: u32,
-        /// Why.
-        source: LaunchError,
-    },
-}
 
 /// Where a worker runs.
 enum Placement {
@@ -177,11 +39,23 @@ pub struct Dataplane {
     fib: FibWriter,
     signal_rx: Vec<SignalRx>,
     punt_rx: Vec<rtrb::Consumer<Punted>>,
+    copy_rx: Vec<rtrb::Consumer<Punted>>,
     entry_counters: Vec<Arc<EntryCounters>>,
     stop: Arc<AtomicBool>,
     workers: Vec<(Placement, Arc<WorkerStats>)>,
     inline_counters: Counters,
     inline_burst: Vec<crate::dpdk::Mbuf>,
+    /// Every worker's fragment counters, by slot (port, then VLAN interfaces: see
+    /// [`crate::worker::vlan`]).
+    fragments: Vec<Arc<[AtomicU64]>>,
+    /// The MTU copies are sent with on each slot (the interface's, else the port's).
+    mtus: Vec<u16>,
+    /// Every worker's VLAN map (with its frames for unknown VLANs).
+    vlans: Vec<Arc<crate::worker::vlan::VlanMap>>,
+    exceptions: Arc<crate::worker::exception::ExceptionPorts>,
+    /// Kernel twins' tap ports, polled by the control core (closed before the pool is
+    /// counted at stop).
+    taps: Vec<crate::tap::KernelTap>,
 }
 
 impl Dataplane {
@@ -217,12 +91,23 @@ impl Dataplane {
                 (p.rx_queues as u32 + p.tx_queues.max(n_workers as u16) as u32) * QUEUE_DESC as u32
             })
             .sum();
-        let pool_size = (descs + (n_workers as u32 + 1) * (POOL_CACHE + BURST as u32 * 16) + 4096)
+        // Room for what the workers may hold in their pending queues, too.
+        let held = limits.pending_flows * limits.pending_per_flow + limits.pending_shared;
+        let pool_size = (descs
+            + (n_workers as u32 + 1) * (POOL_CACHE + BURST as u32 * 16)
+            + n_workers as u32 * held as u32
+            + 4096)
             .next_power_of_two()
             - 1;
-        let pool = Mempool::new("mrouter_pkt", pool_size, POOL_CACHE, eal.socket_id())?;
+        let room = limits
+            .mbuf_data_room
+            .saturating_add(crate::dpdk::MBUF_HEADROOM);
+        let pool =
+            Mempool::with_data_room("mrouter_pkt", pool_size, POOL_CACHE, eal.socket_id(), room)?;
         let mut macs = Vec::with_capacity(ports.len());
         let mut max_frames = Vec::with_capacity(ports.len());
+        let mut mtus = Vec::with_capacity(ports.len());
+        let mut port_mtus = Vec::with_capacity(ports.len());
         let mut started = Vec::with_capacity(ports.len());
         for (spec, port) in ports.iter().zip(&handles) {
             // One tx queue per worker, plus one for the control core where the device has it
@@ -235,7 +120,25 @@ impl Dataplane {
                     .max(workers_txq)
                     .min(port.max_queues().1.max(workers_txq))
             };
-            port.configure(spec.rx_queues, txq, QUEUE_DESC, &pool, spec.mtu)?;
+            let index = macs.len();
+            if let Some(mtu) = spec.mtu {
+                if usize::from(mtu) + crate::dpdk::ETHER_HEADER_LEN > pool.data_room() {
+                    let data_room = pool.data_room() as u16;
+                    return Err(StartError::MbufTooSmall {
+                        port: index,
+                        mtu,
+                        data_room,
+                    });
+                }
+            }
+            port.configure(spec.rx_queues, txq, QUEUE_DESC, &pool)?;
+            if let Some(mtu) = spec.mtu {
+                port.set_mtu(mtu).map_err(|source| StartError::PortMtu {
+                    port: index,
+                    mtu,
+                    source,
+                })?;
+            }
             // A port that cannot start (a memif server not listening yet) starts link-down
             // and is retried; configuration errors above are the config's and stop us.
             let result = port.start().map_err(|e| e.to_string());
@@ -244,10 +147,38 @@ impl Dataplane {
             }
             started.push(result);
             macs.push(port.mac().0);
+            let port_mtu = port_mtu(spec, port);
+            let mtu = match spec.interface_mtu {
+                Some(mtu) if mtu > port_mtu => {
+                    return Err(StartError::InterfaceMtu {
+                        port: index,
+                        mtu,
+                        port_mtu,
+                    })
+                }
+                Some(mtu) => mtu,
+                None => port_mtu,
+            };
+            mtus.push(mtu);
             // An untagged Ethernet header on top of the MTU.
-            max_frames.push(u32::from(port.mtu()) + crate::dpdk::ETHER_HEADER_LEN as u32);
+            max_frames.push(u32::from(mtu) + crate::dpdk::ETHER_HEADER_LEN as u32);
+            port_mtus.push(port_mtu);
         }
+        let vlan_specs: Vec<&[crate::worker::vlan::VlanSpec]> =
+            ports.iter().map(|p| p.vlans.as_slice()).collect();
+        // The VLAN interfaces' MTUs follow the ports' in slot order.
+        let vlan_mtus = crate::worker::vlan::slot_mtus(&vlan_specs, &port_mtus).map_err(
+            |(port, mtu, port_mtu)| StartError::InterfaceMtu {
+                port,
+                mtu,
+                port_mtu,
+            },
+        )?;
+        mtus.extend(vlan_mtus);
+        let slots = mtus.len();
+        let mut vlans = Vec::with_capacity(n_workers);
         let chains: Vec<bool> = handles.iter().map(Port::supports_chains).collect();
+        let exceptions = Arc::new(crate::worker::exception::ExceptionPorts::new(&macs));
         let (mut fib, readers) = rcu::new(n_workers);
         for (source, group, route) in table.routes() {
             fib.insert(source, group, route.clone());
@@ -257,8 +188,10 @@ impl Dataplane {
         let hz = crate::dpdk::tsc_hz();
         let mut signal_rx = Vec::with_capacity(n_workers);
         let mut punt_rx = Vec::with_capacity(n_workers);
+        let mut copy_rx = Vec::with_capacity(n_workers);
         let mut entry_counters = Vec::with_capacity(n_workers);
         let mut control_ends = Vec::with_capacity(n_workers);
+        let mut fragments = Vec::with_capacity(n_workers);
         let mut built: Vec<Worker> = readers
             .into_iter()
             .enumerate()
@@ -268,7 +201,12 @@ impl Dataplane {
                     signal_rx.push(rx);
                     tx
                 },
-                pending: Pending::with_limits(hz, limits.pending_flows, limits.pending_per_flow),
+                pending: Pending::with_limits(
+                    hz,
+                    limits.pending_flows,
+                    limits.pending_per_flow,
+                    limits.pending_shared,
+                ),
                 own_sources: table.own_sources().into(),
                 control: std::thread::current(),
                 link: {
@@ -283,8 +221,8 @@ impl Dataplane {
                 },
                 entries: {
                     let e = Arc::new(EntryCounters::new(
-                        crate::worker::entry_counters::SLOTS,
-                        ports.len(),
+                        crate::worker::entry_counters::COUNTED_ENTRIES,
+                        slots,
                     ));
                     entry_counters.push(Arc::clone(&e));
                     e
@@ -294,20 +232,46 @@ impl Dataplane {
                     punt_rx.push(rx);
                     tx
                 },
+                copies: {
+                    let (tx, rx) = signal::copy_channel();
+                    copy_rx.push(rx);
+                    tx
+                },
                 rx: Vec::new(),
                 tx: handles
                     .iter()
                     .map(|p| p.take_tx_queue(w as u16).expect("tx queues >= workers"))
                     .collect(),
-                macs: macs.clone(),
-                max_frames: max_frames.clone(),
-                chains: chains.clone(),
+                ports: macs
+                    .iter()
+                    .zip(&max_frames)
+                    .zip(&chains)
+                    .map(
+                        |((&mac, &max_frame), &chains)| crate::worker::replicate::PortOut {
+                            mac,
+                            chains,
+                            max_frame,
+                        },
+                    )
+                    .collect(),
+                fragments: {
+                    let f: Arc<[AtomicU64]> = (0..slots).map(|_| AtomicU64::new(0)).collect();
+                    fragments.push(Arc::clone(&f));
+                    f
+                },
                 pool,
-                stash: crate::dpdk::MbufStash::with_capacity(BURST * 8),
+                stash: crate::dpdk::MbufStash::with_capacity(BURST * 16),
+                copy_limit: limits.copy_limit,
                 fib,
                 stop: Arc::clone(&stop),
                 stats: Arc::new(WorkerStats::default()),
                 clock: crate::worker::profile::StageClock::new(limits.stage_cycles),
+                exceptions: Arc::clone(&exceptions),
+                vlans: {
+                    let v = Arc::new(crate::worker::vlan::VlanMap::new(&vlan_specs, &port_mtus));
+                    vlans.push(Arc::clone(&v));
+                    v
+                },
             })
             .collect();
         let mut next = 0;
@@ -342,11 +306,17 @@ impl Dataplane {
             fib,
             signal_rx,
             punt_rx,
+            copy_rx,
             entry_counters,
             stop,
             workers: Vec::new(),
             inline_counters: Counters::default(),
             inline_burst: Vec::with_capacity(BURST),
+            fragments,
+            mtus,
+            vlans,
+            exceptions,
+            taps: Vec::new(),
         };
         if worker_lcores.is_empty() {
             let w = built.pop().expect("one worker");
@@ -463,6 +433,25 @@ impl Dataplane {
         taken
     }
 
+    /// Takes up to `max` copies of packets of entries flagged
+    /// [`crate::fib::EntryFlags::COPY_TO_CONTROL`] and gives each, with the index of the port
+    /// its packet arrived on, to `f`. Returns how many were taken.
+    pub fn drain_entry_copies(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(u16, crate::dpdk::Mbuf),
+    ) -> usize {
+        let mut taken = 0;
+        for rx in &mut self.copy_rx {
+            while taken < max {
+                let Ok(p) = rx.pop() else { break };
+                f(p.port, p.mbuf);
+                taken += 1;
+            }
+        }
+        taken
+    }
+
     /// Sends `frame` (a whole Ethernet frame; its source MAC is set to the port's) out of port
     /// `port` for the control core: on its own tx queue where the port has one, otherwise
     /// through worker 0's queue (see [`crate::port_set`]). False if the port does not exist or
@@ -471,111 +460,70 @@ impl Dataplane {
         self.ports.send_control(port, frame)
     }
 
+    /// Punts port `port`'s exception traffic (ARP, unicast to its MAC, broadcast) to the
+    /// control core from now on, or drops it as `not_ipv4`/`not_multicast` again (`on`
+    /// false, the default): for the port's kernel twin (see [`crate::worker::exception`]).
+    pub fn set_exception_punt(&self, port: usize, on: bool) {
+        self.exceptions.set(port, on);
+    }
+
+    /// Creates a kernel twin's tap port (see [`crate::tap`]) on the packet pool; returns its
+    /// index for [`Dataplane::tap`].
+    pub fn add_tap(
+        &mut self,
+        iface: &str,
+        mac: [u8; 6],
+        mtu: u16,
+    ) -> Result<usize, crate::dpdk::DpdkError> {
+        let vdev = format!("net_tap_mrouter{}", self.taps.len());
+        let tap = crate::tap::KernelTap::create(&vdev, iface, mac, mtu, &self.pool)?;
+        self.taps.push(tap);
+        Ok(self.taps.len() - 1)
+    }
+
+    /// Hands `frame` to tap `i`'s kernel side (a copy from the packet pool); false if there
+    /// is no such tap, no mbuf, or the tap refused it.
+    pub fn tap_send(&mut self, i: usize, frame: &[u8]) -> bool {
+        let Some(tap) = self.taps.get_mut(i) else {
+            return false;
+        };
+        crate::dpdk::Mbuf::from_bytes(&self.pool, frame).is_some_and(|m| tap.send(m))
+    }
+
+    /// Up to `max` frames (rounded up to a burst) the kernel sent on tap `i`, each given to
+    /// `f`; returns how many.
+    pub fn tap_recv(&mut self, i: usize, max: usize, mut f: impl FnMut(&[u8])) -> usize {
+        let Some(tap) = self.taps.get_mut(i) else {
+            return 0;
+        };
+        let mut read = 0;
+        let mut burst = Vec::with_capacity(BURST);
+        while read < max {
+            let n = tap.recv(&mut burst);
+            if n == 0 {
+                break;
+            }
+            read += n;
+            for m in burst.drain(..) {
+                f(m.data());
+            }
+        }
+        read
+    }
+
+    /// Sets tap `i`'s kernel interface up or down.
+    pub fn tap_set_link(&mut self, i: usize, up: bool) -> Result<(), crate::dpdk::DpdkError> {
+        match self.taps.get(i) {
+            Some(tap) => tap.set_link(up),
+            None => Ok(()),
+        }
+    }
+
     /// The control core's care of the ports, with every link check: starts ports that could
     /// not start, restarts memif clients whose link stayed down, warns about links down too
     /// long. True if a port started or stopped.
     pub fn maintain_ports(&mut self) -> bool {
         self.ports.maintain(std::time::Instant::now())
-    }
-
-    /// Every port's state (running, control transmit mode, start failures), by index.
-    pub fn port_status(&self) -> Vec<PortStatus> {
-        self.ports.status()
-    }
-
-    /// Control frames the workers sent for the control core, refused by their tx queue, and
-    /// dropped because the port had stopped (summed over the workers).
-    pub fn control_link_totals(&self) -> (u64, u64, u64) {
-        self.ports.link_totals()
-    }
-
-    /// (packets, bytes) counted on entry slot `slot`, summed over the workers.
-    pub fn entry_totals(&self, slot: u32) -> (u64, u64) {
-        self.entry_counters.iter().fold((0, 0), |(p, b), e| {
-            let (ep, eb) = e.read(slot);
-            (p + ep, b + eb)
-        })
-    }
-
-    /// Copies of slot `slot`'s entry handed to port `port`'s tx queues, summed over the workers.
-    pub fn entry_out(&self, slot: u32, port: u16) -> u64 {
-        self.entry_counters
-            .iter()
-            .map(|e| e.read_out(slot, port))
-            .sum()
-    }
-
-    /// Wrong-interface packets of slot `slot`'s entry, summed over the workers.
-    pub fn entry_wrong_if(&self, slot: u32) -> u64 {
-        self.entry_counters
-            .iter()
-            .map(|e| e.read_wrong_if(slot))
-            .sum()
-    }
-
-    /// Each worker's published counters, in worker order.
-    pub fn worker_counters(&self) -> Vec<Counters> {
-        self.workers.iter().map(|(_, s)| s.read()).collect()
-    }
-
-    /// Cycles per loop stage of each worker (published when the workers stop; all zero unless
-    /// `DataplaneLimits::stage_cycles` was set).
-    pub fn worker_stage_cycles(&self) -> Vec<crate::worker::profile::StageBudget> {
-        self.workers.iter().map(|(_, s)| s.stages.read()).collect()
-    }
-
-    /// Lcore of each worker (`None` = main lcore).
-    pub fn worker_lcores(&self) -> Vec<Option<u32>> {
-        self.workers
-            .iter()
-            .map(|(p, _)| match p {
-                Placement::Lcore(l) => Some(*l),
-                Placement::Inline(_) => None,
-            })
-            .collect()
-    }
-
-    /// Whether each port has a tx queue of the control core's own, by port index (the
-    /// others' control frames go through a worker).
-    pub fn control_queues(&self) -> Vec<bool> {
-        self.ports
-            .status()
-            .iter()
-            .map(|s| matches!(s.control_tx, crate::port_set::ControlTxMode::OwnQueue(_)))
-            .collect()
-    }
-
-    /// Every port's counters, by port index.
-    pub fn port_stats(&self) -> Vec<PortStats> {
-        self.ports.ports().iter().map(Port::stats).collect()
-    }
-
-    /// Whether port `port` can carry traffic now: started, and its link up (false for an
-    /// unknown port). For an af_packet port, the kernel interface's operational state
-    /// (`/sys/class/net/IFACE/operstate`: anything but down, lowerlayerdown, notpresent or
-    /// dormant counts as up), as that driver always says up.
-    pub fn link_up(&self, port: usize) -> bool {
-        self.ports.link_up(port)
-    }
-
-    /// Every port's driver and MAC, by port index.
-    pub fn port_info(&self) -> Vec<(String, String)> {
-        self.ports
-            .ports()
-            .iter()
-            .map(|p| (p.driver_name(), p.mac().to_string()))
-            .collect()
-    }
-
-    /// Mbufs in use (in rx rings, tx rings and in flight).
-    pub fn mbufs_in_use(&self) -> u32 {
-        self.pool.in_use()
-    }
-
-    /// The packet pool the ports receive into and the workers copy from (for a control core
-    /// or a test that builds packets of its own, or that needs to know the pool's state).
-    pub fn pool(&self) -> Mempool {
-        self.pool
     }
 
     fn shutdown(&mut self) {
@@ -614,6 +562,12 @@ impl Dataplane {
         // close and EAL is released.
         self.workers.clear();
         self.punt_rx.clear();
+        self.copy_rx.clear();
+        for tap in self.taps.drain(..) {
+            if let Err(e) = tap.close() {
+                eprintln!("mrouter: {e}");
+            }
+        }
         self.ports.release();
         for p in self.ports.ports() {
             if let Err(e) = p.close() {

@@ -48,6 +48,8 @@ fn control_packets_reach_the_control_core_and_it_sends_on_its_own_queue() {
             rx_queues: 1,
             tx_queues: 1,
             mtu: None,
+            interface_mtu: None,
+            vlans: Vec::new(),
         },
         // Two tx files: queue 0 for the worker, queue 1 for the control core.
         PortSpec {
@@ -59,6 +61,8 @@ fn control_packets_reach_the_control_core_and_it_sends_on_its_own_queue() {
             rx_queues: 1,
             tx_queues: 1,
             mtu: None,
+            interface_mtu: None,
+            vlans: Vec::new(),
         },
     ];
     let args = vdev_eal_args("ctl", 256, "0", &ports);
@@ -70,6 +74,7 @@ fn control_packets_reach_the_control_core_and_it_sends_on_its_own_queue() {
         Route {
             counter: dataplane::fib::NO_COUNTER,
             iif: 0,
+            flags: dataplane::fib::EntryFlags::NONE,
             oifs: vec![Oif {
                 port: 1,
                 ttl_threshold: 1,
@@ -147,12 +152,16 @@ fn on_a_single_queue_port_control_frames_go_out_through_the_worker_bounded_and_c
             rx_queues: 1,
             tx_queues: 1,
             mtu: None,
+            interface_mtu: None,
+            vlans: Vec::new(),
         },
         PortSpec {
             device: format!("net_pcap1,tx_pcap={}", out1.display()),
             rx_queues: 1,
             tx_queues: 1,
             mtu: None,
+            interface_mtu: None,
+            vlans: Vec::new(),
         },
     ];
     let args = vdev_eal_args("ctl1q", 256, "0", &ports);
@@ -164,6 +173,7 @@ fn on_a_single_queue_port_control_frames_go_out_through_the_worker_bounded_and_c
         Route {
             counter: dataplane::fib::NO_COUNTER,
             iif: 0,
+            flags: dataplane::fib::EntryFlags::NONE,
             oifs: vec![Oif {
                 port: 1,
                 ttl_threshold: 1,

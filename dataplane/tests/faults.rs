@@ -8,153 +8,18 @@
 //! through `net_null` sinks (which count and free), an undrained `net_ring` (a tx queue nobody
 //! empties) or a `net_pcap` file.
 
-use dataplane::dpdk::{Eal, Mbuf, Mempool, PortStats, TxQueue};
-use dataplane::fib::{ForwardingTable, Oif, Route};
+use dataplane::dpdk::PortStats;
+use dataplane::fib::ForwardingTable;
 use dataplane::pcap;
-use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
-use dataplane::wire::{build_udp_frame, EthernetAddress};
+use dataplane::router::Dataplane;
 use dataplane::worker::signal::{RESIGNAL_MS, RING_SIZE};
 use dataplane::worker::{Counters, DropReason, Signal};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
-/// The queue of the loopback port the test sends on (0 is the worker's, 1 the control core's).
-const INJECT_QUEUE: u16 = 2;
-
-fn route(iif: u16, oifs: &[u16]) -> Route {
-    Route {
-        counter: dataplane::fib::NO_COUNTER,
-        iif,
-        oifs: oifs
-            .iter()
-            .map(|&port| Oif {
-                port,
-                ttl_threshold: 1,
-            })
-            .collect(),
-    }
-}
-
-/// A UDP frame from `source` to `group` of `size` bytes carrying `seq` first.
-fn frame(source: Ipv4Addr, group: Ipv4Addr, seq: u32, size: usize) -> Vec<u8> {
-    let mut payload = seq.to_be_bytes().to_vec();
-    payload.resize(size.max(46) - 42, 0xa5);
-    build_udp_frame(MAC, source, group, 64, &payload)
-}
-
-fn seq_of(f: &[u8]) -> u32 {
-    let p = &f[14 + 20 + 8..];
-    u32::from_be_bytes([p[0], p[1], p[2], p[3]])
-}
-
-fn total(dp: &Dataplane) -> Counters {
-    let mut t = Counters::default();
-    for c in dp.worker_counters() {
-        t.add(&c);
-    }
-    t
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mrouter-faults-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn spec(device: &str, rx_queues: u16, tx_queues: u16) -> PortSpec {
-    PortSpec {
-        device: device.into(),
-        rx_queues,
-        tx_queues,
-        mtu: None,
-    }
-}
-
-/// The loopback port the test injects through.
-fn loopback() -> PortSpec {
-    spec("net_ring0", 3, 3)
-}
-
-/// A sink that counts and frees what it is sent.
-fn sink(n: u32) -> PortSpec {
-    spec(&format!("net_null{n},no-rx=1"), 1, 1)
-}
-
-/// EAL's runtime directory for one test's file prefix, removed when the test ends.
-struct RuntimeDir(PathBuf);
-
-impl Drop for RuntimeDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// EAL with a file prefix of this test's own, no hugepages, on `lcores`. Keep the
-/// [`RuntimeDir`] until the data plane has stopped.
-fn eal(name: &str, lcores: &str, ports: &[PortSpec]) -> (Eal, RuntimeDir) {
-    let prefix = format!("mrt-faults-{name}-{}", std::process::id());
-    let runtime = RuntimeDir(PathBuf::from("/var/run/dpdk").join(&prefix));
-    let mut args = vdev_eal_args(&format!("faults-{name}"), 512, lcores, ports);
-    args.extend(["--file-prefix".into(), prefix]);
-    (Eal::init(&args).expect("EAL"), runtime)
-}
-
-/// Sends frames into the loopback port from a pool of the test's own.
-struct Injector {
-    tx: TxQueue,
-    pool: Mempool,
-}
-
-impl Injector {
-    fn new(dp: &Dataplane, pool_name: &str) -> Injector {
-        Injector {
-            tx: dp.take_tx_queue(0, INJECT_QUEUE).expect("injection queue"),
-            pool: Mempool::new(pool_name, 4095, 0, 0).expect("test pool"),
-        }
-    }
-
-    /// Sends one frame; true if the loopback ring took it.
-    fn try_send(&mut self, f: &[u8]) -> bool {
-        let m = Mbuf::from_bytes(&self.pool, f).expect("test pool has room");
-        self.tx.push(m) + self.tx.flush() == 0
-    }
-
-    /// Sends one frame, waiting (calling `turn`, which polls an inline worker or does nothing
-    /// when the worker has its own lcore) while the loopback ring is full.
-    fn send(&mut self, f: &[u8], mut turn: impl FnMut()) {
-        let end = Instant::now() + Duration::from_secs(20);
-        while !self.try_send(f) {
-            assert!(Instant::now() < end, "the worker stopped taking packets");
-            turn();
-            std::thread::sleep(Duration::from_micros(100));
-        }
-    }
-}
-
-/// Polls (inline workers) or waits (lcore workers) until the workers have received `n`.
-fn wait_rx(dp: &mut Dataplane, n: u64) {
-    let end = Instant::now() + Duration::from_secs(20);
-    while total(dp).rx_packets < n {
-        assert!(
-            Instant::now() < end,
-            "received {} of {n}: {:?}",
-            total(dp).rx_packets,
-            total(dp)
-        );
-        if dp.poll_inline(1) == 0 {
-            std::thread::sleep(Duration::from_micros(200));
-        }
-    }
-}
-
-/// Takes every mbuf left in `pool` (the caller's lcore cache first, then the shared ring).
-fn exhaust(pool: &Mempool) -> Vec<Mbuf> {
-    std::iter::from_fn(|| Mbuf::alloc(pool)).collect()
-}
+mod common;
+use common::*;
 
 #[test]
 fn mempool_exhausted_on_rx_is_counted_as_rx_nombuf_and_forwarding_resumes_without_leak() {
@@ -234,7 +99,12 @@ fn mempool_exhausted_on_replication_is_counted_as_no_mbuf_and_the_last_copy_stil
     let mut table = ForwardingTable::new();
     table.insert(None, small, route(0, &[1, 2]));
     table.insert(None, large, route(0, &[1, 2]));
-    let mut dp = Dataplane::start(eal, &ports, table, &[]).unwrap();
+    // 1500-byte packets share their payload only above a copy limit below them.
+    let limits = dataplane::router::DataplaneLimits {
+        copy_limit: 1024,
+        ..Default::default()
+    };
+    let mut dp = Dataplane::start_with(eal, &ports, table, &[], limits).unwrap();
     let mut inj = Injector::new(&dp, "faults_repl");
     let baseline = dp.mbufs_in_use();
     let sent = |dp: &Dataplane, port: usize| dp.port_stats()[port].opackets;
@@ -575,4 +445,65 @@ fn an_unresolved_flow_that_keeps_sending_still_expires_from_the_pending_queue() 
     assert_eq!(dp.mbufs_in_use(), baseline, "nothing left held");
     drop(inject);
     let _ = dp.stop();
+}
+
+/// The pool runs dry while a copy is fragmented: counted `fragment_no_mbuf` per copy, the
+/// fragments already made still leave (here: one of three), nothing leaks, and fragmenting
+/// resumes when mbufs come back.
+#[test]
+fn mempool_exhausted_while_fragmenting_is_counted_as_fragment_no_mbuf_without_leak() {
+    let mut narrow = sink(1);
+    narrow.interface_mtu = Some(576);
+    let ports = vec![loopback(), narrow];
+    let (eal, _runtime) = eal("frag", "0", &ports);
+    let (s, g) = (Ipv4Addr::new(10, 0, 1, 2), Ipv4Addr::new(239, 3, 3, 3));
+    let mut table = ForwardingTable::new();
+    table.insert(None, g, route(0, &[1]));
+    let mut dp = Dataplane::start(eal, &ports, table, &[]).unwrap();
+    let mut inj = Injector::new(&dp, "faults_frag");
+    let baseline = dp.mbufs_in_use();
+    // 1,500 bytes of IPv4 for an MTU of 576: three fragments each.
+    let big = |i| frame(s, g, i, 1514);
+
+    let mut hoard = exhaust(&dp.pool());
+    for i in 0..5 {
+        inj.send(&big(i), || {});
+    }
+    wait_rx(&mut dp, 5);
+    let c = total(&dp);
+    assert_eq!(c.dropped(DropReason::FragmentNoMbuf), 5, "{c:?}");
+    assert_eq!((c.tx_packets, dp.port_fragments()[1]), (0, 0));
+
+    // One mbuf: the first fragment is made and sent, the second finds the pool empty.
+    drop(hoard.pop());
+    inj.send(&big(5), || {});
+    wait_rx(&mut dp, 6);
+    dp.poll_inline(1);
+    let c = total(&dp);
+    assert_eq!(c.dropped(DropReason::FragmentNoMbuf), 6, "{c:?}");
+    assert_eq!((c.tx_packets, dp.port_fragments()[1]), (1, 1));
+
+    drop(hoard);
+    for i in 10..15 {
+        inj.send(&big(i), || {});
+    }
+    wait_rx(&mut dp, 11);
+    dp.poll_inline(1);
+    let c = total(&dp);
+    assert_eq!(
+        c.dropped(DropReason::FragmentNoMbuf),
+        6,
+        "no more failures: {c:?}"
+    );
+    assert_eq!((c.tx_packets, dp.port_fragments()[1]), (16, 16));
+    assert_eq!(dp.port_stats()[1].opackets, 16);
+    assert_eq!(dp.mbufs_in_use(), baseline, "no fragment leaked");
+    assert_eq!(
+        inj.pool.in_use(),
+        0,
+        "every received mbuf went back to its pool"
+    );
+    drop(inj);
+    let stopped = dp.stop_and_count();
+    assert_eq!(stopped.mbufs_in_use, 0);
 }

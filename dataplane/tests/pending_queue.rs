@@ -1,12 +1,14 @@
 //! The pending queue on real DPDK (net_pcap): the first packets of a flow that misses are held,
 //! a single miss is signalled, and once the control side installs the entry the held packets
 //! go out in order; packets beyond the bound are counted, flows never resolved are dropped
-//! after the hold time, and every mbuf returns to the pool.
+//! after the hold time, and every mbuf returns to the pool. A flow that starts fast holds its
+//! start from the budget the held flows share.
 
+mod common;
 use dataplane::dpdk::Eal;
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, DataplaneLimits};
 use dataplane::wire::{build_udp_frame, EthernetAddress};
 use dataplane::worker::pending::{HOLD_MS, PER_FLOW};
 use dataplane::worker::{Counters, DropReason, Signal};
@@ -50,22 +52,17 @@ fn first_packets_wait_for_the_entry_and_leave_in_order() {
     pcap::write_file(&input, &frames).unwrap();
 
     let ports = vec![
-        PortSpec {
-            device: format!("net_pcap0,rx_pcap={}", input.display()),
-            rx_queues: 1,
-            tx_queues: 1,
-            mtu: None,
-        },
-        PortSpec {
-            device: format!("net_pcap1,tx_pcap={}", out.display()),
-            rx_queues: 1,
-            tx_queues: 1,
-            mtu: None,
-        },
+        common::spec(&format!("net_pcap0,rx_pcap={}", input.display()), 1, 1),
+        common::spec(&format!("net_pcap1,tx_pcap={}", out.display()), 1, 1),
     ];
     let args = vdev_eal_args("pending", 256, "0", &ports);
     let eal = Eal::init(&args).unwrap();
-    let mut dp = Dataplane::start(eal, &ports, ForwardingTable::new(), &[]).unwrap();
+    // Each flow's own packets only (no shared budget): the per-flow bound is what is tested.
+    let limits = DataplaneLimits {
+        pending_shared: 0,
+        ..DataplaneLimits::default()
+    };
+    let mut dp = Dataplane::start_with(eal, &ports, ForwardingTable::new(), &[], limits).unwrap();
     let baseline = dp.mbufs_in_use();
 
     let end = Instant::now() + Duration::from_secs(10);
@@ -124,6 +121,7 @@ fn first_packets_wait_for_the_entry_and_leave_in_order() {
         Route {
             counter: dataplane::fib::NO_COUNTER,
             iif: 0,
+            flags: dataplane::fib::EntryFlags::NONE,
             oifs: vec![Oif {
                 port: 1,
                 ttl_threshold: 1,
@@ -155,5 +153,74 @@ fn first_packets_wait_for_the_entry_and_leave_in_order() {
         .map(|f| seq_of(f))
         .collect();
     assert_eq!(got, (0..PER_FLOW as u32).collect::<Vec<_>>());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_fast_start_is_held_from_the_shared_budget_and_released_in_order() {
+    let dir = std::env::temp_dir().join(format!("mrouter-pending-shared-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
+    let (a, b) = (Ipv4Addr::new(10, 0, 1, 2), Ipv4Addr::new(10, 0, 1, 3));
+    let g = Ipv4Addr::new(239, 1, 1, 1);
+    const SHARED: usize = 100;
+    // Flow A starts with 150 packets: its own 8 and 100 from the shared budget are held, the
+    // rest overflow. Flow B then still gets its own 8 (of 20), none of the spent budget.
+    let mut frames: Vec<Vec<u8>> = (0..150).map(|i| frame(a, g, i)).collect();
+    frames.extend((0..20).map(|i| frame(b, g, 1000 + i)));
+    pcap::write_file(&input, &frames).unwrap();
+    let ports = vec![
+        common::spec(&format!("net_pcap0,rx_pcap={}", input.display()), 1, 1),
+        common::spec(&format!("net_pcap1,tx_pcap={}", out.display()), 1, 1),
+    ];
+    let eal = Eal::init(&vdev_eal_args("pendshared", 256, "0", &ports)).unwrap();
+    let limits = DataplaneLimits {
+        pending_shared: SHARED,
+        ..DataplaneLimits::default()
+    };
+    let mut dp = Dataplane::start_with(eal, &ports, ForwardingTable::new(), &[], limits).unwrap();
+    let baseline = dp.mbufs_in_use();
+    let end = Instant::now() + Duration::from_secs(10);
+    while total(&dp).rx_packets < frames.len() as u64 {
+        assert!(Instant::now() < end);
+        dp.poll_inline(1);
+    }
+    let held_a = PER_FLOW + SHARED;
+    let overflow = (150 - held_a) + (20 - PER_FLOW);
+    assert_eq!(
+        total(&dp).dropped(DropReason::PendingOverflow),
+        overflow as u64
+    );
+    let route = || Route {
+        counter: dataplane::fib::NO_COUNTER,
+        iif: 0,
+        flags: dataplane::fib::EntryFlags::NONE,
+        oifs: vec![Oif {
+            port: 1,
+            ttl_threshold: 1,
+        }]
+        .into(),
+    };
+    // A and B resolved: all they held goes out, in order, and the budget is free again.
+    dp.fib().insert(Some(a), g, route());
+    dp.fib().insert(Some(b), g, route());
+    dp.publish();
+    dp.poll_inline(1);
+    assert_eq!(total(&dp).tx_packets, (held_a + PER_FLOW) as u64);
+    assert_eq!(
+        dp.mbufs_in_use(),
+        baseline,
+        "every held mbuf was sent or freed"
+    );
+    let (_, _) = dp.stop();
+    let got: Vec<u32> = pcap::read_file(&out)
+        .unwrap()
+        .iter()
+        .map(|f| seq_of(f))
+        .collect();
+    let mut want: Vec<u32> = (0..held_a as u32).collect();
+    want.extend(1000..1000 + PER_FLOW as u32);
+    assert_eq!(got, want);
     let _ = std::fs::remove_dir_all(&dir);
 }

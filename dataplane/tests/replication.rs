@@ -1,11 +1,12 @@
-//! Replication on real DPDK (net_pcap): packet sizes 64, 256 and 1500 at fan-out 1 to 8. Small
-//! packets are copied whole, 1500-byte ones get a header mbuf chained to the shared payload;
+//! Replication on real DPDK (net_pcap): packet sizes 64, 256, 1024 and 1500 at fan-out 1 to 8,
+//! with the copy limit at 1024 bytes: packets up to it are copied whole, 1500-byte ones get a
+//! header mbuf chained to the shared payload (the default limit copies those whole too);
 //! every output frame must be byte-exact either way.
 
 use dataplane::dpdk::Eal;
 use dataplane::fib::{ForwardingTable, Oif, Route};
 use dataplane::pcap;
-use dataplane::router::{vdev_eal_args, Dataplane, PortSpec};
+use dataplane::router::{vdev_eal_args, Dataplane, DataplaneLimits, PortSpec};
 use dataplane::wire::{build_udp_frame, ipv4, EthernetAddress};
 use dataplane::worker::replicate::COPY_LIMIT;
 use dataplane::worker::{Counters, DropReason};
@@ -40,9 +41,11 @@ fn every_copy_is_byte_exact_for_every_size_and_fan_out() {
     // (size, fan-out k, seq): group 239.0.0.k goes to ports 1..=k.
     let mut frames = Vec::new();
     let mut fanout_of = Vec::new();
-    // Both replication paths are exercised.
-    const { assert!(256 <= COPY_LIMIT && 1500 > COPY_LIMIT) };
-    for size in [64usize, 256, 1500] {
+    // Both replication paths are exercised: whole copies up to the limit, header chains over
+    // it (lowered below the default, which copies every standard frame whole).
+    let copy_limit: usize = 1024;
+    const { assert!(1500 <= COPY_LIMIT) };
+    for size in [64usize, 256, copy_limit, 1500] {
         for k in 1..=OUTPUTS as u8 {
             for seq in 0..2u8 {
                 let payload: Vec<u8> = (0..size - 42).map(|i| (i as u8) ^ seq ^ k).collect();
@@ -66,12 +69,16 @@ fn every_copy_is_byte_exact_for_every_size_and_fan_out() {
         rx_queues: 1,
         tx_queues: 1,
         mtu: None,
+        interface_mtu: None,
+        vlans: Vec::new(),
     }];
     ports.extend(outs.iter().enumerate().map(|(i, o)| PortSpec {
         device: format!("net_pcap{},tx_pcap={}", i + 1, o.display()),
         rx_queues: 1,
         tx_queues: 1,
         mtu: None,
+        interface_mtu: None,
+        vlans: Vec::new(),
     }));
     let args = vdev_eal_args("repl", 512, "0", &ports);
     let eal = Eal::init(&args).unwrap();
@@ -83,6 +90,7 @@ fn every_copy_is_byte_exact_for_every_size_and_fan_out() {
             Route {
                 counter: dataplane::fib::NO_COUNTER,
                 iif: 0,
+                flags: dataplane::fib::EntryFlags::NONE,
                 oifs: (1..=k)
                     .map(|port| Oif {
                         port,
@@ -92,7 +100,11 @@ fn every_copy_is_byte_exact_for_every_size_and_fan_out() {
             },
         );
     }
-    let mut dp = Dataplane::start(eal, &ports, table, &[]).unwrap();
+    let limits = DataplaneLimits {
+        copy_limit: copy_limit as u32,
+        ..DataplaneLimits::default()
+    };
+    let mut dp = Dataplane::start_with(eal, &ports, table, &[], limits).unwrap();
     let baseline = dp.mbufs_in_use();
     let macs: Vec<[u8; 6]> = dp
         .port_info()

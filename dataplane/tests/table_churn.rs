@@ -18,6 +18,7 @@ fn route(iif: u16, oif: u16) -> Route {
     Route {
         counter: dataplane::fib::NO_COUNTER,
         iif,
+        flags: dataplane::fib::EntryFlags::NONE,
         oifs: vec![Oif {
             port: oif,
             ttl_threshold: 1,
@@ -98,18 +99,24 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
             rx_queues: 3,
             tx_queues: 3,
             mtu: None,
+            interface_mtu: None,
+            vlans: Vec::new(),
         },
         PortSpec {
             device: format!("net_pcap1,tx_pcap={}", out1.display()),
             rx_queues: 1,
             tx_queues: 1,
             mtu: None,
+            interface_mtu: None,
+            vlans: Vec::new(),
         },
         PortSpec {
             device: format!("net_pcap2,tx_pcap={}", out2.display()),
             rx_queues: 1,
             tx_queues: 1,
             mtu: None,
+            interface_mtu: None,
+            vlans: Vec::new(),
         },
     ];
     let args = vdev_eal_args("churn", 512, "0-1", &ports);
@@ -157,6 +164,9 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
     // flow 3 keep sending.
     let mut seq = 0u32;
     let mut expect2 = Vec::new();
+    // Flow 3's frames the ring took (a full ring, when the worker is descheduled on a loaded
+    // machine, refuses some: those never reach the router).
+    let mut removed_sent = 0u64;
     let mut live: Vec<(Ipv4Addr, Ipv4Addr)> = Vec::new();
     for change in 0..100_000u32 {
         let g = Ipv4Addr::new(239, 100, (change >> 8) as u8, change as u8);
@@ -177,7 +187,9 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
             if inj.send(&frame(2, 1, seq)) {
                 expect2.push((2, 1, seq));
             }
-            inj.send(&frame(3, 1, seq));
+            if inj.send(&frame(3, 1, seq)) {
+                removed_sent += 1;
+            }
             seq += 1;
         }
     }
@@ -211,7 +223,10 @@ fn unchanged_flows_are_exact_under_100k_changes_and_removed_routes_stop_after_ac
     // core (which never answers here) and dropped when their hold time ran out or at the end,
     // the rest overflowed the queue.
     use dataplane::worker::DropReason::{NoRoute, PendingOverflow};
-    assert_eq!(c.dropped(NoRoute) + c.dropped(PendingOverflow), seq as u64);
+    assert_eq!(
+        c.dropped(NoRoute) + c.dropped(PendingOverflow),
+        removed_sent
+    );
     assert!(c.dropped(NoRoute) >= dataplane::worker::pending::PER_FLOW as u64);
     let _ = std::fs::remove_dir_all(&dir);
 }

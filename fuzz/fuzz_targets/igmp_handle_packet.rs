@@ -8,6 +8,7 @@
 //! on the subnet) so that most scripts reach the group and source state machines.
 #![no_main]
 
+use control::interface::Interface;
 use control::protocols::igmp::{Igmp, IgmpConfig, IgmpInterfaceConfig};
 use dataplane::wire::{igmp, ipv4};
 use libfuzzer_sys::fuzz_target;
@@ -99,11 +100,16 @@ fn address(iface: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, iface as u8 + 1, 1)
 }
 
+/// The router's interface number `i` (0-based here; MGM interface indices start at 1).
+fn id(i: u32) -> Interface {
+    Interface::from_index(i + 1)
+}
+
 /// Drain every output, checking what the router sends. `timers_run`: `handle_timeout(now)` was
 /// the last input, so nothing may be due any more.
 fn drain(router: &mut Igmp, now: Duration, timers_run: bool) {
     while let Some(t) = router.poll_transmit() {
-        assert!(t.iface < INTERFACES);
+        assert!((1..=INTERFACES).contains(&t.iface.index()));
         let datagram = t.ip_packet();
         let ip = ipv4::Packet::new_checked(&datagram[..]).expect("sent datagram checks");
         let repr = ipv4::Repr::parse(&ip).expect("sent header parses");
@@ -131,7 +137,7 @@ fuzz_target!(|data: &[u8]| {
     for iface in 0..INTERFACES {
         let cfg = interface_config(input.bytes(SETTINGS_LEN), iface);
         router
-            .add_interface(now, iface, address(iface), 24, cfg)
+            .add_interface(now, id(iface), address(iface), 24, cfg)
             .expect("settings within the config's ranges");
     }
     drain(&mut router, now, false);
@@ -172,7 +178,7 @@ fuzz_target!(|data: &[u8]| {
             _ => word(4),
         };
         let ttl = if flags & 8 != 0 { host } else { 1 };
-        router.handle_packet(now, iface, src, dst, ttl, flags & 0x10 == 0, &bytes);
+        router.handle_packet(now, id(iface), src, dst, ttl, flags & 0x10 == 0, &bytes);
         drain(&mut router, now, false);
     }
     // The show views walk every group and source.

@@ -142,3 +142,85 @@ scripts = {
 }
 for name, steps in scripts.items():
     write("igmp_handle_packet", name, settings + b"".join(steps))
+
+
+# wire_pim: the byte vectors of dataplane/tests/wire_pim/vectors.rs (RFC 7761 4.9 and RFC 5059
+# figures), each after a mode byte of 0 (checksum kept as it is).
+def pim(msg_type, body, reserved=0, covered=None):
+    m = bytes([0x20 | msg_type, reserved, 0, 0]) + body
+    c = csum(m if covered is None else m[:covered])
+    return m[:2] + struct.pack("!H", c) + m[4:]
+
+
+def hexb(s):
+    return bytes.fromhex(s.replace(" ", ""))
+
+
+udp_inner = ip(H1, G, 17, struct.pack("!HHHH", 5001, 5002, 13, 0) + b"hello", ttl=15, tos=0)
+dummy_inner = ip(H1, G, 103, b"", ttl=255, tos=0, df=False)
+pim_messages = {
+    "hello": pim(0, hexb("0001 0002 0069  0002 0004 01f4 09c4  0013 0004 00000001"
+                         "0014 0004 2a3b4c5d  0018 0006 0100 0a000009  fde9 0003 010203")),
+    "register": pim(1, hexb("00000000") + udp_inner, covered=8),
+    "null_register": pim(1, hexb("c0000000") + dummy_inner, covered=8),
+    "register_stop": pim(2, hexb("0100 0020 ef010101  0100 0a000102")),
+    "join_prune": pim(3, hexb("0100 0a000001  00 02 00d2  0100 0020 ef010101  0001 0001"
+                              "0100 0720 0a090909  0100 0520 0a000102"
+                              "0100 0020 e8010101  0001 0000  0100 0420 0a000103")),
+    "assert": pim(5, hexb("0100 0020 ef010101  0100 0a000102  0000006e  00000014")),
+    "bootstrap": pim(4, hexb("1234 1e 40  0100 0a000005  0100 0004 e0000000  02 02 0000"
+                             "0100 0a000005 0096 c0 00  0100 0a000006 0096 c0 00"
+                             "0100 0108 ef000000  01 01 0000  0100 0a000007 0096 00 00"),
+                     reserved=0x80),
+    "candidate_rp_adv": pim(8, hexb("02 c0 0096  0100 0a000005  0100 0004 e0000000"
+                                    "0100 0008 ef000000")),
+}
+for name, msg in pim_messages.items():
+    write("wire_pim", name, b"\0" + msg)
+# Hellos captured from FRR 8.4.4's pimd (dataplane/tests/wire_pim/frr.rs): an Address List with
+# only an IPv6 link-local entry, then one IPv4 and one IPv6 list.
+frr_hellos = {
+    "frr_hello": "20004eff0001000200070002000401f409c400130004000000070014000454e1856c"
+                 "001800120200fe80000000000000203c9dfffef4ecd8",
+    "frr_hello_secondary": "200042930001000200070002000401f409c400130004000000070014000454e1856c"
+                           "0018000601000a4d0101001800120200fe80000000000000203c9dfffef4ecd8",
+}
+for name, msg in frr_hellos.items():
+    write("wire_pim", name, b"\0" + bytes.fromhex(msg))
+# Join/Prune, Register, Register-Stop and Assert captured from FRR 8.4.4's pimd under User-mode
+# Linux (dataplane/tests/wire_pim/frr.rs).
+frr_captures = {
+    "frr_join_aggregated": "2300c33801000a4e0002000200d201000020e801010100010000010004200a500009"
+                           "01000020ef01010100010001010007200a4e0002010005200a4f0002",
+    "frr_prune_star_g": "2300cd4801000a4e0002000100d201000020ef01010100000001010007200a4e0002",
+    "frr_register": "2100deff00000000450000239eeb00001011118c0a4f0002ef0101011389138a000f0000"
+                    "6d726f75746572",
+    "frr_register_stop": "2200e08501000020ef02020201000a500005",
+    "frr_assert": "2500de8301000020ef01010101000a5000090000000000000000",
+}
+for name, msg in frr_captures.items():
+    write("wire_pim", name, b"\0" + bytes.fromhex(msg))
+
+
+# pim_handle_packet: settings `max_neighbors, hello_interval` (0, 1: 64 neighbours, Hellos
+# every 2 s), then steps `flags, delay, host, len, bytes` (flags: interface in bits 0..2,
+# 4 = timer run, 8 = the bytes are the whole message, else a Hello's options after a header
+# the target writes; 0x20 = to the router's address). Options of FRR's and the RFC's Hellos.
+def pim_step(iface, body, host=2, delay=1, flags=0):
+    return bytes([flags | iface, delay, host, len(body)]) + body
+
+
+frr_options = bytes.fromhex(frr_hellos["frr_hello_secondary"])[4:]
+rfc_options = pim_messages["hello"][4:]
+goodbye = bytes.fromhex("000100020000")
+pim_scripts = {
+    "frr_neighbour_expires": [pim_step(0, frr_options, host=3), wait(5), wait(60)],
+    "dr_election": [pim_step(0, rfc_options, host=9), pim_step(0, frr_options, host=3),
+                    pim_step(1, frr_options, host=7), pim_step(0, goodbye, host=9), wait(30)],
+    "other_messages": [pim_step(0, bytes.fromhex(frr_captures["frr_join_aggregated"]), host=3,
+                                flags=8),
+                       pim_step(0, bytes.fromhex(frr_captures["frr_assert"]), host=3, flags=8),
+                       pim_step(2, frr_options, host=3)],
+}
+for name, steps in pim_scripts.items():
+    write("pim_handle_packet", name, bytes([0, 1]) + b"".join(steps))

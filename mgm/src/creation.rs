@@ -243,6 +243,30 @@ impl Mgm {
         self.deliver(host);
     }
 
+    /// Re-validates MFE (S,G) now, as at the end of its lifetime (RPF lookup and the RPF
+    /// callback again, creation alerts, one atomic [`MfeChange::Update`]): for a host whose
+    /// routes toward S changed (a routing protocol moved or withdrew them). The entry's IIF
+    /// follows the route; with no route left it becomes negative. Counted in
+    /// `revalidations`.
+    ///
+    /// Errors: `NotFound` when there is no MFE for (S,G).
+    pub fn revalidate(
+        &mut self,
+        now: Duration,
+        host: &mut dyn Host,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+    ) -> Result<(), MgmError> {
+        self.touch(now);
+        let key = group_key(source, group);
+        let arrival = self.mfes.get(&key).ok_or(MgmError::NotFound)?.arrival;
+        self.counters.revalidations += 1;
+        let fresh = self.build_mfe(now, host, key, arrival, &[]);
+        self.install(key, fresh);
+        self.deliver(host);
+        Ok(())
+    }
+
     /// The data plane saw (S,G) data on an interface other than the MFE's IIF. Always counted
     /// in `ulPktsDifferentIf`; the wrong-interface callback goes to the arrival interface's
     /// owner only when enabled in [`crate::MgmConfig`], at most once per interval per (S,G).

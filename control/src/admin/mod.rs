@@ -21,6 +21,7 @@ pub mod server;
 
 pub use model::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PortStatsView, Request, Response, RpfView, StatsView, WorkerView,
+    PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, Request, Response, RpfView,
+    StatsView, WorkerView,
 };
 pub use server::{AdminServer, DEFAULT_SOCKET};

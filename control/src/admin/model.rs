@@ -59,6 +59,13 @@ pub struct InterfaceView {
     pub index: u32,
     /// Port name (`p0`).
     pub port: String,
+    /// The 802.1Q VLAN ID of a VLAN interface; `None`: the port's untagged interface.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// Frames with a tag for no interface of the port (or double-tagged), dropped; the
+    /// port's count, shown on each of its interfaces.
+    #[serde(default)]
+    pub unknown_vlan: u64,
     /// The port's device (`net_af_packet0,iface=r0`, `0000:3b:00.0`).
     pub device: String,
     /// DPDK driver name.
@@ -69,16 +76,43 @@ pub struct InterfaceView {
     pub address: String,
     /// Protocol that owns the interface in the MGM, if any.
     pub owner: Option<String>,
+    /// The interface's kernel twin (its Linux interface name), if it has one.
+    #[serde(default)]
+    pub twin: Option<String>,
+    /// The twin's counters: frames to the kernel, refused by its rate limit or by the tap,
+    /// frames from the kernel sent out and failed (zero without a twin).
+    #[serde(default)]
+    pub twin_to_kernel: u64,
+    /// Frames for the twin refused by its rate limit.
+    #[serde(default)]
+    pub twin_rate_limited: u64,
+    /// Frames for the twin the tap refused.
+    #[serde(default)]
+    pub twin_refused: u64,
+    /// Frames the kernel sent on the twin that went out of the port.
+    #[serde(default)]
+    pub twin_from_kernel: u64,
+    /// Frames the kernel sent on the twin that could not go out.
+    #[serde(default)]
+    pub twin_from_kernel_failed: u64,
     /// Packets received on the port.
     pub rx_packets: u64,
     /// Packets sent on the port.
     pub tx_packets: u64,
-    /// Packets the NIC dropped for lack of rx descriptors.
+    /// Packets the NIC dropped for lack of rx descriptors (af_packet: the kernel, for lack of
+    /// room on the socket's rx ring).
     pub rx_missed: u64,
     /// Receive failures for lack of mbufs.
     pub rx_nombuf: u64,
     /// Transmit errors.
     pub tx_errors: u64,
+    /// The MTU copies leave with (the interface's `mtu:`, else the port's); larger copies
+    /// are fragmented, or dropped (`mtu_exceeded`) when Don't Fragment is set. 0: unknown.
+    #[serde(default)]
+    pub mtu: u16,
+    /// Fragments sent (of copies larger than the MTU), all workers.
+    #[serde(default)]
+    pub fragments_out: u64,
     /// The port's link state at the control core's last check (every 100 ms); while it is
     /// down the interface is left out of the entries' outgoing ports.
     #[serde(default = "link_up_default")]
@@ -126,7 +160,8 @@ pub struct PortStatsView {
     pub ibytes: u64,
     /// Bytes sent.
     pub obytes: u64,
-    /// Packets the NIC dropped for lack of rx descriptors.
+    /// Packets the NIC dropped for lack of rx descriptors (af_packet: the kernel, for lack of
+    /// room on the socket's rx ring).
     pub imissed: u64,
     /// Receive errors.
     pub ierrors: u64,
@@ -248,6 +283,83 @@ pub struct IgmpProxyView {
     pub counters: serde_json::Value,
 }
 
+/// PIM on one interface (`show pim interface`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimInterfaceView {
+    /// Interface name.
+    pub name: String,
+    /// The router's address/prefix on it.
+    pub address: String,
+    /// The DR.
+    pub dr: Ipv4Addr,
+    /// Whether this router is the DR.
+    pub is_dr: bool,
+    /// Our DR priority.
+    pub dr_priority: u32,
+    /// Neighbours.
+    pub neighbors: usize,
+    /// Hello interval and the holdtime we advertise, seconds.
+    pub hello_interval_secs: f64,
+    /// Holdtime we advertise, seconds.
+    pub holdtime_secs: f64,
+    /// Seconds to our next Hello.
+    pub next_hello_secs: f64,
+    /// Our Generation ID.
+    pub generation_id: u32,
+    /// Effective override interval and propagation delay (RFC 7761 4.3.3), seconds.
+    pub override_interval_secs: f64,
+    /// Effective propagation delay, seconds.
+    pub propagation_delay_secs: f64,
+    /// Message, neighbour and rejection counters.
+    pub counters: serde_json::Value,
+}
+
+/// One PIM neighbour (`show pim neighbor`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimNeighborView {
+    /// Interface name.
+    pub interface: String,
+    /// Its primary address.
+    pub address: Ipv4Addr,
+    /// Seconds since it was first heard (or restarted).
+    pub uptime_secs: f64,
+    /// Seconds before it expires; `None`: never.
+    pub expires_secs: Option<f64>,
+    /// The holdtime it advertised, seconds.
+    pub holdtime: u16,
+    /// Its DR priority, if it sent one.
+    pub dr_priority: Option<u32>,
+    /// Its Generation ID, if it sent one.
+    pub generation_id: Option<u32>,
+    /// Whether it is the DR.
+    pub is_dr: bool,
+}
+
+/// One (*,G) or (S,G) entry of PIM's join/prune state (`show pim join`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimJoinView {
+    /// S, or `*` for (*,G).
+    pub source: String,
+    /// G.
+    pub group: Ipv4Addr,
+    /// RP(G) of a (*,G) entry.
+    pub rp: Option<Ipv4Addr>,
+    /// RPF interface toward S or the RP.
+    pub rpf_interface: String,
+    /// The upstream neighbour joins go to, if any.
+    pub upstream: Option<Ipv4Addr>,
+    /// Joined upstream.
+    pub joined: bool,
+    /// Seconds to the next periodic Join.
+    pub next_join_secs: Option<f64>,
+    /// Downstream join state: "IFNAME:join" or "IFNAME:prune_pending".
+    pub downstream: Vec<String>,
+    /// Interfaces with IGMP members.
+    pub local: Vec<String>,
+    /// The outgoing interfaces given to the MGM.
+    pub oifs: Vec<String>,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,12 +382,18 @@ pub enum Request {
     ShowIgmpGroups,
     /// The IGMP proxy's upstream state and membership database.
     ShowIgmpProxy,
+    /// PIM on each interface where it runs.
+    ShowPimInterface,
+    /// PIM neighbours.
+    ShowPimNeighbor,
+    /// PIM's join/prune state.
+    ShowPimJoin,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 8] = [
+pub const COMMANDS: [&str; 11] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
@@ -283,6 +401,9 @@ pub const COMMANDS: [&str; 8] = [
     "show_igmp_interfaces",
     "show_igmp_groups",
     "show_igmp_proxy",
+    "show_pim_interface",
+    "show_pim_neighbor",
+    "show_pim_join",
     "reload",
 ];
 
@@ -340,6 +461,12 @@ pub enum Response {
     IgmpGroups(Vec<IgmpGroupView>),
     /// Answer to [`Request::ShowIgmpProxy`]: `None` when no proxy runs.
     IgmpProxy(Option<IgmpProxyView>),
+    /// Answer to [`Request::ShowPimInterface`].
+    PimInterfaces(Vec<PimInterfaceView>),
+    /// Answer to [`Request::ShowPimNeighbor`].
+    PimNeighbors(Vec<PimNeighborView>),
+    /// Answer to [`Request::ShowPimJoin`].
+    PimJoins(Vec<PimJoinView>),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -382,6 +509,9 @@ impl Response {
             Response::IgmpInterfaces(v) => serde_json::to_value(v),
             Response::IgmpGroups(v) => serde_json::to_value(v),
             Response::IgmpProxy(v) => serde_json::to_value(v),
+            Response::PimInterfaces(v) => serde_json::to_value(v),
+            Response::PimNeighbors(v) => serde_json::to_value(v),
+            Response::PimJoins(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }
@@ -412,6 +542,9 @@ mod tests {
             Request::ShowIgmpInterfaces,
             Request::ShowIgmpGroups,
             Request::ShowIgmpProxy,
+            Request::ShowPimInterface,
+            Request::ShowPimNeighbor,
+            Request::ShowPimJoin,
             Request::ShowRpf {
                 source: Ipv4Addr::new(1, 2, 3, 4),
             },

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use super::model::{
-    IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView, Response,
-    RpfView, StatsView, WorkerView,
+    IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
+    PimInterfaceView, PimJoinView, PimNeighborView, Response, RpfView, StatsView, WorkerView,
 };
 
 /// How a column's cells line up.
@@ -190,23 +190,29 @@ pub fn interfaces(interfaces: &[InterfaceView]) -> String {
         ("Name", L),
         ("Index", R),
         ("Port", L),
+        ("VLAN", R),
         ("Driver", L),
         ("MAC", L),
         ("Address", L),
         ("Owner", L),
         ("Link", L),
+        ("Twin", L),
         ("CtlTx", L),
+        ("MTU", R),
         ("RxPackets", R),
         ("TxPackets", R),
         ("RxMissed", R),
         ("RxNoMbuf", R),
         ("TxErrors", R),
+        ("FragsOut", R),
+        ("UnknownVlan", R),
     ]);
     for i in interfaces {
         t.row(vec![
             i.name.clone(),
             i.index.to_string(),
             i.port.clone(),
+            i.vlan.map_or_else(|| "-".to_string(), |v| v.to_string()),
             i.driver.clone(),
             i.mac.clone(),
             i.address.clone(),
@@ -219,16 +225,20 @@ pub fn interfaces(interfaces: &[InterfaceView]) -> String {
                 "unstarted"
             }
             .to_string(),
+            i.twin.clone().unwrap_or_else(|| "-".to_string()),
             if i.control_tx.is_empty() {
                 "-".to_string()
             } else {
                 i.control_tx.clone()
             },
+            i.mtu.to_string(),
             i.rx_packets.to_string(),
             i.tx_packets.to_string(),
             i.rx_missed.to_string(),
             i.rx_nombuf.to_string(),
             i.tx_errors.to_string(),
+            i.fragments_out.to_string(),
+            i.unknown_vlan.to_string(),
         ]);
     }
     let mut out = String::new();
@@ -458,6 +468,122 @@ pub fn igmp_proxy(v: Option<&IgmpProxyView>) -> String {
     out
 }
 
+/// Seconds as FRR shows uptimes and timers: `HH:MM:SS`.
+fn hms(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `show pim interface` (FRR's `show ip pim interface`, with the DR priority, Hello timing and
+/// Generation ID), then each interface's non-zero counters.
+pub fn pim_interfaces(v: &[PimInterfaceView]) -> String {
+    if v.is_empty() {
+        return "PIM runs on no interface (add pim: { enable: true } to an interface)\n".into();
+    }
+    let mut out = format!(
+        "{:<10} {:<18} {:<15} {:>6} {:>4} {:>5} {:>9} {:<10}\n",
+        "Interface", "Address", "DR", "DRPrio", "Nbrs", "Hello", "NextHello", "GenID"
+    );
+    for i in v {
+        let dr = if i.is_dr {
+            format!("{} (us)", i.dr)
+        } else {
+            i.dr.to_string()
+        };
+        out += &format!(
+            "{:<10} {:<18} {:<15} {:>6} {:>4} {:>5} {:>9} {:#010x}\n",
+            i.name,
+            i.address,
+            dr,
+            i.dr_priority,
+            i.neighbors,
+            format!("{}s", i.hello_interval_secs),
+            hms(i.next_hello_secs),
+            i.generation_id
+        );
+    }
+    for i in v {
+        let mut parts = Vec::new();
+        if let Some(counters) = i.counters.as_object() {
+            for (name, value) in counters {
+                match value {
+                    serde_json::Value::Object(inner) => {
+                        for (kind, n) in inner {
+                            if n.as_u64().is_some_and(|n| n > 0) {
+                                parts.push(format!("{name} {kind} {n}"));
+                            }
+                        }
+                    }
+                    n if n.as_u64().is_some_and(|n| n > 0) => parts.push(format!("{name} {n}")),
+                    _ => {}
+                }
+            }
+        }
+        if !parts.is_empty() {
+            out += &format!("{}: {}\n", i.name, parts.join(", "));
+        }
+    }
+    out
+}
+
+/// `show pim neighbor` (FRR's `show ip pim neighbor`, with the expiry and Generation ID).
+pub fn pim_neighbors(v: &[PimNeighborView]) -> String {
+    let mut out = format!(
+        "{:<10} {:<15} {:>8} {:>8} {:>8} {:>6} {:<10} {}\n",
+        "Interface", "Neighbor", "Uptime", "Expires", "Holdtime", "DRPrio", "GenID", "DR"
+    );
+    let opt = |v: Option<u32>, hex: bool| match (v, hex) {
+        (None, _) => "-".to_string(),
+        (Some(v), true) => format!("{v:#010x}"),
+        (Some(v), false) => v.to_string(),
+    };
+    for n in v {
+        out += &format!(
+            "{:<10} {:<15} {:>8} {:>8} {:>8} {:>6} {:<10} {}\n",
+            n.interface,
+            n.address,
+            hms(n.uptime_secs),
+            n.expires_secs.map_or_else(|| "never".into(), hms),
+            n.holdtime,
+            opt(n.dr_priority, false),
+            opt(n.generation_id, true),
+            if n.is_dr { "yes" } else { "" }
+        );
+    }
+    out
+}
+
+/// `show pim join` (FRR's `show ip pim join` and `upstream` in one table).
+pub fn pim_joins(v: &[PimJoinView]) -> String {
+    let mut out = format!(
+        "{:<15} {:<15} {:<8} {:<15} {:<6} {:>8} {:<20} {}\n",
+        "Source", "Group", "RPF", "Upstream", "Joined", "NextJoin", "Downstream", "OIFs"
+    );
+    let list = |l: &[String]| {
+        if l.is_empty() {
+            "-".into()
+        } else {
+            l.join(",")
+        }
+    };
+    for j in v {
+        let mut down = j.downstream.clone();
+        down.extend(j.local.iter().map(|i| format!("{i}:igmp")));
+        out += &format!(
+            "{:<15} {:<15} {:<8} {:<15} {:<6} {:>8} {:<20} {}\n",
+            j.source,
+            j.group,
+            j.rpf_interface,
+            j.upstream.map_or_else(|| "-".into(), |a| a.to_string()),
+            if j.joined { "yes" } else { "no" },
+            j.next_join_secs.map_or_else(|| "-".into(), hms),
+            list(&down),
+            list(&j.oifs)
+        );
+    }
+    out
+}
+
 pub fn response(response: &Response) -> String {
     match response {
         Response::Mroute(r) => mroutes(r),
@@ -467,6 +593,9 @@ pub fn response(response: &Response) -> String {
         Response::IgmpInterfaces(v) => igmp_interfaces(v),
         Response::IgmpGroups(v) => igmp_groups(v),
         Response::IgmpProxy(v) => igmp_proxy(v.as_ref()),
+        Response::PimInterfaces(v) => pim_interfaces(v),
+        Response::PimNeighbors(v) => pim_neighbors(v),
+        Response::PimJoins(v) => pim_joins(v),
         Response::Reloaded { message } => format!("{message}\n"),
         Response::Error { message } => format!("error: {message}\n"),
     }

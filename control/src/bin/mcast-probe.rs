@@ -1,11 +1,15 @@
 //! `mcast-probe`: a tiny multicast host for the lab and the end-to-end tests, run inside a
 //! network namespace with the kernel's own sockets.
 //!
-//! `mcast-probe send --group G --count N [--ttl T] [--interval-ms I] [--bind A]` sends N UDP
-//! datagrams "mcast-probe seq=K" to G:5001.
+//! `mcast-probe send --group G --count N [--ttl T] [--interval-ms I] [--bind A] [--size B]
+//! [--df on|off]` sends N UDP datagrams "mcast-probe seq=K" to G:5001 (with `--size`,
+//! "mcast-probe seq=K " padded to B bytes with a pattern of K, which the receiver checks;
+//! `--df on`: IP_PMTUDISC_DO, Don't Fragment on every datagram; `--df off`: IP_PMTUDISC_DONT,
+//! never; by default Linux sets DF on the datagrams that fit the sender's link).
 //! `mcast-probe recv --group G [--source S] [--iface A] [--duration-ms D] [--count N]` joins G
 //! (or, with `--source`, only S's traffic to G: IP_ADD_SOURCE_MEMBERSHIP; IGMP from the kernel),
-//! prints `ready`, then one line `seq=K ttl=T from=S` per datagram, and `received N` at the end
+//! prints `ready`, then one line `seq=K ttl=T from=S len=L intact=0|1` per datagram (intact:
+//! a `--size` pattern arrived unchanged, or there was none), and `received N` at the end
 //! (after D ms, or once N datagrams are in).
 //! `mcast-probe query [--group G] [--version 2|3] [--count N] [--interval-ms I]` plays a second
 //! IGMP querier: N membership queries (general, or specific to G) to 224.0.0.1 (or G) from a raw
@@ -50,6 +54,14 @@ enum Cmd {
         /// Local address to send from.
         #[arg(long)]
         bind: Option<Ipv4Addr>,
+        /// Datagram size in bytes (the text padded with a pattern of the sequence number).
+        #[arg(long)]
+        size: Option<usize>,
+        /// Don't Fragment: `on` (IP_PMTUDISC_DO: set on every datagram, routers must not
+        /// fragment them) or `off` (IP_PMTUDISC_DONT: never set). Default: the kernel's (set
+        /// on datagrams that fit the sender's link).
+        #[arg(long, value_parser = ["on", "off"])]
+        df: Option<String>,
     },
     /// A miss storm: one datagram from each of `sources` distinct source addresses (counting up
     /// from `first_source`, sent with IP_TRANSPARENT so they need not be local), at `rate` new
@@ -124,16 +136,20 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             ttl,
             interval_ms,
             bind,
+            size,
+            df,
         } => {
             let sock =
                 UdpSocket::bind(SocketAddrV4::new(bind.unwrap_or(Ipv4Addr::UNSPECIFIED), 0))?;
             sock.set_multicast_ttl_v4(ttl)?;
             sock.set_multicast_loop_v4(false)?;
+            match df.as_deref() {
+                Some("on") => set_pmtudisc(&sock, libc::IP_PMTUDISC_DO)?,
+                Some(_) => set_pmtudisc(&sock, libc::IP_PMTUDISC_DONT)?,
+                None => {}
+            }
             for seq in start_seq..start_seq.saturating_add(count) {
-                sock.send_to(
-                    format!("mcast-probe seq={seq}").as_bytes(),
-                    SocketAddrV4::new(group, port),
-                )?;
+                sock.send_to(&message(seq, size), SocketAddrV4::new(group, port))?;
                 if interval_ms > 0 {
                     std::thread::sleep(Duration::from_millis(interval_ms));
                 }
@@ -215,7 +231,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             out.flush()?;
             let end = Instant::now() + Duration::from_millis(duration_ms);
             let mut received = 0u32;
-            let mut buf = [0u8; 2048];
+            let mut buf = vec![0u8; 65536];
             let mut cmsg = nix::cmsg_space!(libc::c_int);
             while count.is_none_or(|c| received < c) {
                 let left = end.saturating_duration_since(Instant::now());
@@ -243,9 +259,13 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     .unwrap_or(-1);
                 let from = msg.address.map(|a| a.ip().to_string()).unwrap_or_default();
                 let len = msg.bytes;
-                let text = String::from_utf8_lossy(&buf[..len]);
-                let seq = text.strip_prefix("mcast-probe seq=").unwrap_or("?");
-                writeln!(out, "seq={seq} ttl={ttl} from={from}")?;
+                let (seq, intact) = check_message(&buf[..len]);
+                let seq = seq.map_or("?".to_string(), |s| s.to_string());
+                let intact = u8::from(intact);
+                writeln!(
+                    out,
+                    "seq={seq} ttl={ttl} from={from} len={len} intact={intact}"
+                )?;
                 out.flush()?;
                 received += 1;
             }
@@ -280,6 +300,66 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// The datagram for `seq`: "mcast-probe seq=K", or with a `size`, "mcast-probe seq=K "
+/// padded to `size` bytes with `pattern(K, i)`.
+fn message(seq: u32, size: Option<usize>) -> Vec<u8> {
+    let Some(size) = size else {
+        return format!("mcast-probe seq={seq}").into_bytes();
+    };
+    let mut m = format!("mcast-probe seq={seq} ").into_bytes();
+    let head = m.len();
+    m.extend((head..size.max(head)).map(|i| pattern(seq, i)));
+    m
+}
+
+fn pattern(seq: u32, i: usize) -> u8 {
+    (i as u32).wrapping_mul(7).wrapping_add(seq) as u8
+}
+
+/// The sequence number of a received datagram and whether its padding (if any) is intact.
+fn check_message(data: &[u8]) -> (Option<u32>, bool) {
+    let Some(rest) = data.strip_prefix(b"mcast-probe seq=") else {
+        return (None, false);
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(seq) = std::str::from_utf8(&rest[..digits])
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+    else {
+        return (None, false);
+    };
+    let head = 16 + digits;
+    let intact = match data.get(head) {
+        None => true,
+        Some(b' ') => data[head + 1..]
+            .iter()
+            .enumerate()
+            .all(|(k, &b)| b == pattern(seq, head + 1 + k)),
+        Some(_) => false,
+    };
+    (Some(seq), intact)
+}
+
+/// IP_MTU_DISCOVER (nix has no wrapper): whether datagrams carry Don't Fragment.
+fn set_pmtudisc(sock: &UdpSocket, value: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: the option buffer is a valid c_int for its length during the call; the fd is
+    // open for as long as `sock` is borrowed.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// IP_ADD_SOURCE_MEMBERSHIP (nix has no wrapper for it): the kernel reports INCLUDE {source}.

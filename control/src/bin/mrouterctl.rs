@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! mrouterctl [--socket PATH] [--json] show mroute|interfaces|stats|rpf SOURCE
+//! mrouterctl [--socket PATH] [--json] show igmp interfaces|groups|proxy
+//! mrouterctl [--socket PATH] [--json] show pim interface|neighbor|join
 //! mrouterctl [--socket PATH] reload
 //! ```
 //! Exit status: 0 on success, 1 when mrouter cannot be reached or answers with an error.
@@ -53,6 +55,24 @@ enum Show {
         #[command(subcommand)]
         what: IgmpShow,
     },
+    /// PIM: `interface` (DR, neighbours, Hello timing, counters) or `neighbor`.
+    Pim {
+        #[command(subcommand)]
+        what: PimShow,
+    },
+}
+
+#[derive(Subcommand)]
+enum PimShow {
+    /// PIM on each interface where it runs.
+    #[command(alias = "interfaces")]
+    Interface,
+    /// PIM neighbours: address, interface, uptime, expiry, DR priority, Generation ID.
+    #[command(alias = "neighbors", alias = "neighbour")]
+    Neighbor,
+    /// Join/prune state per (*,G) and (S,G): RPF, upstream neighbour, downstream joins, OIFs.
+    #[command(alias = "joins", alias = "upstream")]
+    Join,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +101,15 @@ fn main() -> ExitCode {
         Command::Show(Show::Igmp {
             what: IgmpShow::Proxy,
         }) => Request::ShowIgmpProxy,
+        Command::Show(Show::Pim {
+            what: PimShow::Interface,
+        }) => Request::ShowPimInterface,
+        Command::Show(Show::Pim {
+            what: PimShow::Neighbor,
+        }) => Request::ShowPimNeighbor,
+        Command::Show(Show::Pim {
+            what: PimShow::Join,
+        }) => Request::ShowPimJoin,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -126,6 +155,9 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowIgmpInterfaces, Response::IgmpInterfaces(_))
             | (Request::ShowIgmpGroups, Response::IgmpGroups(_))
             | (Request::ShowIgmpProxy, Response::IgmpProxy(_))
+            | (Request::ShowPimInterface, Response::PimInterfaces(_))
+            | (Request::ShowPimNeighbor, Response::PimNeighbors(_))
+            | (Request::ShowPimJoin, Response::PimJoins(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }

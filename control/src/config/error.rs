@@ -86,7 +86,13 @@ impl fmt::Display for Located<'_> {
 
 /// Turns a serde_yaml error into `Invalid`. serde_yaml 0.9 renders its errors as
 /// `PATH: MESSAGE at line L column C`; the path goes to `field`, the position to `line`.
-pub(super) fn from_yaml(file: &str, text: &str, err: &serde_yaml::Error) -> ConfigError {
+/// `keys` are the top-level keys a path may start with (the core's and the protocols').
+pub(super) fn from_yaml(
+    file: &str,
+    text: &str,
+    keys: &[&str],
+    err: &serde_yaml::Error,
+) -> ConfigError {
     let mut message = err.to_string();
     let line = err.location().map(|loc| {
         let suffix = format!(" at line {} column {}", loc.line(), loc.column());
@@ -102,7 +108,7 @@ pub(super) fn from_yaml(file: &str, text: &str, err: &serde_yaml::Error) -> Conf
 
     let mut field = String::new();
     if let Some((path, rest)) = message.split_once(": ") {
-        if is_config_path(path) {
+        if is_config_path(path, keys) {
             field = path.to_string();
             message = rest.to_string();
         }
@@ -136,22 +142,10 @@ pub(super) fn from_yaml(file: &str, text: &str, err: &serde_yaml::Error) -> Conf
 }
 
 /// Whether `s` is a serde_yaml field path into a config (`routes[0].oifs[1].interface`) rather
-/// than the first words of a message.
-fn is_config_path(s: &str) -> bool {
+/// than the first words of a message: it starts with one of `keys`.
+fn is_config_path(s: &str, keys: &[&str]) -> bool {
     let head = s.split(['.', '[']).next().unwrap_or("");
-    [
-        "eal",
-        "ports",
-        "interfaces",
-        "routes",
-        "workers",
-        "rpf_routes",
-        "ssm_range",
-        "igmp_proxy",
-        "limits",
-        "control",
-    ]
-    .contains(&head)
+    keys.contains(&head)
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
 }

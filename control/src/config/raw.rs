@@ -1,14 +1,40 @@
 //! The YAML schema as serde structs, built from the self-checking value types of `values`.
 //! Rules that span several fields (references by name, duplicates) are checked afterwards, in
-//! `validate`. A protocol's section is declared by the protocol (its `config.rs`).
+//! `validate`. A protocol's section is declared by the protocol (its registration's
+//! `ConfigSection`): the keys no field here names are collected in `other` and checked against
+//! the registered protocols' keys (`validate::unowned_keys`), as `deny_unknown_fields` would.
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use super::values::*;
-use crate::protocols::igmp::IgmpSection;
+
+/// The keys the core declares at the top level, in the order of the file's documentation.
+pub(super) const CORE_KEYS: &[&str] = &[
+    "eal",
+    "ports",
+    "interfaces",
+    "workers",
+    "ssm_range",
+    "rpf",
+    "limits",
+    "control",
+    "dataplane",
+];
+
+/// The keys the core declares in an interface's mapping.
+pub(super) const INTERFACE_KEYS: &[&str] = &[
+    "name",
+    "port",
+    "address",
+    "mtu",
+    "vlan",
+    "kernel_twin",
+    "kernel_twin_name",
+];
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     #[serde(default)]
     pub eal: Vec<String>,
@@ -16,19 +42,47 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub interfaces: Vec<RawInterface>,
     #[serde(default)]
-    pub routes: Vec<RawRoute>,
-    #[serde(default)]
     pub workers: Vec<u32>,
-    #[serde(default)]
-    pub rpf_routes: Vec<RawRpfRoute>,
     #[serde(default)]
     pub ssm_range: Option<MulticastPrefix>,
     #[serde(default)]
-    pub igmp_proxy: Option<RawIgmpProxy>,
+    pub rpf: Option<RawRpf>,
     #[serde(default)]
     pub limits: Option<RawLimits>,
     #[serde(default)]
     pub control: Option<RawControl>,
+    #[serde(default)]
+    pub dataplane: Option<RawDataplane>,
+    /// Keys the core does not declare: the protocols' sections, or mistakes.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, IgnoredAny>,
+}
+
+/// Data-plane buffers (every field optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDataplane {
+    /// Bytes of packet per mbuf; the headroom (128) comes on top, within DPDK's 16-bit room.
+    #[serde(default)]
+    pub mbuf_data_room: Option<Bounded<1024, 65407>>,
+}
+
+/// Where RPF looks besides the connected subnets and `rpf_routes`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRpf {
+    #[serde(default)]
+    pub kernel: Option<bool>,
+    #[serde(default)]
+    pub table: Option<RawTable>,
+}
+
+/// A kernel routing table: `main`, `default`, `local`, or its number.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawTable {
+    Number(u32),
+    Name(String),
 }
 
 /// How the control core's thread is scheduled (every field optional).
@@ -50,6 +104,8 @@ pub(super) struct RawLimits {
     #[serde(default)]
     pub pending_packets_per_flow: Option<Bounded<1, 64>>,
     #[serde(default)]
+    pub pending_packets_shared: Option<Bounded<0, 65_536>>,
+    #[serde(default)]
     pub miss_rate: Option<Bounded<1, 10_000_000>>,
     #[serde(default)]
     pub miss_burst: Option<Bounded<1, 10_000_000>>,
@@ -59,28 +115,6 @@ pub(super) struct RawLimits {
     pub miss_rate_per_source: Option<Bounded<1, 10_000_000>>,
     #[serde(default)]
     pub entry_lifetime: Option<Bounded<1, 86_400>>,
-}
-
-/// The IGMP proxy (RFC 4605): its upstream interface and how it speaks there as a host.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawIgmpProxy {
-    pub upstream: String,
-    #[serde(default)]
-    pub version: Option<Bounded<2, 3>>,
-    #[serde(default)]
-    pub robustness: Option<Bounded<1, 7>>,
-    #[serde(default)]
-    pub unsolicited_report_interval: Option<Seconds>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRpfRoute {
-    pub prefix: Prefix,
-    pub interface: String,
-    #[serde(default)]
-    pub next_hop: Option<NextHop>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,30 +133,25 @@ pub(super) struct RawPort {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawInterface {
     pub name: Name,
     pub port: String,
     pub address: InterfaceAddress,
+    /// As a port's: at least IPv4's 68; at most the port's MTU (checked in `validate` when
+    /// the port sets one, at start otherwise).
     #[serde(default)]
-    pub igmp: Option<IgmpSection>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRoute {
-    pub group: Group,
+    pub mtu: Option<Bounded<68, 65535>>,
+    /// An 802.1Q VLAN interface on the port with this VLAN ID (0 and 4095 are reserved,
+    /// IEEE 802.1Q 9.6); absent: the port's untagged interface.
     #[serde(default)]
-    pub source: Option<Source>,
-    pub iif: String,
-    /// Required, so that a route that drops (`oifs: []`) is written on purpose.
-    pub oifs: Vec<RawOif>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawOif {
-    pub interface: String,
+    pub vlan: Option<Bounded<1, 4094>>,
+    /// A kernel twin for this interface (default true; a VLAN interface has none).
     #[serde(default)]
-    pub ttl_threshold: Option<u8>,
+    pub kernel_twin: Option<bool>,
+    /// The twin's kernel interface name (default: the interface's name, cut to 15 bytes).
+    #[serde(default)]
+    pub kernel_twin_name: Option<Name>,
+    /// Keys the core does not declare: the protocols' per-interface sections, or mistakes.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, IgnoredAny>,
 }

@@ -18,11 +18,16 @@ impl Jitter {
         if max.is_zero() {
             return Duration::ZERO;
         }
+        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(self.next_u64() % nanos)
+    }
+
+    /// The next 64 random bits (PIM's Generation IDs).
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(self.0 % nanos)
+        self.0
     }
 }
 

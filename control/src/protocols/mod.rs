@@ -10,20 +10,27 @@
 //! the core's host, which dispatches its callbacks by handle over the [`registry::Protocols`]
 //! (an `mgm::ClientMap`). What crosses between a protocol and the core is in [`shared`].
 //!
-//! Adding a protocol: a folder as above, an `impl Protocol`, and one line in
-//! [`registry::REGISTRY`].
+//! Adding a protocol: a folder as above, an `impl Protocol`, a [`Registration`] (its start and
+//! its config section, [`ConfigSection`]) and one line in [`registry::REGISTRY`]; nothing in
+//! `config` or the core (see ARCHITECTURE.md, and `control/tests/core_plugin.rs` for one
+//! registered from outside the crate).
 
 pub mod igmp;
 pub mod jitter;
+pub mod pim;
 pub mod proxy;
 pub mod registry;
 pub mod shared;
 pub mod static_routing;
 
-use crate::config::Config;
-use crate::protocols::shared::{MembershipEvent, ReceivedPacket, ShowView, Transmit};
-use mgm::{ClientId, MgmClient};
+use crate::config::{Config, ConfigSection};
+use crate::interface::Interface as Iface;
+use crate::protocols::shared::{
+    Datagram, MembershipEvent, ReceivedPacket, ReloadRequests, ShowView, StartRequests, Transmit,
+};
+use mgm::{ClientId, MgmClient, RpfRoute};
 use std::any::Any;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// A protocol as the control core sees it: an MGM client (its callbacks), plus its packet
@@ -41,13 +48,36 @@ pub trait Protocol: MgmClient + Upcast + Any {
     /// The config file section it owns (`"routes"`, `"interfaces[].igmp"`, `"igmp_proxy"`).
     fn config_section(&self) -> &'static str;
 
+    /// What it asks of the MGM and the RIB at start, from the config (see [`StartRequests`]).
+    fn start_requests(&self, _cfg: &Config) -> Result<StartRequests, String> {
+        Ok(StartRequests::default())
+    }
+
+    /// A reload from `old` to `new`, checked before anything changes: what it asks of the core
+    /// to apply its changed settings as a difference, or why they need a restart (`Err`, a
+    /// message for the operator; then nothing changes, for any protocol). Every protocol
+    /// answers: one that cannot apply a change must say so rather than run on old settings.
+    fn prepare_reload(&self, old: &Config, new: &Config) -> Result<ReloadRequests, String>;
+
+    /// Takes `new`'s settings, once every protocol accepted the reload; the core then applies
+    /// what [`Protocol::prepare_reload`] asked.
+    fn commit_reload(&mut self, _now: Duration, _new: &Config) {}
+
     /// Whether it takes received packets of IP protocol `ip_protocol` that arrive on `iface`.
-    fn consumes(&self, _ip_protocol: u8, _iface: u32) -> bool {
+    fn consumes(&self, _ip_protocol: u8, _iface: Iface) -> bool {
         false
     }
 
     /// A received packet it consumes, arrived on `iface`.
-    fn handle_packet(&mut self, _now: Duration, _iface: u32, _packet: &ReceivedPacket<'_>) {}
+    fn handle_packet(&mut self, _now: Duration, _iface: Iface, _packet: &ReceivedPacket<'_>) {}
+
+    /// The link of `iface` came (back) up: what it sent there while the link was down was
+    /// lost (IGMP runs its startup queries again).
+    fn handle_link_up(&mut self, _now: Duration, _iface: Iface) {}
+
+    /// The router stops: what it says on leaving (PIM's goodbye Hellos) goes in its
+    /// outputs, which the core sends before the ports stop.
+    fn handle_shutdown(&mut self, _now: Duration) {}
 
     /// Takes in what the MGM callbacks of this turn queued (alerts); called after the
     /// membership changes of the turn.
@@ -66,10 +96,38 @@ pub trait Protocol: MgmClient + Upcast + Any {
         None
     }
 
+    /// The next datagram of its own IP protocol to send to a multicast destination (see
+    /// [`Datagram`]); IGMP's messages go through [`Protocol::poll_transmit`].
+    fn poll_datagram(&mut self) -> Option<Datagram> {
+        None
+    }
+
+    /// The next line for the operator's log (PIM: a neighbour up or down, a new DR).
+    fn poll_log(&mut self) -> Option<String> {
+        None
+    }
+
     /// The next membership change it asks the MGM for (local membership: IGMP).
     fn poll_event(&mut self) -> Option<MembershipEvent> {
         None
     }
+
+    /// The next address whose RPF route it needs and has not been told (PIM: a source or an
+    /// RP its join/prune machines asked about); the core answers with
+    /// [`Protocol::handle_rpf`] from the router's RIB (connected, config and kernel routes).
+    fn poll_rpf_query(&mut self) -> Option<Ipv4Addr> {
+        None
+    }
+
+    /// Every address whose RPF route it follows: the core answers them all again when the
+    /// routes change (the kernel's, a reload's).
+    fn rpf_tracked(&self) -> Vec<Ipv4Addr> {
+        Vec::new()
+    }
+
+    /// RPF answers from the router's RIB (`None`: no route), for [`Protocol::poll_rpf_query`]
+    /// and [`Protocol::rpf_tracked`].
+    fn handle_rpf(&mut self, _now: Duration, _answers: &[(Ipv4Addr, Option<RpfRoute>)]) {}
 
     /// Its show views at `now`, as data.
     fn show(&self, now: Duration) -> Vec<ShowView>;
@@ -113,4 +171,7 @@ pub struct Registration {
     pub name: &'static str,
     /// Builds it from the config at `now`; `Ok(None)` when the config does not run it.
     pub start: fn(&Config, Duration) -> Started,
+    /// Its part of the config file: the keys it owns and how they are read and checked
+    /// ([`ConfigSection::NONE`] for none).
+    pub config: ConfigSection,
 }

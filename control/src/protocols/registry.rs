@@ -1,7 +1,8 @@
 //! The protocols the router can run, and the running ones keyed by their MGM handle.
 
 use crate::config::Config;
-use crate::protocols::{igmp, proxy, static_routing, Protocol, Registration};
+use crate::interface::Interface as Iface;
+use crate::protocols::{igmp, pim, proxy, static_routing, Protocol, Registration};
 use mgm::{ClientMap, MgmClient, ProtocolHandle};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 pub const REGISTRY: &[Registration] = &[
     static_routing::REGISTRATION,
     proxy::REGISTRATION,
+    pim::REGISTRATION,
     igmp::REGISTRATION,
 ];
 
@@ -16,8 +18,19 @@ pub const REGISTRY: &[Registration] = &[
 /// registered with the MGM: the control core does that, and attaches each to its handle with
 /// [`Protocols::insert`].
 pub fn start(cfg: &Config, now: Duration) -> Result<Vec<Box<dyn Protocol>>, String> {
+    start_with(REGISTRY, cfg, now)
+}
+
+/// As [`start`], with the protocols of `registry` (a program or a test that brings a
+/// protocol of its own: [`REGISTRY`] and its own registration, see
+/// `crate::config::parse_with` and `crate::control_core::ControlCore::start_with`).
+pub fn start_with(
+    registry: &[Registration],
+    cfg: &Config,
+    now: Duration,
+) -> Result<Vec<Box<dyn Protocol>>, String> {
     let mut out = Vec::new();
-    for r in REGISTRY {
+    for r in registry {
         out.extend((r.start)(cfg, now)?);
     }
     Ok(out)
@@ -78,11 +91,31 @@ impl Protocols {
 
     /// The first running protocol, in registration order, that consumes packets of IP protocol
     /// `ip_protocol` arriving on `iface` ([`Protocol::consumes`]).
-    pub fn consumer_mut(&mut self, ip_protocol: u8, iface: u32) -> Option<&mut dyn Protocol> {
+    pub fn consumer_mut(&mut self, ip_protocol: u8, iface: Iface) -> Option<&mut dyn Protocol> {
         self.map
             .iter_mut()
             .map(|(_, p)| p)
             .find(|p| p.consumes(ip_protocol, iface))
+    }
+
+    /// Whether a running protocol consumes packets of IP protocol `ip_protocol` arriving on
+    /// `iface`.
+    pub fn consumes(&self, ip_protocol: u8, iface: Iface) -> bool {
+        self.map.iter().any(|(_, p)| p.consumes(ip_protocol, iface))
+    }
+
+    /// Tells every running protocol that `iface`'s link came up.
+    pub fn link_up(&mut self, now: Duration, iface: Iface) {
+        for (_, p) in self.map.iter_mut() {
+            p.handle_link_up(now, iface);
+        }
+    }
+
+    /// Tells every running protocol that the router stops (PIM's goodbye Hellos).
+    pub fn shutdown(&mut self, now: Duration) {
+        for (_, p) in self.map.iter_mut() {
+            p.handle_shutdown(now);
+        }
     }
 
     /// Every running protocol, in registration order.

@@ -1,7 +1,10 @@
 //! Boundary types: what crosses between a protocol and the control core, in one file that
 //! both import (quinn-proto's `shared.rs`), so no protocol file and the core import each other.
 
-use dataplane::wire::{igmp, ipv4};
+use crate::interface::Interface as Iface;
+use crate::interface::Interface;
+use dataplane::wire::{ether, igmp, ipv4};
+use mgm::{InterfaceId, Scope};
 use std::net::Ipv4Addr;
 
 /// A membership change for the control core to turn into an MGM add or delete group
@@ -11,7 +14,7 @@ pub enum MembershipEvent {
     /// Traffic for (source, group) is wanted on `iface`.
     Join {
         /// Interface.
-        iface: u32,
+        iface: Iface,
         /// Source, `None` for any source.
         source: Option<Ipv4Addr>,
         /// Group.
@@ -20,7 +23,7 @@ pub enum MembershipEvent {
     /// Traffic for (source, group) is no longer wanted on `iface`.
     Leave {
         /// Interface.
-        iface: u32,
+        iface: Iface,
         /// Source, `None` for any source.
         source: Option<Ipv4Addr>,
         /// Group.
@@ -28,12 +31,62 @@ pub enum MembershipEvent {
     },
 }
 
+/// An IPv4 datagram of any protocol to send on `iface` to a multicast destination (PIM's
+/// Hello and Join/Prune to 224.0.0.13, OSPF's to 224.0.0.5, ...): the core builds its header
+/// and its Ethernet frame (destination MAC from the group, the port's source MAC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    /// Interface.
+    pub iface: Iface,
+    /// Source address: the interface's, as a rule.
+    pub src: Ipv4Addr,
+    /// Destination: a multicast group (a unicast destination needs neighbour resolution,
+    /// which the core does not do: such a datagram is refused and counted).
+    pub dst: Ipv4Addr,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// IP TTL (1 for link-local messages).
+    pub ttl: u8,
+    /// DSCP and ECN byte (0xc0, CS6, for routing protocols' messages).
+    pub dscp_ecn: u8,
+    /// The IP payload.
+    pub payload: Vec<u8>,
+}
+
+impl Datagram {
+    /// The whole Ethernet frame: the group's MAC, a zero source MAC (the data plane sets the
+    /// port's), IPv4, the header with a checksum, then the payload. `None` for a unicast
+    /// destination or a payload that does not fit one datagram.
+    pub fn frame(&self) -> Option<Vec<u8>> {
+        if !self.dst.is_multicast() || self.payload.len() > 65_535 - ipv4::HEADER_LEN {
+            return None;
+        }
+        let mut ip = vec![0u8; ipv4::HEADER_LEN + self.payload.len()];
+        ipv4::Repr {
+            src_addr: self.src,
+            dst_addr: self.dst,
+            protocol: self.protocol,
+            payload_len: self.payload.len(),
+            ttl: self.ttl,
+            dscp_ecn: self.dscp_ecn,
+        }
+        .emit(&mut ipv4::Packet::new_unchecked(&mut ip[..]));
+        ip[ipv4::HEADER_LEN..].copy_from_slice(&self.payload);
+        let mut f = Vec::with_capacity(14 + ip.len());
+        f.extend_from_slice(&ether::multicast_mac(self.dst).0);
+        f.extend_from_slice(&[0; 6]);
+        f.extend_from_slice(&ether::ETHERTYPE_IPV4.to_be_bytes());
+        f.extend_from_slice(&ip);
+        Some(f)
+    }
+}
+
 /// An IGMP message to send on `iface` from `src` to `dst`, with IP TTL 1 and a Router Alert
 /// (RFC 2236 section 2, RFC 3376 section 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
     /// Interface.
-    pub iface: u32,
+    pub iface: Iface,
     /// Source address: the interface's.
     pub src: Ipv4Addr,
     /// Destination: 224.0.0.1 for general queries, the group for specific ones.
@@ -105,4 +158,52 @@ impl ShowView {
             data: serde_json::to_value(data).unwrap_or_default(),
         }
     }
+}
+
+/// What a protocol asks of the MGM and the RIB when the router starts. The core applies every
+/// protocol's requests in an order the MGM's alert rules depend on (`control_core/start.rs`):
+/// routing protocols in registry order are registered and take their `interfaces` (with their
+/// `interface_memberships` and `rpf_routes`); then their `memberships`, then their `misses`;
+/// local-membership protocols (IGMP) are registered last.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartRequests {
+    /// Interfaces it owns in the MGM.
+    pub interfaces: Vec<Interface>,
+    /// It also owns every interface no other routing protocol asks for in `interfaces`
+    /// (static routing: it need not know which protocols run).
+    pub unclaimed_interfaces: bool,
+    /// Memberships that come with its interfaces, added as it takes them (the IGMP proxy's
+    /// (*,*) upstream), before any other protocol's memberships.
+    pub interface_memberships: Vec<(Scope, Interface)>,
+    /// Routes it adds to the multicast RIB: (network, prefix length, interface, upstream
+    /// neighbour or 0.0.0.0 for none).
+    pub rpf_routes: Vec<(Ipv4Addr, u8, Interface, Ipv4Addr)>,
+    /// Memberships added once every routing protocol is registered (static routes).
+    pub memberships: Vec<(Scope, InterfaceId)>,
+    /// Entries made at start as if their first packet had arrived: (source, group, arrival).
+    pub misses: Vec<(std::net::Ipv4Addr, std::net::Ipv4Addr, Interface)>,
+    /// A local-membership protocol (IGMP): registered after the routing protocols' state is
+    /// in place, as the MGM's IGMP client.
+    pub local_membership: bool,
+}
+
+/// What a protocol asks of the core to apply its changed settings on a reload, as a
+/// difference (`Protocol::prepare_reload`): the core applies them after the protocol took
+/// its new settings (`Protocol::commit_reload`), in this order: RIB routes, memberships
+/// removed, memberships added, entries refreshed, entries made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadRequests {
+    /// Routes it takes out of the multicast RIB: (network, prefix length).
+    pub rpf_routes_removed: Vec<(Ipv4Addr, u8)>,
+    /// Routes it adds to the multicast RIB, as [`StartRequests::rpf_routes`].
+    pub rpf_routes_added: Vec<(Ipv4Addr, u8, Interface, Ipv4Addr)>,
+    /// Its memberships that go.
+    pub memberships_removed: Vec<(Scope, InterfaceId)>,
+    /// Its new memberships.
+    pub memberships_added: Vec<(Scope, InterfaceId)>,
+    /// Groups whose entries carry settings of its that changed (static routes' TTL
+    /// thresholds): their entries are rebuilt and published again.
+    pub refresh_groups: Vec<Ipv4Addr>,
+    /// Entries to make now, as [`StartRequests::misses`] (existing ones are left alone).
+    pub misses: Vec<(Ipv4Addr, Ipv4Addr, Interface)>,
 }

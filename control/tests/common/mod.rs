@@ -1,6 +1,7 @@
 //! The lab helpers the end-to-end tests share: a lab of namespaced Linux hosts, the real
 //! `mrouter` on af_packet ports, receivers and senders (`mcast-probe`), `mrouterctl` queries.
 #![allow(dead_code)] // each test binary uses a different part
+pub mod frr_uml;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,9 +26,67 @@ pub struct Lab {
     /// af_packet queue pairs per port (`qpairs=`), and rx queues: 2 (the control core gets
     /// a tx queue of its own) or 1 (its frames go through the worker).
     pub qpairs: u16,
+    /// More af_packet devargs for every port (`,framesz=...`), empty by default.
+    pub port_args: String,
 }
 
 impl Lab {
+    /// Waits (at most `secs`: the machine is shared) until the entry for (source, group) in
+    /// `show mroute` satisfies `ok`; returns it.
+    pub fn wait_entry(
+        &self,
+        source: &str,
+        group: &str,
+        secs: u64,
+        what: &str,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let list = self.ctl_json(&["show", "mroute"]);
+            if let Some(e) = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["source"] == source && m["group"] == group)
+            {
+                if ok(e) {
+                    return e.clone();
+                }
+            }
+            assert!(Instant::now() < end, "timed out waiting for {what}: {list}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `ip -n NS ARGS` in the lab's namespace `ns` (h0, r, ...), which must succeed.
+    pub fn ip_in(&self, ns: &str, args: &[&str]) {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns(ns)])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Host `h` sends `count` datagrams to `group` from `bind` (TTL 8, one every
+    /// `interval_ms`), with no warm-up: a new source's first packets meet a miss.
+    pub fn send_from(&self, h: u32, bind: &str, group: &str, count: u32, interval_ms: u32) {
+        let st = Command::new("ip")
+            .args(["netns", "exec", &self.ns(&format!("h{h}")), PROBE, "send"])
+            .args(["--group", group, "--bind", bind])
+            .args(["--count", &count.to_string(), "--ttl", "8"])
+            .args(["--interval-ms", &interval_ms.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "sender on h{h} from {bind}");
+    }
+
     pub fn up(name: &str) -> Lab {
         assert!(
             nix::unistd::geteuid().is_root(),
@@ -49,6 +108,7 @@ impl Lab {
             igmp: false,
             if2_address: "10.0.3.1/24".into(),
             qpairs: 2,
+            port_args: String::new(),
         }
     }
 
@@ -118,17 +178,21 @@ impl Lab {
             cmd.args(["--bind", b]);
         }
         assert!(cmd.stdout(Stdio::null()).status().unwrap().success());
+        // The entry of this source: a group may have entries for other sources already.
+        let host = format!("10.0.{}.2", h + 1);
+        let source = bind.unwrap_or(&host);
+        let this = |m: &&serde_json::Value| m["group"] == group && m["source"] == source;
         let end = Instant::now() + Duration::from_secs(10);
         while !self
             .ctl_json(&["show", "mroute"])
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["group"] == group)
+            .any(|m| this(&m))
         {
             assert!(
                 Instant::now() < end,
-                "no entry for {group} after the warm-up datagram"
+                "no entry for ({source}, {group}) after the warm-up datagram"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -144,7 +208,7 @@ impl Lab {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|m| m["group"] == group && m["packets"].as_u64().unwrap_or(0) >= 1)
+                .any(|m| this(&m) && m["packets"].as_u64().unwrap_or(0) >= 1)
         {
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -186,9 +250,9 @@ impl Lab {
         let cfg = format!(
             r#"eal: ["--no-pci", "--file-prefix", "{prefix}", "--log-level", "*:warning"]
 ports:
-  - {{ name: p0, device: "net_af_packet0,iface=r0,qpairs={q}", rx_queues: {q} }}
-  - {{ name: p1, device: "net_af_packet1,iface=r1,qpairs={q}", rx_queues: {q} }}
-  - {{ name: p2, device: "net_af_packet2,iface=r2,qpairs={q}", rx_queues: {q} }}
+  - {{ name: p0, device: "net_af_packet0,iface=r0,qpairs={q}{a}", rx_queues: {q} }}
+  - {{ name: p1, device: "net_af_packet1,iface=r1,qpairs={q}{a}", rx_queues: {q} }}
+  - {{ name: p2, device: "net_af_packet2,iface=r2,qpairs={q}{a}", rx_queues: {q} }}
 interfaces:
   - {{ name: if0, port: p0, address: 10.0.1.1/24 }}
   - {{ name: if1, port: p1, address: 10.0.2.1/24{igmp} }}
@@ -201,6 +265,7 @@ workers: [1]
             prefix = self.prefix,
             if2 = self.if2_address,
             q = self.qpairs,
+            a = self.port_args,
             igmp = if self.igmp {
                 ", igmp: { query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 }"
             } else {
@@ -218,11 +283,16 @@ workers: [1]
 
     pub fn start_router_with(&self, routes: &str, extra: &str) -> Router {
         let path = self.write_config_with(routes, extra);
+        self.start_router_from(&path)
+    }
+
+    /// Starts mrouter on the config file at `path` and waits until it forwards.
+    pub fn start_router_from(&self, path: &Path) -> Router {
         let out_path = self.dir.join("router.out");
         let out = std::fs::File::create(&out_path).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns("r"), MROUTER, "--", "--config"])
-            .arg(&path)
+            .arg(path)
             .arg("--socket")
             .arg(self.socket())
             .stdout(out.try_clone().unwrap())
@@ -343,13 +413,14 @@ impl Lab {
         );
     }
 
-    /// tcpdump on host `h`'s link (`-n -l`, one line per packet) with a pcap `filter`;
-    /// returns once tcpdump is listening.
-    pub fn capture(&self, h: u32, filter: &str) -> Capture {
+    /// `tcpdump -i hH ARGS` in host `h`'s namespace with the given stdout; returns once it is
+    /// listening, its stderr drained from then on so it never blocks.
+    pub fn tcpdump(&self, h: u32, args: &[&str], stdout: Stdio) -> Child {
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.ns(&format!("h{h}"))])
-            .args(["tcpdump", "-i", &format!("h{h}"), "-n", "-l", filter])
-            .stdout(Stdio::piped())
+            .args(["tcpdump", "-i", &format!("h{h}")])
+            .args(args)
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -363,8 +434,14 @@ impl Lab {
                 break;
             }
         }
-        // Keep draining stderr so tcpdump never blocks on it.
         std::thread::spawn(move || err.map_while(Result::ok).for_each(drop));
+        child
+    }
+
+    /// tcpdump on host `h`'s link (`-n -l`, one line per packet) with a pcap `filter`;
+    /// returns once tcpdump is listening.
+    pub fn capture(&self, h: u32, filter: &str) -> Capture {
+        let mut child = self.tcpdump(h, &["-n", "-l", filter], Stdio::piped());
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let out = BufReader::new(child.stdout.take().unwrap()).lines();
         let sink = lines.clone();
@@ -508,7 +585,13 @@ pub struct Datagram {
 }
 
 impl Receiver {
-    pub fn finish(mut self) -> Vec<Datagram> {
+    pub fn finish(self) -> Vec<Datagram> {
+        self.finish_sized().into_iter().map(|(d, _)| d).collect()
+    }
+
+    /// Like [`Receiver::finish`], with each datagram's length in bytes, or `None` when its
+    /// `--size` padding did not arrive intact.
+    pub fn finish_sized(mut self) -> Vec<(Datagram, Option<usize>)> {
         self.child.wait().unwrap();
         let lines = self.reader.take().unwrap().join().unwrap();
         lines
@@ -521,11 +604,13 @@ impl Receiver {
                         .unwrap_or_else(|| panic!("no {k} in {l}"))
                         .to_string()
                 };
-                Datagram {
+                let d = Datagram {
                     seq: field("seq=").parse().unwrap(),
                     ttl: field("ttl=").parse().unwrap(),
                     from: field("from="),
-                }
+                };
+                let len = (field("intact=") == "1").then(|| field("len=").parse().unwrap());
+                (d, len)
             })
             .collect()
     }

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// Our interface.
-pub const IF: u32 = 1;
+pub const IF: control::interface::Interface = control::interface::Interface::from_index(1);
 /// Our address on it: 10.0.1.10/24.
 pub const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 10);
 /// A host.

@@ -95,7 +95,8 @@ fn a_link_coming_up_restarts_the_startup_queries_of_a_querier_only() {
     lab.advance(secs(10));
     assert!(general_query_times(&lab).is_empty());
     // An interface IGMP does not run on: nothing either.
-    lab.igmp.link_up(lab.now, IF + 7);
+    lab.igmp
+        .link_up(lab.now, control::interface::Interface::from_index(8));
     lab.drain();
     assert!(lab.sent.is_empty());
 }

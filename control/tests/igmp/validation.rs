@@ -63,7 +63,15 @@ fn every_rejection_is_counted() {
     lab.drain();
     assert_eq!(lab.take_events(), [join(None, G)]);
     // Unknown interface.
-    lab.igmp.handle_packet(now, 99, H1, G, 1, true, &V2_REPORT);
+    lab.igmp.handle_packet(
+        now,
+        control::interface::Interface::from_index(99),
+        H1,
+        G,
+        1,
+        true,
+        &V2_REPORT,
+    );
     assert_eq!(lab.igmp.unknown_interface_packets(), 1);
     let c = lab.counters();
     assert_eq!(c.rejected.values().sum::<u64>(), 11);
@@ -101,9 +109,23 @@ fn ssm_range_takes_only_source_specific_membership() {
         ..Default::default()
     });
     assert!(igmp.is_ssm(G) && !igmp.is_ssm(SSM_G));
-    igmp.add_interface(lab.now, 2, ME, 24, Default::default())
-        .unwrap();
-    igmp.handle_packet(lab.now, 2, H1, G, 1, true, &V2_REPORT);
+    igmp.add_interface(
+        lab.now,
+        control::interface::Interface::from_index(2),
+        ME,
+        24,
+        Default::default(),
+    )
+    .unwrap();
+    igmp.handle_packet(
+        lab.now,
+        control::interface::Interface::from_index(2),
+        H1,
+        G,
+        1,
+        true,
+        &V2_REPORT,
+    );
     assert_eq!(
         igmp.interfaces(lab.now)[0]
             .counters

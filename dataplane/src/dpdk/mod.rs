@@ -1,6 +1,7 @@
 //! The safe layer over DPDK. All `unsafe` DPDK calls of the project live in this module (and in
 //! `dpdk-sys`); everything above it sees [`Eal`], [`Mempool`], [`Mbuf`] and [`Port`].
 
+pub mod af_packet;
 mod eal;
 mod mbuf;
 mod mempool;
@@ -9,8 +10,8 @@ pub mod telemetry;
 
 pub use eal::{lcore_id, measure_tsc_hz, set_current_thread_nice, tsc, tsc_hz, Eal, LaunchError};
 pub use mbuf::{Mbuf, MbufStash, BURST, ETHER_HEADER_LEN, SHARED_FROM};
-pub use mempool::Mempool;
-pub use port::{EtherAddr, Port, PortStats, RxQueue, TxQueue, TX_BUFFER};
+pub use mempool::{Mempool, MBUF_HEADROOM};
+pub use port::{create_vdev, EtherAddr, Port, PortStats, RxQueue, TxQueue, TX_BUFFER};
 
 /// Asks the CPU to bring the cache line at `p` closer; never faults, whatever `p` is.
 #[inline(always)]

@@ -50,6 +50,21 @@ pub struct PortStats {
     pub rx_nombuf: u64,
 }
 
+/// Creates virtual device `name` (`net_tap_x`) with devargs `args` after EAL started
+/// (hot-plug); its port is then found with [`Port::by_name`].
+pub fn create_vdev(name: &str, args: &str) -> Result<(), DpdkError> {
+    let bad = || DpdkError {
+        op: format!("create device {name}"),
+        code: 22,
+        message: "name or arguments contain a NUL byte".into(),
+    };
+    let cname = CString::new(name).map_err(|_| bad())?;
+    let cargs = CString::new(args).map_err(|_| bad())?;
+    // SAFETY: both are valid C strings that outlive the call.
+    let ret = unsafe { dpdk_sys::rte_vdev_init(cname.as_ptr(), cargs.as_ptr()) };
+    check(ret, || format!("create device {name},{args}")).map(|_| ())
+}
+
 /// An Ethernet port (a PCI device or a vdev), named as EAL named it.
 #[derive(Debug)]
 pub struct Port {
@@ -134,7 +149,6 @@ impl Port {
         tx_queues: u16,
         desc: u16,
         pool: &Mempool,
-        mtu: Option<u16>,
     ) -> Result<(), DpdkError> {
         let mut info = dpdk_sys::rte_eth_dev_info::default();
         // SAFETY: info is a valid out struct for a valid port.
@@ -169,11 +183,6 @@ impl Port {
         // SAFETY: conf is a valid configuration for a stopped port.
         let ret = unsafe { dpdk_sys::rte_eth_dev_configure(self.id, rx_queues, tx_queues, &conf) };
         check(ret, || format!("configure port {}", self.name))?;
-        if let Some(mtu) = mtu {
-            // SAFETY: plain call on a configured port.
-            let ret = unsafe { dpdk_sys::rte_eth_dev_set_mtu(self.id, mtu) };
-            check(ret, || format!("port {}: set MTU {mtu}", self.name))?;
-        }
         let socket = self.socket_id() as u32;
         for q in 0..rx_queues {
             // SAFETY: the pool outlives the port (pools are never freed); NULL conf = defaults.
@@ -201,6 +210,13 @@ impl Port {
             vec![false; tx_queues as usize],
         );
         Ok(())
+    }
+
+    /// Sets the device's MTU (a configured, stopped port).
+    pub fn set_mtu(&self, mtu: u16) -> Result<(), DpdkError> {
+        // SAFETY: plain call on a valid port.
+        let ret = unsafe { dpdk_sys::rte_eth_dev_set_mtu(self.id, mtu) };
+        check(ret, || format!("port {}: set MTU {mtu}", self.name)).map(|_| ())
     }
 
     /// Whether the port can send chained (multi-segment) mbufs: it advertises the
@@ -275,6 +291,27 @@ impl Port {
         } else {
             1500
         }
+    }
+
+    /// Sets the link administratively up or down (for net_tap: the kernel interface's
+    /// `IFF_UP`). Drivers without the operation say so in the error.
+    pub fn set_link(&self, up: bool) -> Result<(), DpdkError> {
+        // SAFETY: plain calls on a valid port id.
+        let ret = unsafe {
+            if up {
+                dpdk_sys::rte_eth_dev_set_link_up(self.id)
+            } else {
+                dpdk_sys::rte_eth_dev_set_link_down(self.id)
+            }
+        };
+        check(ret, || {
+            format!(
+                "port {}: set link {}",
+                self.name,
+                if up { "up" } else { "down" }
+            )
+        })
+        .map(|_| ())
     }
 
     /// Whether the link is up now (does not wait for auto-negotiation).

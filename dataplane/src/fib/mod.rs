@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 
 /// One outgoing interface of a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Oif {
     /// Port index the copy leaves on.
     pub port: u16,
@@ -92,18 +92,88 @@ impl std::fmt::Debug for OifList {
     }
 }
 
-/// A route without a per-entry counter slot.
+/// A route without per-entry counters (no counter index).
 pub const NO_COUNTER: u32 = u32::MAX;
 
+/// What a routing protocol asks of an entry beyond forwarding from its incoming port (PIM's
+/// register path, SPT switchover and asserts need them). An entry with any flag leaves the
+/// workers' fast path: the hit test compares the incoming port and the flags in one load and
+/// one compare ([`Route::gate`]), so entries without flags pay nothing for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryFlags(u16);
+
+impl EntryFlags {
+    /// No flags: forwarded from the incoming port only, nothing reported.
+    pub const NONE: EntryFlags = EntryFlags(0);
+    /// Packets are accepted on any port, not only the incoming one (no wrong-interface drop
+    /// or signal); they are still never sent back out of the port they came in on.
+    pub const ACCEPT_ANY_IIF: EntryFlags = EntryFlags(1);
+    /// Packets the entry forwards are also reported to the control core as
+    /// [`crate::worker::Signal::Hit`] (at most one per (S,G) per worker every
+    /// [`crate::worker::signal::RESIGNAL_MS`]): data-driven events such as a last-hop
+    /// router's switch to the shortest-path tree or a keepalive timer.
+    pub const SIGNAL_ON_HIT: EntryFlags = EntryFlags(2);
+    /// A copy of every packet goes to the control core on its own bounded ring (counted when
+    /// full), whether or not the entry has outgoing ports: a PIM DR's register path.
+    pub const COPY_TO_CONTROL: EntryFlags = EntryFlags(4);
+    /// Some outgoing interface is a VLAN interface (its slot is past the ports: see
+    /// [`crate::worker::vlan`]): copies go through
+    /// [`crate::worker::replicate::replicate_tagged`], which puts the tags in. Set by whoever
+    /// builds the route (the control core); entries of untagged interfaces only never pay for
+    /// VLANs.
+    pub const TAGGED_OIFS: EntryFlags = EntryFlags(8);
+
+    /// Whether every flag of `other` is set.
+    #[inline]
+    pub fn contains(self, other: EntryFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether no flag is set.
+    #[inline]
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The flags as bits.
+    pub fn bits(self) -> u16 {
+        self.0
+    }
+}
+
+impl std::ops::BitOr for EntryFlags {
+    type Output = EntryFlags;
+    fn bitor(self, other: EntryFlags) -> EntryFlags {
+        EntryFlags(self.0 | other.0)
+    }
+}
+
 /// Where packets of one (S,G) or (*,G) go.
+///
+/// `repr(C)` keeps `iif` and `flags` side by side, so [`Route::gate`] is one 32-bit load.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct Route {
-    /// Slot of this entry in every worker's per-entry counters ([`NO_COUNTER`]: not counted).
+    /// This entry's counter index in every worker's per-entry counters ([`NO_COUNTER`]: not
+    /// counted).
     pub counter: u32,
-    /// The only port packets of this route are accepted on.
+    /// The only port packets of this route are accepted on (unless
+    /// [`EntryFlags::ACCEPT_ANY_IIF`]).
     pub iif: u16,
+    /// What the entry asks beyond forwarding; [`EntryFlags::NONE`] for plain forwarding.
+    pub flags: EntryFlags,
     /// Outgoing interfaces, in config order. Empty means "drop" (a negative route).
     pub oifs: OifList,
+}
+
+impl Route {
+    /// The incoming port and the flags as one value: equal to a port index exactly when the
+    /// packet came in on the entry's incoming port and the entry has no flags (the workers'
+    /// fast-path test).
+    #[inline(always)]
+    pub fn gate(&self) -> u32 {
+        u32::from(self.iif) | (u32::from(self.flags.0) << 16)
+    }
 }
 
 /// Exact (S,G) routes and (*,G) routes.
@@ -192,6 +262,7 @@ mod tests {
         Route {
             counter: NO_COUNTER,
             iif,
+            flags: EntryFlags::NONE,
             oifs: oifs
                 .iter()
                 .map(|&port| Oif {

@@ -18,6 +18,7 @@ use std::net::Ipv4Addr;
 pub mod ether;
 pub mod igmp;
 pub mod ipv4;
+pub mod pim;
 
 pub use ether::EthernetAddress;
 

@@ -1,26 +1,26 @@
 //! Per-entry counters: each worker counts packets, bytes and copies sent per outgoing port per
-//! forwarding entry in an array of its own, indexed by the slot the control core gave the entry
+//! forwarding entry in an array of its own, indexed by the index the control core gave the entry
 //! ([`crate::fib::Route::counter`]). Only that worker writes its array (relaxed load + store: no
 //! read-modify-write, no shared cache line between workers); the control core reads every
 //! worker's array and sums.
 //!
-//! A slot's counters are one block: `[packets, bytes, out[port 0], out[port 1], ...]`, its length
+//! A index's counters are one block: `[packets, bytes, out[port 0], out[port 1], ...]`, its length
 //! rounded up to whole cache lines, so with up to six ports counting a packet and all its copies
 //! touches one cache line (the one the batched lookup prefetched). Out counts are kept by port,
 //! not by position in the OIF list, so they survive the list changing under a running flow.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Entries that can be counted; slots beyond this are [`crate::fib::NO_COUNTER`].
-pub const SLOTS: usize = 1 << 20;
+/// Entries that can be counted; counter indices from this on are [`crate::fib::NO_COUNTER`].
+pub const COUNTED_ENTRIES: usize = 1 << 20;
 
 /// Counters per cache line.
 const PER_LINE: usize = 64 / std::mem::size_of::<AtomicU64>();
 
-/// One worker's counters for every slot.
+/// One worker's counters for every index.
 pub struct EntryCounters {
     blocks: crate::bigmem::ZeroedSlice<AtomicU64>,
-    /// Counters per slot: 2 + `ports`, rounded up to whole cache lines.
+    /// Counters per index: 2 + `ports`, rounded up to whole cache lines.
     stride: usize,
     ports: usize,
     /// Packets of the entry that arrived on another interface than its incoming one (rare,
@@ -34,73 +34,81 @@ fn bump(c: &AtomicU64, by: u64) {
 }
 
 impl EntryCounters {
-    /// Counters for `slots` entries of a router with `ports` ports. The array is mapped
-    /// untouched: memory is used only for slots that count something.
-    pub fn new(slots: usize, ports: usize) -> Self {
+    /// Counters for `indices` entries of a router with `ports` ports. The array is mapped
+    /// untouched: memory is used only for indices that count something.
+    pub fn new(indices: usize, ports: usize) -> Self {
         let stride = (2 + ports).div_ceil(PER_LINE) * PER_LINE;
         EntryCounters {
-            blocks: crate::bigmem::ZeroedSlice::new(slots * stride),
+            blocks: crate::bigmem::ZeroedSlice::new(indices * stride),
             stride,
             ports,
-            wrong_if: crate::bigmem::ZeroedSlice::new(slots),
+            wrong_if: crate::bigmem::ZeroedSlice::new(indices),
         }
     }
 
-    /// `slot`'s block, `None` when out of range (one range check: the array holds exactly
-    /// `slots` blocks, and a slot index times the stride cannot overflow a 64-bit usize).
+    /// `index`'s block, `None` when out of range (one range check: the array holds exactly
+    /// `indices` blocks, and a index index times the stride cannot overflow a 64-bit usize).
     #[inline]
-    fn block(&self, slot: u32) -> Option<&[AtomicU64]> {
-        let start = slot as usize * self.stride;
+    fn block(&self, index: u32) -> Option<&[AtomicU64]> {
+        let start = index as usize * self.stride;
         self.blocks.get(start..start + 2 + self.ports)
     }
 
-    /// `slot`'s counters, found once for a packet and all its copies (counting through the
-    /// handle does nothing when `slot` is out of range). Only the owning worker counts.
+    /// `index`'s counters, found once for a packet and all its copies (counting through the
+    /// handle does nothing when `index` is out of range). Only the owning worker counts.
     #[inline]
-    pub fn entry(&self, slot: u32) -> EntryCounts<'_> {
-        EntryCounts(self.block(slot))
+    pub fn entry(&self, index: u32) -> EntryCounts<'_> {
+        EntryCounts(self.block(index))
     }
 
-    /// Counts one packet of `len` bytes on `slot` (ignored when out of range).
+    /// Starts loading `index`'s first counter line (a batched lookup's last step; an index
+    /// out of range only wastes the hint: a prefetch never faults).
     #[inline]
-    pub fn count(&self, slot: u32, len: u32) {
-        self.entry(slot).count(len);
+    pub fn prefetch(&self, index: u32) {
+        let at = (index as usize).wrapping_mul(self.stride);
+        crate::dpdk::prefetch(self.blocks.as_ptr().wrapping_add(at));
     }
 
-    /// Counts one copy of `slot`'s entry handed to `port`'s tx queue (ignored when either is
+    /// Counts one packet of `len` bytes on `index` (ignored when out of range).
+    #[inline]
+    pub fn count(&self, index: u32, len: u32) {
+        self.entry(index).count(len);
+    }
+
+    /// Counts one copy of `index`'s entry handed to `port`'s tx queue (ignored when either is
     /// out of range).
     #[inline]
-    pub fn count_out(&self, slot: u32, port: u16) {
-        self.entry(slot).count_out(port);
+    pub fn count_out(&self, index: u32, port: u16) {
+        self.entry(index).count_out(port);
     }
 
-    /// Counts one packet of `slot`'s entry that arrived on the wrong interface (ignored when
+    /// Counts one packet of `index`'s entry that arrived on the wrong interface (ignored when
     /// out of range). Only the owning worker writes.
     #[inline]
-    pub fn count_wrong_if(&self, slot: u32) {
-        if let Some(w) = self.wrong_if.get(slot as usize) {
+    pub fn count_wrong_if(&self, index: u32) {
+        if let Some(w) = self.wrong_if.get(index as usize) {
             bump(w, 1);
         }
     }
 
-    /// Wrong-interface packets counted on `slot` so far.
-    pub fn read_wrong_if(&self, slot: u32) -> u64 {
+    /// Wrong-interface packets counted on `index` so far.
+    pub fn read_wrong_if(&self, index: u32) -> u64 {
         self.wrong_if
-            .get(slot as usize)
+            .get(index as usize)
             .map_or(0, |w| w.load(Ordering::Relaxed))
     }
 
-    /// (packets, bytes) counted on `slot` so far; a relaxed read may be a turn stale.
-    pub fn read(&self, slot: u32) -> (u64, u64) {
-        match self.block(slot) {
+    /// (packets, bytes) counted on `index` so far; a relaxed read may be a turn stale.
+    pub fn read(&self, index: u32) -> (u64, u64) {
+        match self.block(index) {
             Some(b) => (b[0].load(Ordering::Relaxed), b[1].load(Ordering::Relaxed)),
             None => (0, 0),
         }
     }
 
-    /// Copies of `slot`'s entry counted on `port` so far.
-    pub fn read_out(&self, slot: u32, port: u16) -> u64 {
-        self.block(slot)
+    /// Copies of `index`'s entry counted on `port` so far.
+    pub fn read_out(&self, index: u32, port: u16) -> u64 {
+        self.block(index)
             .and_then(|b| b.get(2 + usize::from(port)))
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
@@ -111,24 +119,6 @@ impl EntryCounters {
 pub struct EntryCounts<'a>(Option<&'a [AtomicU64]>);
 
 impl EntryCounts<'_> {
-    /// Starts loading the block's first cache line (a batched lookup's last step).
-    #[inline]
-    pub fn prefetch(self) {
-        if let Some(b) = self.0 {
-            crate::dpdk::prefetch(&b[0]);
-        }
-    }
-
-    /// Whether two handles are the same entry's block (a run of one entry's packets).
-    #[inline]
-    pub fn same(self, other: EntryCounts<'_>) -> bool {
-        match (self.0, other.0) {
-            (Some(a), Some(b)) => std::ptr::eq(a.as_ptr(), b.as_ptr()),
-            (None, None) => true,
-            _ => false,
-        }
-    }
-
     /// Counts one packet of `len` bytes. Called only by the owning worker, so load + store
     /// cannot lose an increment.
     #[inline]
@@ -136,8 +126,7 @@ impl EntryCounts<'_> {
         self.count_many(1, u64::from(len));
     }
 
-    /// Counts `packets` packets of `bytes` bytes in all (a run of one entry's packets in a
-    /// burst). Called only by the owning worker.
+    /// Counts `packets` packets of `bytes` bytes in all. Called only by the owning worker.
     #[inline]
     pub fn count_many(self, packets: u64, bytes: u64) {
         if let Some(b) = self.0 {
@@ -160,7 +149,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_per_slot_and_ignores_out_of_range() {
+    fn counts_per_index_and_ignores_out_of_range() {
         let c = EntryCounters::new(4, 3);
         c.count(1, 100);
         c.count(1, 60);
@@ -182,27 +171,27 @@ mod tests {
     }
 
     #[test]
-    fn counts_copies_per_slot_and_port() {
+    fn counts_copies_per_index_and_port() {
         let c = EntryCounters::new(4, 3);
         c.count_out(1, 0);
         c.count_out(1, 2);
         c.count_out(1, 2);
         c.count_out(2, 2);
         c.count_out(1, 3); // no such port
-        c.count_out(4, 0); // no such slot
+        c.count_out(4, 0); // no such index
         assert_eq!(
             [0, 1, 2, 3].map(|p| c.read_out(1, p)),
             [1, 0, 2, 0],
-            "slot 1 by port"
+            "index 1 by port"
         );
         assert_eq!(c.read_out(2, 2), 1);
-        assert_eq!(c.read_out(0, 0), 0, "a neighbour slot untouched");
+        assert_eq!(c.read_out(0, 0), 0, "a neighbour index untouched");
         assert_eq!(c.read(1), (0, 0), "copies are not received packets");
         assert_eq!(c.read(2), (0, 0));
     }
 
     #[test]
-    fn a_slot_is_whole_cache_lines() {
+    fn an_index_is_whole_cache_lines() {
         assert_eq!(EntryCounters::new(1, 1).stride, 8);
         assert_eq!(EntryCounters::new(1, 6).stride, 8);
         assert_eq!(EntryCounters::new(1, 7).stride, 16);
@@ -219,9 +208,9 @@ mod tests {
             let c = std::sync::Arc::clone(&c);
             std::thread::spawn(move || {
                 for i in 0..n {
-                    let slot = (i % 8) as u32;
-                    c.count(slot, 64);
-                    c.count_out(slot, (i % 3) as u16);
+                    let index = (i % 8) as u32;
+                    c.count(index, 64);
+                    c.count_out(index, (i % 3) as u16);
                 }
             })
         };
@@ -233,8 +222,8 @@ mod tests {
             last = (p, b, o);
         }
         worker.join().unwrap();
-        let per_slot = n / 8;
-        assert_eq!(c.read(5), (per_slot, per_slot * 64));
+        let per_index = n / 8;
+        assert_eq!(c.read(5), (per_index, per_index * 64));
         let outs: u64 = (0..8)
             .flat_map(|s| (0..3).map(move |p| (s, p)))
             .map(|(s, p)| c.read_out(s, p))

@@ -113,9 +113,12 @@ pub fn classify_fast(frame: &[u8], verify_checksum: bool) -> Option<Flow> {
     })
 }
 
-/// RFC 1071 over the 20 header bytes of an IHL-5 packet (five 32-bit loads, summed and folded;
-/// the one's-complement sum does not depend on byte order). Both zeros are accepted, as in
-/// [`ipv4::Packet::verify_checksum`].
+/// RFC 1071 over the 20 header bytes of an IHL-5 packet. The one's-complement sum folds the
+/// plain sum of the header's five 32-bit words (loaded in either byte order) into 16 bits by
+/// end-around carries, and each carry keeps the value modulo 0xffff (2^16 = 1 there), so the
+/// folded sum is 0xffff exactly when the plain sum is a non-zero multiple of 0xffff: one
+/// remainder by a constant (a multiply and a subtract) instead of four folds. Both zeros are
+/// accepted, as in [`ipv4::Packet::verify_checksum`]; an all-zero header is not.
 #[inline(always)]
 fn header_checksum_ok(f: &[u8; at::END]) -> bool {
     let h = ether::HEADER_LEN;
@@ -124,11 +127,7 @@ fn header_checksum_ok(f: &[u8; at::END]) -> bool {
         let i = h + 4 * k;
         sum += u64::from(u32::from_ne_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]));
     }
-    let sum = (sum & 0xffff_ffff) + (sum >> 32);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    sum == 0xffff
+    sum != 0 && sum.is_multiple_of(0xffff)
 }
 
 #[cfg(test)]

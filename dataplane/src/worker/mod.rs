@@ -7,12 +7,15 @@
 
 pub mod control_link;
 pub mod entry_counters;
+pub mod exception;
+pub mod fragment;
 pub mod mcast_input;
 pub mod pending;
 pub mod profile;
 pub mod replicate;
 pub mod signal;
 pub mod stats;
+pub mod vlan;
 
 pub use mcast_input::{classify, classify_fast, Flow};
 pub use signal::{Punted, Signal, SignalRx, SignalTx};
@@ -21,7 +24,6 @@ pub use stats::{Counters, DropReason, WorkerStats};
 use crate::dpdk::{tsc, Mbuf, Mempool, RxQueue, TxQueue, BURST};
 use crate::fib::rcu::{BucketRef, FibReader};
 use crate::fib::Route;
-use entry_counters::EntryCounts;
 use pending::{Hold, Pending};
 use profile::{Stage, StageClock};
 use replicate::Egress;
@@ -29,22 +31,28 @@ use signal::Sent;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// While packets flow, a worker publishes its counters once every this many loop turns (a
+/// turn is at most a burst per rx queue: a few microseconds), and on every turn that received
+/// nothing.
+pub const PUBLISH_EVERY: u32 = 64;
+const _: () = assert!(PUBLISH_EVERY.is_power_of_two());
+
 /// Everything one worker owns.
 pub struct Worker {
     /// The rx queues this worker polls, each with the index of its port.
     pub rx: Vec<(u16, RxQueue)>,
     /// This worker's own tx queue on every port, by port index.
     pub tx: Vec<TxQueue>,
-    /// Every port's MAC address, by port index.
-    pub macs: Vec<[u8; 6]>,
-    /// The largest frame every port sends (its MTU plus the Ethernet header), by port index.
-    pub max_frames: Vec<u32>,
-    /// Whether each port can send chained mbufs, by port index.
-    pub chains: Vec<bool>,
+    /// What a copy needs of each port (MAC, largest frame, chains), by port index.
+    pub ports: Vec<replicate::PortOut>,
+    /// Fragments this worker sent, by port index (this worker writes, anyone reads).
+    pub fragments: Arc<[std::sync::atomic::AtomicU64]>,
     /// Pool for extra copies.
     pub pool: Mempool,
     /// Fresh mbufs for a burst's copies, taken from `pool` in one call.
     pub stash: crate::dpdk::MbufStash,
+    /// Packets up to this many bytes are copied whole (see [`replicate::COPY_LIMIT`]).
+    pub copy_limit: u32,
     /// This worker's read handle on the published table.
     pub fib: FibReader,
     /// Misses and wrong-interface signals to the control core.
@@ -53,6 +61,8 @@ pub struct Worker {
     pub pending: Pending,
     /// Control packets to the control core.
     pub punt: rtrb::Producer<Punted>,
+    /// Copies of flagged entries' packets to the control core.
+    pub copies: rtrb::Producer<Punted>,
     /// This worker's per-entry counters.
     pub entries: Arc<entry_counters::EntryCounters>,
     /// Set by the control side to stop the loop.
@@ -68,6 +78,10 @@ pub struct Worker {
     pub clock: StageClock,
     /// Frames the control core sends through this worker, rx queues of ports that start late.
     pub link: control_link::ControlLink,
+    /// Ports whose exception traffic (ARP, unicast to the router) is punted, not dropped.
+    pub exceptions: Arc<exception::ExceptionPorts>,
+    /// The VLAN interfaces: tagged frames in, tagged copies out (see [`vlan`]).
+    pub vlans: Arc<vlan::VlanMap>,
 }
 
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
@@ -76,9 +90,11 @@ struct Ctx<'a> {
     entries: &'a entry_counters::EntryCounters,
     signals: &'a mut SignalTx,
     punt: &'a mut rtrb::Producer<Punted>,
+    copies: &'a mut rtrb::Producer<Punted>,
     pending: &'a mut Pending,
     own_sources: &'a [u32],
     control: &'a std::thread::Thread,
+    exceptions: &'a exception::ExceptionPorts,
     out: Egress<'a>,
     now: u64,
 }
@@ -90,10 +106,17 @@ impl Worker {
         let mut burst: Vec<Mbuf> = Vec::with_capacity(BURST);
         // Relaxed: the flag carries no data; a worker seeing it one turn late is fine.
         let mut published = counters;
+        let mut turns = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
+            let received = counters.rx_packets;
             self.poll_once(&mut burst, &mut counters);
             self.fib.quiescent();
-            if counters != published {
+            turns = turns.wrapping_add(1);
+            // While packets flow, every PUBLISH_EVERY turns (comparing and storing the counters
+            // every turn cost about 3 cycles per packet); at once on a turn without packets,
+            // so what readers see is exact whenever traffic pauses.
+            let idle = counters.rx_packets == received;
+            if (idle || turns & (PUBLISH_EVERY - 1) == 0) && counters != published {
                 self.stats.publish(&counters);
                 published = counters;
             }
@@ -125,16 +148,19 @@ impl Worker {
             entries: &self.entries,
             signals: &mut self.signals,
             punt: &mut self.punt,
+            copies: &mut self.copies,
             pending: &mut self.pending,
             own_sources: &self.own_sources,
             control: &self.control,
+            exceptions: &self.exceptions,
             out: Egress {
                 pool: &self.pool,
                 tx: &mut self.tx,
-                macs: &self.macs,
-                max_frames: &self.max_frames,
-                chains: &self.chains,
+                ports: &self.ports,
                 stash: &mut self.stash,
+                copy_limit: self.copy_limit,
+                fragments: &self.fragments,
+                vlans: &self.vlans,
             },
             now: tsc(),
         };
@@ -173,6 +199,8 @@ enum Verdict {
     Punt,
     /// Dropped, counted under this reason.
     Drop(DropReason),
+    /// An 802.1Q/802.1ad tagged frame, for [`tagged`].
+    Tagged,
 }
 
 /// The indices of the set bits of `mask`, lowest first.
@@ -191,15 +219,22 @@ fn bits(mut mask: u32) -> impl Iterator<Item = usize> {
 }
 
 /// The full classifier for a frame the fast path did not take: the flow to look up (TTL above
-/// 1), or what becomes of the packet.
+/// 1), or what becomes of the packet. Exception traffic for a port with a kernel twin (ARP,
+/// unicast to the router: see [`exception`]) is punted instead of dropped.
 #[cold]
 #[inline(never)]
-fn classify_slow(frame: &[u8]) -> Result<Flow, Verdict> {
+fn classify_slow(
+    frame: &[u8],
+    port: u16,
+    exceptions: &exception::ExceptionPorts,
+) -> Result<Flow, Verdict> {
     match classify(frame) {
         Ok(flow) if flow.ttl > 1 => Ok(flow),
         // A TTL 0/1 packet can never be forwarded: dropped before it costs a lookup or a miss.
         Ok(_) => Err(Verdict::Drop(DropReason::TtlExpired)),
         Err(DropReason::LocalControl) => Err(Verdict::Punt),
+        Err(DropReason::NotIpv4) if vlan::is_tagged(frame) => Err(Verdict::Tagged),
+        Err(reason) if exceptions.wants(port, frame, reason) => Err(Verdict::Punt),
         Err(reason) => Err(Verdict::Drop(reason)),
     }
 }
@@ -213,9 +248,13 @@ fn classify_slow(frame: &[u8]) -> Result<Flow, Verdict> {
 ///    table slot; then its bucket; then the lookup itself, whose result is what the packet is
 ///    forwarded by; packets whose entry takes them from this port (the common case) are a
 ///    second bitmask, and their counter slot and OIF list start loading;
-/// 3. counters: per-entry packets and bytes, once per run of packets of the same entry;
-/// 4. replicate: rewrite and copies onto the tx buffers; misses, negative entries, wrong
-///    interfaces, punts and drops take their own (cold) paths here, in arrival order.
+/// 3. replicate: per-entry packets and bytes (on the counter line the lookup pass started
+///    loading, beside the per-port copy counts), rewrite and copies onto the tx buffers;
+///    misses, negative entries, wrong interfaces, punts and drops take their own (cold) paths
+///    here, in arrival order. (A pass of its own counted runs of one entry's packets once per
+///    run; folding the counts into this pass was 26 instructions per packet fewer at fan-out 1
+///    (callgrind, the benchmark's 16 interleaved sources), and the stage clock's "counters"
+///    stage is now only its mark.)
 #[inline]
 fn forward_burst(
     ctx: &mut Ctx<'_>,
@@ -237,7 +276,7 @@ fn forward_burst(
         let verify = !(hw_checksum && m.ip_checksum_good());
         let flow = match classify_fast(frame, verify) {
             Some(flow) => flow,
-            None => match classify_slow(frame) {
+            None => match classify_slow(frame, in_port, ctx.exceptions) {
                 Ok(flow) => flow,
                 Err(v) => {
                     other[i] = v;
@@ -259,7 +298,6 @@ fn forward_burst(
         buckets[i] = fib.load_bucket(slots[i]);
     }
     let mut routes: [Option<&Route>; BURST] = [None; BURST];
-    let mut counts = [EntryCounts::default(); BURST];
     let mut hit = 0u32;
     let mut copies = 0;
     for i in bits(lookup) {
@@ -268,13 +306,14 @@ fn forward_burst(
         routes[i] = route;
         if let Some(route) = route {
             let oifs = route.oifs.len();
-            if route.iif == in_port && oifs > 0 {
+            // The incoming port and "no flags" in one compare.
+            if route.gate() == u32::from(in_port) && oifs > 0 {
                 hit |= 1 << i;
-                counts[i] = ctx.entries.entry(route.counter);
-                counts[i].prefetch();
+                ctx.entries.prefetch(route.counter);
                 if oifs > 1 {
                     replicate::prefetch_oifs(route);
-                    copies += replicate::extra_copies(route, burst[i].pkt_len());
+                    copies +=
+                        replicate::extra_copies(route, burst[i].pkt_len(), ctx.out.copy_limit);
                 }
             }
         }
@@ -287,23 +326,6 @@ fn forward_burst(
     }
     clock.mark(Stage::Lookup);
 
-    // Same-entry packets often come in runs: count each run once.
-    let mut run = (EntryCounts::default(), 0u64, 0u64);
-    for i in bits(hit) {
-        let len = u64::from(burst[i].pkt_len());
-        if run.1 > 0 && counts[i].same(run.0) {
-            run.1 += 1;
-            run.2 += len;
-        } else {
-            if run.1 > 0 {
-                run.0.count_many(run.1, run.2);
-            }
-            run = (counts[i], 1, len);
-        }
-    }
-    if run.1 > 0 {
-        run.0.count_many(run.1, run.2);
-    }
     clock.mark(Stage::Counters);
 
     for (i, m) in burst.drain(..).enumerate() {
@@ -313,7 +335,11 @@ fn forward_burst(
                 if ctx.pending.held_flows > 0 {
                     send_held_first(&flows[i], route, ctx, c);
                 }
-                replicate::replicate(m, &flows[i], route, counts[i], &mut ctx.out, c);
+                // Counted here, on the line the lookup pass prefetched, beside the copies'
+                // counts that replicate adds.
+                let counts = ctx.entries.entry(route.counter);
+                counts.count(m.pkt_len());
+                replicate::replicate(m, &flows[i], route, counts, &mut ctx.out, c);
             }
         } else if lookup & bit != 0 {
             if let (true, Some(route)) = (ctx.pending.held_flows > 0, routes[i]) {
@@ -324,10 +350,37 @@ fn forward_burst(
             match other[i] {
                 Verdict::Punt => punt(m, in_port, ctx, c),
                 Verdict::Drop(reason) => c.drop(reason, 1),
+                Verdict::Tagged => tagged(m, in_port, ctx, c),
             }
         }
     }
     clock.mark(Stage::Replicate);
+}
+
+/// A tagged frame: the tag is taken out and the frame goes on as one that arrived untagged
+/// on its VLAN interface's slot (see [`vlan`]), looked up here rather than in the burst's
+/// lookup pass, which untagged packets keep to themselves.
+#[cold]
+#[inline(never)]
+fn tagged(mut m: Mbuf, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    let slot = match ctx.out.vlans.receive(&mut m, in_port) {
+        Ok(slot) => slot,
+        Err(reason) => return c.drop(reason, 1),
+    };
+    match classify_slow(m.data(), slot, ctx.exceptions) {
+        Ok(flow) => {
+            let fib = ctx.fib;
+            let route = fib.lookup(flow.source, flow.group);
+            if let (true, Some(route)) = (ctx.pending.held_flows > 0, route) {
+                send_held_first(&flow, route, ctx, c);
+            }
+            route_packet(m, &flow, route, slot, ctx, c);
+        }
+        Err(Verdict::Punt) => punt(m, slot, ctx, c),
+        Err(Verdict::Drop(reason)) => c.drop(reason, 1),
+        // A second tag is refused by `receive`, so this is a frame cut short.
+        Err(Verdict::Tagged) => c.drop(DropReason::UnknownVlan, 1),
+    }
 }
 
 /// Packets held for `flow` go before a newer packet of it, so a flow resolved mid-turn stays in
@@ -376,26 +429,110 @@ fn route_packet(
     let Some(route) = route else {
         return miss(m, flow, in_port, ctx, c);
     };
+    if !route.flags.is_empty() {
+        return flagged(m, flow, route, in_port, ctx, c);
+    }
     if route.oifs.is_empty() {
         // A negative entry: nobody wants this traffic (or there is no route to its source).
         return c.drop(DropReason::NoOutgoing, 1);
     }
     if route.iif != in_port {
-        c.drop(DropReason::WrongInterface, 1);
-        ctx.entries.count_wrong_if(route.counter);
-        let s = Signal::WrongInterface {
-            source: flow.source,
-            group: flow.group,
-            port: in_port,
-        };
-        if ctx.signals.send(s, ctx.now) == Sent::RingFull {
-            c.signals_dropped += 1;
-        }
-        return;
+        return wrong_interface(flow, route, in_port, ctx, c);
     }
     let counts = ctx.entries.entry(route.counter);
     counts.count(m.pkt_len());
     replicate::replicate(m, flow, route, counts, &mut ctx.out, c);
+}
+
+/// A packet of an entry that arrived on another port than the entry's incoming one: dropped,
+/// counted on the entry, and signalled (the MGM's wrong-interface callback drives asserts).
+#[cold]
+fn wrong_interface(flow: &Flow, route: &Route, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    c.drop(DropReason::WrongInterface, 1);
+    ctx.entries.count_wrong_if(route.counter);
+    let s = Signal::WrongInterface {
+        source: flow.source,
+        group: flow.group,
+        port: in_port,
+    };
+    if ctx.signals.send(s, ctx.now) == Sent::RingFull {
+        c.signals_dropped += 1;
+    }
+}
+
+/// A packet of an entry with [`crate::fib::EntryFlags`]: the incoming-port test (unless any
+/// port is accepted), the hit signal, the copy to the control core, then forwarding as usual
+/// (never back out of the port it came in on).
+#[cold]
+#[inline(never)]
+fn flagged(m: Mbuf, flow: &Flow, route: &Route, in_port: u16, ctx: &mut Ctx<'_>, c: &mut Counters) {
+    use crate::fib::EntryFlags;
+    let flags = route.flags;
+    let any_port = flags.contains(EntryFlags::ACCEPT_ANY_IIF);
+    if route.iif != in_port && !any_port {
+        return wrong_interface(flow, route, in_port, ctx, c);
+    }
+    if flags.contains(EntryFlags::SIGNAL_ON_HIT) {
+        let s = Signal::Hit {
+            source: flow.source,
+            group: flow.group,
+            port: in_port,
+        };
+        match ctx.signals.send(s, ctx.now) {
+            Sent::Queued => {
+                c.hits_signalled += 1;
+                ctx.control.unpark();
+            }
+            Sent::Filtered => {}
+            Sent::RingFull => c.signals_dropped += 1,
+        }
+    }
+    if flags.contains(EntryFlags::COPY_TO_CONTROL) {
+        match m.copy_one_segment(ctx.out.pool, ctx.out.stash) {
+            Some(copy) => match ctx.copies.push(Punted {
+                port: in_port,
+                mbuf: copy,
+            }) {
+                Ok(()) => {
+                    c.copied_to_control += 1;
+                    ctx.control.unpark();
+                }
+                Err(_) => c.copies_dropped += 1,
+            },
+            None => c.copies_dropped += 1,
+        }
+    }
+    let counts = ctx.entries.entry(route.counter);
+    counts.count(m.pkt_len());
+    if route.oifs.is_empty() {
+        return c.drop(DropReason::NoOutgoing, 1);
+    }
+    if any_port && route.oifs.iter().any(|o| o.port == in_port) {
+        // Not back out of the port it came in on: the others get their copies (a short list
+        // stays inline; a list longer than an entry holds inline is collected, which
+        // allocates, as the miss path does).
+        let rest = route.oifs.iter().filter(|o| o.port != in_port).copied();
+        let others = if route.oifs.len() <= crate::fib::INLINE_OIFS + 1 {
+            let mut oifs = [crate::fib::Oif::default(); crate::fib::INLINE_OIFS];
+            let mut len = 0;
+            for (slot, o) in oifs.iter_mut().zip(rest) {
+                *slot = o;
+                len += 1;
+            }
+            crate::fib::OifList::Inline { len, oifs }
+        } else {
+            rest.collect()
+        };
+        if others.is_empty() {
+            return c.drop(DropReason::NoOutgoing, 1);
+        }
+        let route = Route {
+            oifs: others,
+            ..route.clone()
+        };
+        return replicate::flagged(m, flow, &route, counts, &mut ctx.out, c);
+    }
+    replicate::flagged(m, flow, route, counts, &mut ctx.out, c);
 }
 
 /// Hands a control packet to the control core; counted as a drop if its ring is full.

@@ -3,21 +3,25 @@
 //! The header rewrite common to every copy (TTL - 1 with an incremental checksum update,
 //! destination MAC from the group) is done once on the received packet before it is copied; each
 //! copy then only gets its port's source MAC. The last copy is the received mbuf itself.
-//! Extra copies of packets up to [`COPY_LIMIT`] bytes are copied whole (one small memcpy, no
-//! shared state); larger ones get a private header mbuf (Ethernet + IPv4 header) chained to a
-//! clone of the shared payload, on ports that can send chains. The limit comes from the
-//! benchmark's packet-size scenario (fan-out 2, net_null sinks, 2026-11-29): at 512 B a whole
-//! copy took 256-264 cycles per packet against ~300 with a header chain; at 1500 B the two tied
-//! (362-388 vs 384-387), so larger packets keep sharing their payload, which spares memory
-//! bandwidth at higher fan-outs.
+//! Extra copies of packets up to [`COPY_LIMIT`] bytes are copied whole (one memcpy, no shared
+//! state); larger ones (jumbo frames) get a private header mbuf (Ethernet + IPv4 header)
+//! chained to a clone of the shared payload, on ports that can send chains. The limit comes
+//! from the benchmark's stage budget (net_pcap source, net_null sinks, cycles per received
+//! packet, interleaved runs, 2026-12-07): with 1500-byte packets, whole copies took 509-545
+//! cycles at fan-out 2 against 553-592 with header chains, 797-829 against 960-1044 at fan-out
+//! 4, and 1482-1620 against 5236-5450 at fan-out 8 (a chain costs two allocations, a clone's
+//! reference count and a detach at free, per copy). Until then (2026-11-29) the limit was
+//! 1024 bytes, when 1500-byte copies and chains had tied at fan-out 2.
 
 use super::entry_counters::EntryCounts;
+use super::fragment::{self, Refused};
 use super::{Counters, DropReason, Flow};
 use crate::dpdk::{Mbuf, MbufStash, Mempool, TxQueue};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Packets up to this many bytes are copied whole; larger ones share their payload (measured,
-/// see the module doc).
-pub const COPY_LIMIT: u32 = 1024;
+/// Packets up to this many bytes (every frame of a standard 1500-byte MTU) are copied whole;
+/// larger ones share their payload (measured, see the module doc).
+pub const COPY_LIMIT: u32 = 2048;
 use crate::fib::Route;
 use crate::wire::{ether, ipv4};
 use std::net::Ipv4Addr;
@@ -25,7 +29,7 @@ use std::net::Ipv4Addr;
 /// The rewrite every forwarded copy gets: TTL - 1 (incremental checksum, RFC 1624) and the
 /// destination MAC of the group (01:00:5e + low 23 bits, RFC 1112). `frame` must have passed
 /// [`super::mcast_input::classify`].
-#[inline]
+#[inline(always)]
 pub fn rewrite_for_forwarding(frame: &mut [u8], group: u32) {
     frame[..6].copy_from_slice(&ether::multicast_mac(Ipv4Addr::from(group)).0);
     ipv4::Packet::new_unchecked(&mut frame[ether::HEADER_LEN..]).decrement_ttl();
@@ -37,31 +41,46 @@ pub fn set_source_mac(frame: &mut [u8], mac: [u8; 6]) {
     frame[6..12].copy_from_slice(&mac);
 }
 
+/// What a copy leaving on one port needs of it: one record per port, so a copy costs one
+/// bounds check and one line for all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortOut {
+    /// The port's MAC address, every copy's source MAC.
+    pub mac: [u8; 6],
+    /// Whether the port can send chained mbufs.
+    pub chains: bool,
+    /// The largest frame the port sends (its MTU plus the Ethernet header).
+    pub max_frame: u32,
+}
+
 /// What a worker needs to send copies.
 pub struct Egress<'a> {
     /// Pool extra copies come from.
     pub pool: &'a Mempool,
     /// This worker's tx queue on every port, by port index.
     pub tx: &'a mut [TxQueue],
-    /// Every port's MAC address, by port index.
-    pub macs: &'a [[u8; 6]],
-    /// The largest frame every port sends (MTU + Ethernet header), by port index.
-    pub max_frames: &'a [u32],
-    /// Whether each port can send chained mbufs, by port index.
-    pub chains: &'a [bool],
+    /// What a copy needs of its port, by port index.
+    pub ports: &'a [PortOut],
     /// Fresh mbufs for this turn's copies (filled once per burst, emptied at the end of it).
     pub stash: &'a mut MbufStash,
+    /// Packets up to this many bytes are copied whole, larger ones share their payload
+    /// ([`COPY_LIMIT`] unless a test asks otherwise).
+    pub copy_limit: u32,
+    /// Fragments this worker sent, by slot (port index, or a VLAN interface's slot; written
+    /// by this worker only).
+    pub fragments: &'a [AtomicU64],
+    /// The VLAN interfaces' ports and tags, by slot (see [`super::vlan`]).
+    pub vlans: &'a super::vlan::VlanMap,
 }
 
-/// Whole copies `route` will make of a `len`-byte packet beyond the received mbuf (an upper
-/// bound: TTL thresholds may leave some out; packets over [`COPY_LIMIT`] may get header chains
-/// instead, which take no stashed mbuf), for filling the stash once per burst.
+/// Fresh mbufs `route`'s copies of a `len`-byte packet take beyond the received mbuf, for
+/// filling the stash once per burst: one per extra port for a whole copy, two (header and
+/// indirect payload) for a header chain over `copy_limit`. An upper bound: TTL thresholds and
+/// MTUs may leave some ports out, and ports that cannot send chains get one (a whole copy).
 #[inline]
-pub fn extra_copies(route: &Route, len: u32) -> usize {
-    if len > COPY_LIMIT {
-        return 0;
-    }
-    route.oifs.len().saturating_sub(1)
+pub fn extra_copies(route: &Route, len: u32, copy_limit: u32) -> usize {
+    let per_port = if len > copy_limit { 2 } else { 1 };
+    route.oifs.len().saturating_sub(1) * per_port
 }
 
 /// Starts loading `route`'s OIF list (a batched lookup's last step) when it lives outside
@@ -114,22 +133,26 @@ pub fn replicate(
     let [only] = &route.oifs[..] else {
         return replicate_many(m, flow, route, counts, out, c);
     };
-    let port = usize::from(only.port);
-    let Some(&mac) = out.macs.get(port) else {
+    let Some(&po) = out.ports.get(usize::from(only.port)) else {
         return c.drop(DropReason::NoOutgoing, 1);
     };
     if flow.ttl <= only.ttl_threshold {
         return c.drop(DropReason::NoOutgoing, 1);
     }
-    match out.max_frames.get(port) {
-        Some(&max) if m.pkt_len() <= max => {}
-        _ => return c.drop(DropReason::MtuExceeded, 1),
+    rewrite_whole(m.data_mut(), flow.group, po.mac);
+    if m.pkt_len() > po.max_frame {
+        return fragment_copy(&m, only.port, out, counts, c);
     }
-    rewrite_whole(m.data_mut(), flow.group, mac);
     send(out, counts, only.port, m, c);
 }
 
-/// [`replicate`] for entries with several outgoing ports.
+/// [`replicate`] for entries with several outgoing ports, in one pass over the list: the
+/// header rewrite every copy shares is done first; each port that gets a whole copy waits
+/// until the next such port is found, so the last one takes the received mbuf without a
+/// pass ahead to find it. Ports whose MTU the packet exceeds get fragments at once (from the
+/// received mbuf, still ours). (Two passes, the first to find the last port, took 316
+/// instructions per packet at fan-out 2 against 252 for this one: callgrind, the benchmark's
+/// fan-out 2 configuration, copies excluded.)
 #[inline(never)]
 pub fn replicate_many(
     mut m: Mbuf,
@@ -139,55 +162,296 @@ pub fn replicate_many(
     out: &mut Egress<'_>,
     c: &mut Counters,
 ) {
-    let ports = out.tx.len();
     let len = m.pkt_len();
-    let passes = |o: &crate::fib::Oif| flow.ttl > o.ttl_threshold && (o.port as usize) < ports;
-    let fits = |o: &crate::fib::Oif| {
-        out.max_frames
-            .get(usize::from(o.port))
-            .is_some_and(|&max| len <= max)
-    };
-    let eligible = |o: &&crate::fib::Oif| passes(o) && fits(o);
-    // One pass for the last port that gets a copy (it takes the received mbuf) and the copies
-    // the TTL thresholds allow but the port's MTU does not (counted, never sent).
-    let (mut last, mut too_big) = (None, 0);
-    for (k, o) in route.oifs.iter().enumerate() {
-        if passes(o) {
-            if fits(o) {
-                last = Some(k);
-            } else {
-                too_big += 1;
+    rewrite_for_forwarding(m.data_mut(), flow.group);
+    let (mut waiting, mut fragmented) = (None, false);
+    for o in route.oifs.iter() {
+        if flow.ttl <= o.ttl_threshold {
+            continue;
+        }
+        // A port out of range (never, the control core checks) gets nothing.
+        let Some(po) = out.ports.get(usize::from(o.port)) else {
+            continue;
+        };
+        if len > po.max_frame {
+            fragment_copy(&m, o.port, out, counts, c);
+            fragmented = true;
+        } else if let Some(port) = waiting.replace(o.port) {
+            copy_to(&m, port, out, counts, c);
+        }
+    }
+    match waiting {
+        Some(port) => {
+            if let Some(po) = out.ports.get(usize::from(port)) {
+                set_source_mac(m.header_mut(), po.mac);
             }
+            send(out, counts, port, m, c);
         }
+        // Fragments only: the received mbuf is freed here.
+        None if fragmented => {}
+        None => c.drop(DropReason::NoOutgoing, 1),
     }
-    if too_big > 0 {
-        c.drop(DropReason::MtuExceeded, too_big);
-    }
-    let Some(last) = last else {
-        if too_big == 0 {
-            c.drop(DropReason::NoOutgoing, 1);
-        }
+}
+
+/// One whole copy of `m` (rewritten for forwarding) onto `port`: copied outright up to the
+/// copy limit, a private header chained to the shared payload above it where the port can
+/// send chains.
+#[inline(always)]
+fn copy_to(m: &Mbuf, port: u16, out: &mut Egress<'_>, counts: EntryCounts<'_>, c: &mut Counters) {
+    let Some(&po) = out.ports.get(usize::from(port)) else {
         return;
     };
+    let chain = m.pkt_len() > out.copy_limit && po.chains;
+    let copy = if chain {
+        let header_len = ether::HEADER_LEN + usize::from(m.data()[ether::HEADER_LEN] & 0x0f) * 4;
+        m.header_chain(out.pool, out.stash, header_len)
+    } else {
+        m.copy_one_segment(out.pool, out.stash)
+    };
+    let Some(mut copy) = copy else {
+        return c.drop(DropReason::NoMbuf, 1);
+    };
+    set_source_mac(copy.header_mut(), po.mac);
+    send(out, counts, port, copy, c);
+}
+
+/// Sends one copy of `m` (rewritten for forwarding), which is larger than `port`'s MTU, as
+/// fragments that fit it (RFC 791; [`fragment`]), each with the port's source MAC. Don't
+/// Fragment set: not sent, counted `mtu_exceeded` (no ICMP for multicast, RFC 1812
+/// 4.3.2.7). The copy counts once for its entry's outgoing interface; each fragment counts
+/// as a packet sent and in the port's fragment counter. When the pool runs dry part way,
+/// the fragments already queued go (the receiver will drop the incomplete datagram) and the
+/// copy is counted `fragment_no_mbuf`.
+#[cold]
+#[inline(never)]
+fn fragment_copy(
+    m: &Mbuf,
+    port: u16,
+    out: &mut Egress<'_>,
+    counts: EntryCounts<'_>,
+    c: &mut Counters,
+) {
+    let p = usize::from(port);
+    let Some(&PortOut { max_frame: max, .. }) = out.ports.get(p) else {
+        return c.drop(DropReason::NoOutgoing, 1);
+    };
+    fragment_to(
+        m,
+        Target {
+            slot: port,
+            port,
+            max,
+            tag: None,
+        },
+        out,
+        counts,
+        c,
+    );
+}
+
+/// Where one copy goes: the slot it counts for, the port it leaves on, the largest untagged
+/// frame it may be, and the tag it takes on a VLAN interface.
+#[derive(Clone, Copy)]
+struct Target {
+    slot: u16,
+    port: u16,
+    max: u32,
+    tag: Option<[u8; super::vlan::TAG_LEN]>,
+}
+
+/// [`fragment_copy`] to any interface, a VLAN interface's included (each fragment tagged).
+#[cold]
+#[inline(never)]
+fn fragment_to(
+    m: &Mbuf,
+    to: Target,
+    out: &mut Egress<'_>,
+    counts: EntryCounts<'_>,
+    c: &mut Counters,
+) {
+    let (port, max, p) = (to.slot, to.max, usize::from(to.port));
+    let (Some(&PortOut { mac, .. }), true) = (out.ports.get(p), p < out.tx.len()) else {
+        return c.drop(DropReason::NoOutgoing, 1);
+    };
+    // The packet is one segment: the classifier counts a chained one (a frame larger than
+    // the mbufs, which only some drivers receive at all) as a bad header.
+    let frame = m.data();
+    let max = (max as usize).min(out.pool.data_room());
+    let (pool, mut no_mbuf) = (out.pool, false);
+    let tx = &mut out.tx[p];
+    let mut unsent = 0;
+    let result = fragment::split(frame, max, |header, payload| {
+        let Some(mut f) = Mbuf::alloc(pool) else {
+            no_mbuf = true;
+            return false;
+        };
+        if !(f.append(header) && f.append(payload)) {
+            no_mbuf = true;
+            return false;
+        }
+        set_source_mac(f.header_mut(), mac);
+        if let Some(tag) = to.tag {
+            if !f.insert_front(super::vlan::TAG_AT, &tag) {
+                no_mbuf = true;
+                return false;
+            }
+        }
+        unsent += tx.push(f);
+        true
+    });
+    match result {
+        Ok(n) => {
+            c.tx_packets += u64::from(n);
+            if unsent != 0 {
+                c.unsent(unsent as u64);
+            }
+            if no_mbuf {
+                c.drop(DropReason::FragmentNoMbuf, 1);
+            }
+            if n > 0 {
+                counts.count_out(port);
+                // Written by this worker only: a load and a store, no read-modify-write.
+                if let Some(a) = out.fragments.get(usize::from(port)) {
+                    a.store(a.load(Ordering::Relaxed) + u64::from(n), Ordering::Relaxed);
+                }
+            }
+        }
+        Err(Refused::DontFragment) => c.drop(DropReason::MtuExceeded, 1),
+        Err(Refused::Impossible) => c.drop(DropReason::FragmentRefused, 1),
+    }
+}
+
+/// The copies of a flagged entry's packet: tagged ones where it has VLAN interfaces.
+pub fn flagged(
+    m: Mbuf,
+    flow: &Flow,
+    route: &Route,
+    counts: EntryCounts<'_>,
+    out: &mut Egress<'_>,
+    c: &mut Counters,
+) {
+    if route.flags.contains(crate::fib::EntryFlags::TAGGED_OIFS) {
+        replicate_tagged(m, flow, route, counts, out, c)
+    } else {
+        replicate(m, flow, route, counts, out, c)
+    }
+}
+
+/// [`replicate`] for an entry flagged [`crate::fib::EntryFlags::TAGGED_OIFS`] (reached
+/// through the workers' flagged path, never the fast one): every outgoing interface, a port's
+/// untagged one or a VLAN interface's slot (see [`super::vlan`]), gets a copy of its own with
+/// its port's source MAC and, on a VLAN interface, its tag, or its fragments when the copy is
+/// larger than the interface's MTU (the tag's 4 bytes are not part of the MTU). As on the
+/// fast path, the last interface the packet fits whole gets the received mbuf itself (its
+/// tag goes into the headroom), after the others' copies were made from it: with one tagged
+/// interface, an allocation and a free less per packet (stage budget, 64 B, untagged in, one
+/// VLAN interface out, 3 runs each on the shared machine, 2026-12-07: the replicate stage took
+/// 149-168 cycles per packet copying, 94-113 with the received mbuf; 22-25 for the same
+/// traffic to an untagged interface on the fast path).
+#[cold]
+#[inline(never)]
+pub fn replicate_tagged(
+    mut m: Mbuf,
+    flow: &Flow,
+    route: &Route,
+    counts: EntryCounts<'_>,
+    out: &mut Egress<'_>,
+    c: &mut Counters,
+) {
+    if !route
+        .oifs
+        .iter()
+        .any(|o| target(o, flow.ttl, out).is_some())
+    {
+        return c.drop(DropReason::NoOutgoing, 1);
+    }
     rewrite_for_forwarding(m.data_mut(), flow.group);
-    let share = m.pkt_len() > COPY_LIMIT;
+    let len = m.pkt_len();
+    let last = route
+        .oifs
+        .iter()
+        .rposition(|o| target(o, flow.ttl, out).is_some_and(|t| len <= t.max));
+    let share = len > out.copy_limit;
     let header_len = ether::HEADER_LEN + usize::from(m.data()[ether::HEADER_LEN] & 0x0f) * 4;
-    for oif in route.oifs[..last].iter().filter(eligible) {
-        let copy = if share && out.chains[oif.port as usize] {
-            m.header_chain(out.pool, header_len)
+    for (k, o) in route.oifs.iter().enumerate() {
+        let Some(to) = target(o, flow.ttl, out).filter(|_| Some(k) != last) else {
+            continue;
+        };
+        if m.pkt_len() > to.max {
+            fragment_to(&m, to, out, counts, c);
+            continue;
+        }
+        let copy = if share
+            && out
+                .ports
+                .get(usize::from(to.port))
+                .is_some_and(|po| po.chains)
+        {
+            m.header_chain(out.pool, out.stash, header_len)
         } else {
             m.copy_one_segment(out.pool, out.stash)
         };
-        let Some(mut copy) = copy else {
+        let Some(copy) = copy else {
             c.drop(DropReason::NoMbuf, 1);
             continue;
         };
-        set_source_mac(copy.header_mut(), out.macs[oif.port as usize]);
-        send(out, counts, oif.port, copy, c);
+        send_to(out, counts, to, copy, c);
     }
-    let port = route.oifs[last].port;
-    set_source_mac(m.header_mut(), out.macs[port as usize]);
-    send(out, counts, port, m, c);
+    if let Some(to) = last.and_then(|k| target(&route.oifs[k], flow.ttl, out)) {
+        send_to(out, counts, to, m, c);
+    }
+}
+
+/// Where the copy for `o` goes, if the packet's TTL passes its threshold and it names a port
+/// or a VLAN interface.
+fn target(o: &crate::fib::Oif, ttl: u8, out: &Egress<'_>) -> Option<Target> {
+    if ttl <= o.ttl_threshold {
+        return None;
+    }
+    if usize::from(o.port) < out.tx.len() {
+        return Some(Target {
+            slot: o.port,
+            port: o.port,
+            max: out.ports.get(usize::from(o.port))?.max_frame,
+            tag: None,
+        });
+    }
+    let v = out.vlans.out(o.port)?;
+    Some(Target {
+        slot: o.port,
+        port: v.port,
+        max: v.max_frame,
+        tag: Some(v.tag),
+    })
+}
+
+/// Sets the source MAC of `to`'s port on a copy (rewritten for forwarding), puts in its
+/// tag if it has one, and queues it on the port, counting it for its slot.
+fn send_to(
+    out: &mut Egress<'_>,
+    counts: EntryCounts<'_>,
+    to: Target,
+    mut m: Mbuf,
+    c: &mut Counters,
+) {
+    let Some(&PortOut { mac, .. }) = out.ports.get(usize::from(to.port)) else {
+        return c.drop(DropReason::NoOutgoing, 1);
+    };
+    set_source_mac(m.header_mut(), mac);
+    if let Some(tag) = to.tag {
+        if !m.insert_front(super::vlan::TAG_AT, &tag) {
+            return c.drop(DropReason::NoMbuf, 1);
+        }
+    }
+    let Some(q) = out.tx.get_mut(usize::from(to.port)) else {
+        return c.drop(DropReason::NoOutgoing, 1);
+    };
+    c.tx_packets += 1;
+    counts.count_out(to.slot);
+    let unsent = q.push(m);
+    if unsent != 0 {
+        c.unsent(unsent as u64);
+    }
 }
 
 /// Queues one copy of an entry's packet on `port`, counting it there.

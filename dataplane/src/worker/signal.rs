@@ -31,6 +31,15 @@ pub enum Signal {
         /// Port index the packet arrived on.
         port: u16,
     },
+    /// A packet of an entry flagged [`crate::fib::EntryFlags::SIGNAL_ON_HIT`] was forwarded.
+    Hit {
+        /// Source, host order.
+        source: u32,
+        /// Group, host order.
+        group: u32,
+        /// Port index the packet arrived on.
+        port: u16,
+    },
 }
 
 /// Signals a worker's ring holds.
@@ -80,8 +89,9 @@ impl SignalTx {
         let (kind, source, group) = match signal {
             Signal::Miss { source, group, .. } => (0u64, source, group),
             Signal::WrongInterface { source, group, .. } => (1u64, source, group),
+            Signal::Hit { source, group, .. } => (2u64, source, group),
         };
-        let key = (u64::from(source) << 32 | u64::from(group)) ^ (kind << 63);
+        let key = (u64::from(source) << 32 | u64::from(group)) ^ (kind << 62);
         let slot = &mut self.filter
             [(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % FILTER_SLOTS];
         if slot.0 == key && now_tsc.wrapping_sub(slot.1) < self.interval_tsc {
@@ -97,8 +107,8 @@ impl SignalTx {
     }
 }
 
-/// A control packet (IGMP, PIM, 224.0.0.0/24) handed to the control core, with the port index
-/// it arrived on. It has its own ring so data never starves it.
+/// A control packet (IGMP, PIM, 224.0.0.0/24, and on ports with a kernel twin ARP and
+/// unicast to the router) handed to the control core, with the port index it arrived on. It has its own ring so data never starves it.
 pub struct Punted {
     /// Port index the packet arrived on.
     pub port: u16,
@@ -112,6 +122,15 @@ pub const PUNT_RING_SIZE: usize = 1024;
 /// A punt ring: the worker's end and the control core's end.
 pub fn punt_channel() -> (rtrb::Producer<Punted>, rtrb::Consumer<Punted>) {
     rtrb::RingBuffer::new(PUNT_RING_SIZE)
+}
+
+/// Copies of data packets (entries flagged `COPY_TO_CONTROL`) a worker's copy ring holds. A
+/// ring of their own: a flow's copies never crowd out control packets.
+pub const COPY_RING_SIZE: usize = 512;
+
+/// A copy ring: the worker's end and the control core's end.
+pub fn copy_channel() -> (rtrb::Producer<Punted>, rtrb::Consumer<Punted>) {
+    rtrb::RingBuffer::new(COPY_RING_SIZE)
 }
 
 #[cfg(test)]

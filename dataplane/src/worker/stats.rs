@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(usize)]
 pub enum DropReason {
-    /// Not an IPv4 frame (ARP, IPv6, VLAN-tagged, ...).
+    /// Not an IPv4 frame (ARP, IPv6, ...).
     NotIpv4 = 0,
     /// IPv4, but the destination is not a multicast address.
     NotMulticast,
@@ -35,19 +35,28 @@ pub enum DropReason {
     /// A copy could not be made: the mbuf pool was empty.
     NoMbuf,
     /// A packet of a flow being resolved found the pending queue full (the flow already holds
-    /// its share, or every pending slot is taken): the MGM's "queue overflow".
+    /// its share, or every pending place is taken): the MGM's "queue overflow".
     PendingOverflow,
     /// The packet claims to come from one of the router's own interface addresses (spoofed or
     /// looped back): never forwarded, never held, never signalled.
     OwnSource,
-    /// A copy larger than its outgoing port's MTU: not sent (per copy; mrouter does not
-    /// fragment, and sending it would lose it further on without a trace).
+    /// A copy larger than its outgoing port's MTU with Don't Fragment set: not sent (per
+    /// copy; no ICMP for multicast, RFC 1812 4.3.2.7). Copies without DF are fragmented.
     MtuExceeded,
+    /// A copy being fragmented found the mbuf pool empty (the fragments already made were
+    /// sent; the receiver drops the incomplete datagram).
+    FragmentNoMbuf,
+    /// A copy that could not be fragmented: the port's MTU leaves no room for 8 bytes of
+    /// payload after its header, or its fragment offset runs past the largest datagram.
+    FragmentRefused,
+    /// An 802.1Q tag whose VLAN ID is no interface's on the port it came in on, an 802.1ad
+    /// (0x88a8) tag or a second tag (QinQ): see [`super::vlan`] (also counted per port).
+    UnknownVlan,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 16;
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::NotIpv4,
@@ -63,6 +72,9 @@ impl DropReason {
         DropReason::PendingOverflow,
         DropReason::OwnSource,
         DropReason::MtuExceeded,
+        DropReason::FragmentNoMbuf,
+        DropReason::FragmentRefused,
+        DropReason::UnknownVlan,
     ];
 
     /// The name shown in statistics.
@@ -81,6 +93,9 @@ impl DropReason {
             DropReason::PendingOverflow => "pending_overflow",
             DropReason::OwnSource => "own_source",
             DropReason::MtuExceeded => "mtu_exceeded",
+            DropReason::FragmentNoMbuf => "fragment_no_mbuf",
+            DropReason::FragmentRefused => "fragment_refused",
+            DropReason::UnknownVlan => "unknown_vlan",
         }
     }
 }
@@ -90,7 +105,8 @@ impl DropReason {
 pub struct Counters {
     /// Packets received.
     pub rx_packets: u64,
-    /// Copies sent (handed to a tx queue that accepted them).
+    /// Frames sent (copies, or the fragments of a copy larger than its MTU) handed to a tx
+    /// queue that accepted them.
     pub tx_packets: u64,
     /// Packets (or copies, for TxFull/NoMbuf) dropped, by reason.
     pub drops: [u64; DropReason::COUNT],
@@ -100,6 +116,13 @@ pub struct Counters {
     pub signals_dropped: u64,
     /// Control packets handed to the control core.
     pub punted: u64,
+    /// Hits of entries flagged `SIGNAL_ON_HIT` signalled to the control core.
+    pub hits_signalled: u64,
+    /// Copies of packets of entries flagged `COPY_TO_CONTROL` handed to the control core.
+    pub copied_to_control: u64,
+    /// Such copies not made (no mbuf) or not taken (the copy ring was full); the packet itself
+    /// is still forwarded.
+    pub copies_dropped: u64,
 }
 
 impl Counters {
@@ -128,6 +151,9 @@ impl Counters {
         self.misses_signalled += other.misses_signalled;
         self.signals_dropped += other.signals_dropped;
         self.punted += other.punted;
+        self.hits_signalled += other.hits_signalled;
+        self.copied_to_control += other.copied_to_control;
+        self.copies_dropped += other.copies_dropped;
         for (a, b) in self.drops.iter_mut().zip(other.drops) {
             *a += b;
         }
@@ -143,6 +169,9 @@ pub struct WorkerStats {
     misses_signalled: AtomicU64,
     signals_dropped: AtomicU64,
     punted: AtomicU64,
+    hits_signalled: AtomicU64,
+    copied_to_control: AtomicU64,
+    copies_dropped: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
     /// Cycles per worker-loop stage, published when the worker stops (zero unless measured).
     pub stages: super::profile::PublishedStages,
@@ -160,6 +189,12 @@ impl WorkerStats {
         self.signals_dropped
             .store(c.signals_dropped, Ordering::Relaxed);
         self.punted.store(c.punted, Ordering::Relaxed);
+        self.hits_signalled
+            .store(c.hits_signalled, Ordering::Relaxed);
+        self.copied_to_control
+            .store(c.copied_to_control, Ordering::Relaxed);
+        self.copies_dropped
+            .store(c.copies_dropped, Ordering::Relaxed);
         for (a, v) in self.drops.iter().zip(c.drops) {
             a.store(v, Ordering::Relaxed);
         }
@@ -173,6 +208,9 @@ impl WorkerStats {
             misses_signalled: self.misses_signalled.load(Ordering::Relaxed),
             signals_dropped: self.signals_dropped.load(Ordering::Relaxed),
             punted: self.punted.load(Ordering::Relaxed),
+            hits_signalled: self.hits_signalled.load(Ordering::Relaxed),
+            copied_to_control: self.copied_to_control.load(Ordering::Relaxed),
+            copies_dropped: self.copies_dropped.load(Ordering::Relaxed),
             ..Counters::default()
         };
         for (v, a) in c.drops.iter_mut().zip(&self.drops) {

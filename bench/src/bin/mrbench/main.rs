@@ -7,16 +7,23 @@
 //! ...) and compared pair by pair, because this machine's throughput drifts 30-50% between
 //! identical runs: only the median of per-pair ratios means anything.
 
+mod latency;
+mod memif_lab;
 mod programs;
+mod provenance;
 mod publish;
 mod report;
+mod results;
 mod runner;
 mod soak;
 mod storm;
+mod targets;
 
-use bench::median;
 use clap::Parser;
+use latency::latency;
 use programs::{Env, Program};
+use provenance::{chrono_like_now, provenance};
+use results::{na, summarize, NotAvailable, Results, Run};
 use runner::Measure;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -68,79 +75,6 @@ struct Opts {
     /// into `--out`.
     #[arg(long)]
     render: Option<PathBuf>,
-}
-
-/// One measured run (or a failed attempt).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Run {
-    pub scenario: String,
-    pub case: String,
-    pub program: String,
-    pub pair: usize,
-    pub ok: bool,
-    #[serde(flatten)]
-    pub sample: runner::Sample,
-    /// TSC cycles per received packet on the forwarding lcore (it polls 100% of the time).
-    pub cycles_per_packet: Option<f64>,
-    pub error: Option<String>,
-    /// mrouter's `STAGES` line (`--stage-cycles`): cycles per packet per loop stage.
-    #[serde(default)]
-    pub stages: Option<serde_json::Value>,
-}
-
-/// Medians over the pairs of one case and program.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Summary {
-    pub scenario: String,
-    pub case: String,
-    pub program: String,
-    pub runs_ok: usize,
-    pub rx_mpps: Option<f64>,
-    pub tx_mpps: Option<f64>,
-    pub cycles_per_packet: Option<f64>,
-    /// Median over pairs of mrouter rx Mpps / testpmd rx Mpps (mrouter rows only).
-    pub ratio_vs_testpmd: Option<f64>,
-    /// Median over pairs of mrouter rx Mpps / ipv4_multicast rx Mpps (mrouter rows only).
-    pub ratio_vs_ipv4mc: Option<f64>,
-    /// The same against ipv4_multicast with mempool caches of 256.
-    #[serde(default)]
-    pub ratio_vs_ipv4mc_c256: Option<f64>,
-    /// The same against l3fwd (fan-out 1 only).
-    #[serde(default)]
-    pub ratio_vs_l3fwd: Option<f64>,
-    /// Scenario 3: median over rounds of rx Mpps / rx Mpps with a 1-entry table.
-    pub ratio_vs_first_case: Option<f64>,
-}
-
-/// A scenario that did not run, and why.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct NotAvailable {
-    pub scenario: String,
-    pub why: String,
-}
-
-/// Everything the report is made of.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct Results {
-    pub started: String,
-    pub quick: bool,
-    pub tsc_hz: f64,
-    pub pairs: usize,
-    pub window_s: f64,
-    pub ipv4mc: Option<programs::Ipv4mcBuild>,
-    pub runs: Vec<Run>,
-    pub summaries: Vec<Summary>,
-    pub publish: Vec<publish::PublishCost>,
-    pub latency: Vec<serde_json::Value>,
-    /// Scenarios 4 and 6: one entry per storm rate (see `storm.rs`).
-    pub storm: Vec<serde_json::Value>,
-    /// `git rev-parse --short HEAD`, plus `-dirty` when tracked files have changes.
-    pub commit: String,
-    /// The mrouter binary measured and its modification time (UTC).
-    pub mrouter: String,
-    pub mrouter_mtime: String,
-    pub not_available: Vec<NotAvailable>,
-    pub wall_s: f64,
 }
 
 struct Case {
@@ -562,13 +496,6 @@ fn table_name(entries: usize) -> String {
     }
 }
 
-fn na(s: &str, why: &str) -> NotAvailable {
-    NotAvailable {
-        scenario: s.into(),
-        why: why.into(),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn one_run(
     env: &Env,
@@ -641,207 +568,4 @@ fn print_run(r: &Run, n: usize, total: usize) {
             r.error.as_deref().unwrap_or("")
         );
     }
-}
-
-fn summarize(runs: &[Run]) -> Vec<Summary> {
-    let mut keys: Vec<(String, String, String)> = Vec::new();
-    for r in runs {
-        let k = (r.scenario.clone(), r.case.clone(), r.program.clone());
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
-    }
-    let find = |s: &str, c: &str, p: &str, pair: usize| {
-        runs.iter()
-            .find(|r| r.scenario == s && r.case == c && r.program == p && r.pair == pair && r.ok)
-    };
-    keys.iter()
-        .map(|(s, c, p)| {
-            let mine: Vec<&Run> = runs
-                .iter()
-                .filter(|r| &r.scenario == s && &r.case == c && &r.program == p && r.ok)
-                .collect();
-            let col = |f: &dyn Fn(&Run) -> Option<f64>| {
-                median(&mine.iter().filter_map(|r| f(r)).collect::<Vec<_>>())
-            };
-            let ratio = |other: &str| -> Option<f64> {
-                if p != "mrouter" {
-                    return None;
-                }
-                let v: Vec<f64> = mine
-                    .iter()
-                    .filter_map(|r| {
-                        let o = find(s, c, other, r.pair)?;
-                        (o.sample.rx_mpps > 0.0).then(|| r.sample.rx_mpps / o.sample.rx_mpps)
-                    })
-                    .collect();
-                median(&v)
-            };
-            let first_case = runs
-                .iter()
-                .find(|r| &r.scenario == s)
-                .map(|r| r.case.clone());
-            let vs_first = if s == "3-table" {
-                let fc = first_case.unwrap_or_default();
-                let v: Vec<f64> = mine
-                    .iter()
-                    .filter_map(|r| {
-                        let o = find(s, &fc, p, r.pair)?;
-                        (o.sample.rx_mpps > 0.0).then(|| r.sample.rx_mpps / o.sample.rx_mpps)
-                    })
-                    .collect();
-                median(&v)
-            } else {
-                None
-            };
-            Summary {
-                scenario: s.clone(),
-                case: c.clone(),
-                program: p.clone(),
-                runs_ok: mine.len(),
-                rx_mpps: col(&|r| Some(r.sample.rx_mpps)),
-                tx_mpps: col(&|r| Some(r.sample.tx_mpps)),
-                cycles_per_packet: col(&|r| r.cycles_per_packet),
-                ratio_vs_testpmd: ratio("testpmd-io"),
-                ratio_vs_ipv4mc: ratio("ipv4_multicast"),
-                ratio_vs_ipv4mc_c256: ratio("ipv4_multicast-c256"),
-                ratio_vs_l3fwd: ratio("l3fwd"),
-                ratio_vs_first_case: vs_first,
-            }
-        })
-        .collect()
-}
-
-/// Latency and loss through mrouter: mcgen (memif server ports) -> mrouter (memif client
-/// ports, fan-out 2) -> mcgen. Two processes, so the worker's TSC stamps are comparable.
-fn latency(env: &Env, mcgen: &std::path::Path, quick: bool, res: &mut Results) {
-    if !mcgen.exists() {
-        res.not_available
-            .push(na("L-latency", &format!("{} not found", mcgen.display())));
-        return;
-    }
-    let secs = if quick { 2 } else { 4 };
-    for pps in [100_000u64, 1_000_000] {
-        let tag = format!("lat{pps}");
-        let sock = |i: usize| {
-            env.work
-                .join(format!("{tag}-{}-m{i}.sock", std::process::id()))
-        };
-        let cfg = env.work.join(format!("{tag}.yaml"));
-        let mut y = String::from("ports:\n");
-        for i in 0..3 {
-            y.push_str(&format!(
-                "  - {{ name: p{i}, device: \"net_memif{i},role=client,socket={},id=0\" }}\n",
-                sock(i).display()
-            ));
-        }
-        y.push_str("interfaces:\n");
-        for i in 0..3 {
-            y.push_str(&format!(
-                "  - {{ name: if{i}, port: p{i}, address: 10.0.{}.1/24 }}\n",
-                i + 1
-            ));
-        }
-        y.push_str("workers: [1]\nroutes:\n  - { group: 239.1.1.1, iif: if0, oifs: [{interface: if1}, {interface: if2}] }\n");
-        if let Err(e) = std::fs::write(&cfg, y) {
-            res.not_available.push(na("L-latency", &e.to_string()));
-            return;
-        }
-        let gprefix = format!("mrb{}-g{pps}", std::process::id());
-        let rprefix = format!("mrb{}-r{pps}", std::process::id());
-        let json = env.work.join(format!("{tag}.json"));
-        let _ = std::fs::remove_file(&json);
-        let mut gargv = programs::mcgen_memif_argv(mcgen, &gprefix, &sock, 10);
-        gargv.extend(["--groups", "1"].map(String::from));
-        gargv.extend([
-            "--pps".into(),
-            pps.to_string(),
-            "--duration".into(),
-            secs.to_string(),
-            "--json".into(),
-            json.display().to_string(),
-        ]);
-        let glog = env.logs.join(format!("{tag}-mcgen.log"));
-        let rlog = env.logs.join(format!("{tag}-mrouter.log"));
-        let g = runner::start(&gargv, &gprefix, Duration::from_secs(secs + 30), &glog);
-        std::thread::sleep(Duration::from_millis(1500));
-        let r = runner::start(
-            &programs::mrouter_argv(env, &rprefix, &cfg, (secs + 20) as f64),
-            &rprefix,
-            Duration::from_secs(secs + 30),
-            &rlog,
-        );
-        // Wait for the generator to finish (it exits after --duration plus its drain time).
-        let deadline = Instant::now() + Duration::from_secs(secs + 25);
-        while !json.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        if let Ok(r) = r {
-            r.stop(Duration::from_secs(3));
-        }
-        let gout = g
-            .map(|g| g.stop(Duration::from_secs(3)))
-            .unwrap_or_default();
-        match std::fs::read_to_string(&json)
-            .ok()
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        {
-            Some(mut v) => {
-                v["offered_pps"] = pps.into();
-                println!("latency @ {pps} pps: {}", report::latency_line(&v));
-                res.latency.push(v);
-            }
-            None => {
-                let t: Vec<&str> = gout.lines().collect();
-                res.not_available.push(na(
-                    &format!("L-latency @ {pps} pps"),
-                    &format!(
-                        "mcgen produced no result: {}",
-                        t[t.len().saturating_sub(3)..].join(" | ")
-                    ),
-                ));
-            }
-        }
-        for i in 0..3 {
-            let _ = std::fs::remove_file(sock(i));
-        }
-    }
-}
-
-/// The commit (`-dirty` when tracked files differ from it) and the binary's mtime.
-fn provenance(bin: &std::path::Path) -> (String, String) {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let commit = match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(c) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
-            Some(s) if !s.is_empty() => format!("{c}-dirty"),
-            _ => c,
-        },
-        None => "unknown".into(),
-    };
-    let mtime = std::process::Command::new("date")
-        .arg("-u")
-        .arg("-r")
-        .arg(bin)
-        .arg("+%Y-%m-%dT%H:%M:%SZ")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    (commit, mtime)
-}
-
-fn chrono_like_now() -> String {
-    std::process::Command::new("date")
-        .arg("-u")
-        .arg("+%Y-%m-%dT%H:%M:%SZ")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }

@@ -141,7 +141,7 @@ pub fn mrouter_config(
     for i in 0..=fanout {
         let _ = writeln!(
             y,
-            "  - {{ name: if{i}, port: p{i}, address: 10.0.{}.1/24 }}",
+            "  - {{ name: if{i}, port: p{i}, address: 10.0.{}.1/24, kernel_twin: false }}",
             i + 1
         );
     }

@@ -32,6 +32,7 @@ fn route(oif: u16) -> Route {
     Route {
         counter: dataplane::fib::NO_COUNTER,
         iif: 0,
+        flags: dataplane::fib::EntryFlags::NONE,
         oifs: vec![Oif {
             port: oif,
             ttl_threshold: 1,

@@ -1,5 +1,6 @@
 //! Errors of the IGMP instance's management calls, and the reasons packets are rejected.
 
+use crate::interface::Interface as Iface;
 use serde::Serialize;
 
 /// A management call that changed nothing.
@@ -7,10 +8,10 @@ use serde::Serialize;
 pub enum IgmpError {
     /// The interface is already running IGMP.
     #[error("interface {0} already runs IGMP")]
-    InterfaceExists(u32),
+    InterfaceExists(Iface),
     /// The interface does not run IGMP.
     #[error("interface {0} does not run IGMP")]
-    NoSuchInterface(u32),
+    NoSuchInterface(Iface),
     /// The configured version is not 1, 2 or 3.
     #[error("IGMP version {0} is not 1, 2 or 3")]
     BadVersion(u8),

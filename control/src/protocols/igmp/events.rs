@@ -6,6 +6,7 @@ use super::group::{FilterMode, Group, QueryAction, SourceBudget, Sources};
 use super::instance::Igmp;
 use super::interface::{emit_diff, Interface};
 use super::packet::{self, routable_group, Query, Report};
+use crate::interface::Interface as Iface;
 use crate::protocols::shared::Transmit;
 use dataplane::wire::igmp::{self, RecordType};
 use std::collections::VecDeque;
@@ -18,7 +19,7 @@ impl Igmp {
     /// Leave events their expiry causes).
     pub fn handle_timeout(&mut self, now: Duration) {
         self.deadline.set(None);
-        let ids: Vec<u32> = self.interfaces.keys().copied().collect();
+        let ids: Vec<Iface> = self.interfaces.keys().copied().collect();
         for id in ids {
             let Some(mut i) = self.interfaces.remove(&id) else {
                 continue;
@@ -58,7 +59,7 @@ impl Igmp {
     }
 
     /// A query from `src` (already validated).
-    pub(super) fn process_query(&mut self, now: Duration, iface: u32, src: Ipv4Addr, q: Query) {
+    pub(super) fn process_query(&mut self, now: Duration, iface: Iface, src: Ipv4Addr, q: Query) {
         let Some(i) = self.interfaces.get_mut(&iface) else {
             return;
         };
@@ -115,7 +116,7 @@ impl Igmp {
     }
 
     /// A report or leave from `src` (already validated).
-    pub(super) fn process_report(&mut self, now: Duration, iface: u32, src: Ipv4Addr, r: Report) {
+    pub(super) fn process_report(&mut self, now: Duration, iface: Iface, src: Ipv4Addr, r: Report) {
         let Some(mut i) = self.interfaces.remove(&iface) else {
             return;
         };

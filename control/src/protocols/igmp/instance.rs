@@ -1,15 +1,18 @@
 //! The IGMP instance: per-interface state, the input dispatch and the `poll_*` outputs.
 
-use super::config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
+use super::config::{in_prefix, IgmpConfig, IgmpInterfaceConfig, IgmpSection};
 use super::error::IgmpError;
 use super::interface::{emit_diff, Interface, InterfaceCounters};
 use super::packet::{self, Message};
-use crate::config::Config;
-use crate::interface::interface_id;
-use crate::protocols::shared::{MembershipEvent, ReceivedPacket, ShowView, Transmit};
+use crate::config::{Config, ConfigSection, SectionError, Violation};
+use crate::interface::Interface as Iface;
+use crate::protocols::shared::{
+    MembershipEvent, ReceivedPacket, ReloadRequests, ShowView, StartRequests, Transmit,
+};
 use crate::protocols::{Protocol, Started};
 use dataplane::wire::ipv4;
 use mgm::{ClientId, MgmClient, MS_IP_IGMP};
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -18,7 +21,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Igmp {
     pub(super) config: IgmpConfig,
-    pub(super) interfaces: BTreeMap<u32, Interface>,
+    pub(super) interfaces: BTreeMap<Iface, Interface>,
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<MembershipEvent>,
     pub(super) rng: crate::protocols::jitter::Jitter,
@@ -55,7 +58,7 @@ impl Igmp {
     pub fn add_interface(
         &mut self,
         now: Duration,
-        iface: u32,
+        iface: Iface,
         address: Ipv4Addr,
         prefix_len: u8,
         cfg: IgmpInterfaceConfig,
@@ -116,7 +119,7 @@ impl Igmp {
     /// while this router is the querier the startup sequence runs again (RFC 3376 8.6: Startup
     /// Query Count general queries at the Startup Query Interval), and hosts answer at once
     /// instead of a query interval later. A non-querier waits for the querier as before.
-    pub fn link_up(&mut self, now: Duration, iface: u32) {
+    pub fn link_up(&mut self, now: Duration, iface: Iface) {
         self.deadline.set(None);
         let Some(mut i) = self.interfaces.remove(&iface) else {
             return;
@@ -130,7 +133,7 @@ impl Igmp {
     }
 
     /// Stop IGMP on `iface`: every membership it held is left.
-    pub fn remove_interface(&mut self, iface: u32) -> Result<(), IgmpError> {
+    pub fn remove_interface(&mut self, iface: Iface) -> Result<(), IgmpError> {
         self.deadline.set(None);
         let i = self
             .interfaces
@@ -155,13 +158,13 @@ impl Igmp {
     }
 
     /// A received IGMP message: `igmp` is the IP payload, the other arguments the IP header
-    /// fields the checks need. Every rejection is counted (see [`RejectReason`]); nothing here
+    /// fields the checks need. Every rejection is counted (see [`super::error::RejectReason`]); nothing here
     /// panics on any input.
     #[allow(clippy::too_many_arguments)]
     pub fn handle_packet(
         &mut self,
         now: Duration,
-        iface: u32,
+        iface: Iface,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         ttl: u8,
@@ -266,13 +269,41 @@ impl Protocol for Igmp {
         "interfaces[].igmp"
     }
 
+    /// Every interface it runs on (those with an `igmp` section), as the MGM's IGMP client
+    /// (MS_IP_IGMP), registered after the routing protocols.
+    /// IGMP takes an interface's settings when it starts on the interface (its timers, its
+    /// querier state and its groups' compatibility modes follow from them): a changed `igmp`
+    /// section needs a restart. Applying one in place is not a plain replacement: a
+    /// non-querier runs on the querier's robustness and query interval (RFC 3376 8.1, 8.2;
+    /// `events.rs` writes them over the configured ones), static joins would need their own
+    /// joins and leaves, and a version change the groups' compatibility modes.
+    fn prepare_reload(&self, old: &Config, new: &Config) -> Result<ReloadRequests, String> {
+        for (i, (o, n)) in old.interfaces.iter().zip(&new.interfaces).enumerate() {
+            if o.igmp != n.igmp {
+                return Err(format!(
+                    "`interfaces[{i}].igmp` ({}) changed: IGMP takes an interface's settings when it starts there; restart mrouter to apply that (nothing was changed)",
+                    n.name
+                ));
+            }
+        }
+        Ok(ReloadRequests::default())
+    }
+
+    fn start_requests(&self, _cfg: &Config) -> Result<StartRequests, String> {
+        Ok(StartRequests {
+            interfaces: self.interfaces.keys().copied().collect(),
+            local_membership: true,
+            ..StartRequests::default()
+        })
+    }
+
     /// Every IGMP message the core does not give to a protocol that claims its interface (the
     /// proxy's upstream); those on interfaces without IGMP are counted as such.
-    fn consumes(&self, ip_protocol: u8, _iface: u32) -> bool {
+    fn consumes(&self, ip_protocol: u8, _iface: Iface) -> bool {
         ip_protocol == ipv4::PROTOCOL_IGMP
     }
 
-    fn handle_packet(&mut self, now: Duration, iface: u32, packet: &ReceivedPacket<'_>) {
+    fn handle_packet(&mut self, now: Duration, iface: Iface, packet: &ReceivedPacket<'_>) {
         Igmp::handle_packet(
             self,
             now,
@@ -283,6 +314,10 @@ impl Protocol for Igmp {
             packet.router_alert,
             packet.payload,
         );
+    }
+
+    fn handle_link_up(&mut self, now: Duration, iface: Iface) {
+        Igmp::link_up(self, now, iface);
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
@@ -328,7 +363,7 @@ pub(super) fn start(cfg: &Config, now: Duration) -> Started {
         let Some(g) = &iface.igmp else { continue };
         igmp.add_interface(
             now,
-            interface_id(idx).index,
+            Iface::from_config_index(idx),
             iface.address,
             iface.prefix_len,
             g.clone(),
@@ -336,4 +371,41 @@ pub(super) fn start(cfg: &Config, now: Duration) -> Started {
         .map_err(|e| format!("IGMP on {}: {e}", iface.name))?;
     }
     Ok(Some(Box::new(igmp)))
+}
+
+/// IGMP's part of the config file: an `igmp` section in an interface's mapping (declared by
+/// [`IgmpSection`] in `config.rs`; the hook is here because the model holds
+/// [`IgmpInterfaceConfig`], so `config.rs` cannot name the model).
+pub(super) const SECTION: ConfigSection = ConfigSection {
+    keys: &[],
+    interface_keys: &["igmp"],
+    load,
+    check: crate::config::section::no_check,
+};
+
+/// The keys IGMP reads from the file: each interface's `igmp`, if any.
+#[derive(Debug, Deserialize)]
+struct Sections {
+    #[serde(default)]
+    interfaces: Vec<InterfaceSection>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InterfaceSection {
+    #[serde(default)]
+    igmp: Option<IgmpSection>,
+}
+
+fn load(text: &str, cfg: &mut Config) -> Result<(), SectionError> {
+    let raw: Sections = serde_yaml::from_str(text)?;
+    let ssm_range = cfg.ssm_range;
+    for (i, (iface, section)) in cfg.interfaces.iter_mut().zip(&raw.interfaces).enumerate() {
+        if let Some(section) = &section.igmp {
+            let settings = section
+                .validate(&format!("interfaces[{i}].igmp"), ssm_range)
+                .map_err(|(field, message)| Violation::new(field, message))?;
+            iface.igmp = Some(settings);
+        }
+    }
+    Ok(())
 }

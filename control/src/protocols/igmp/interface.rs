@@ -4,6 +4,7 @@
 use super::config::IgmpInterfaceConfig;
 use super::error::RejectReason;
 use super::group::{FilterMode, Group};
+use crate::interface::Interface as Iface;
 use crate::protocols::shared::MembershipEvent;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -13,7 +14,7 @@ use std::time::Duration;
 /// One interface running IGMP.
 #[derive(Debug, Clone)]
 pub(super) struct Interface {
-    pub id: u32,
+    pub id: Iface,
     pub address: Ipv4Addr,
     pub prefix_len: u8,
     pub cfg: IgmpInterfaceConfig,
@@ -88,7 +89,7 @@ impl Interface {
 /// Queue the Join and Leave events that turn forwarding set `before` into `after`.
 pub(super) fn emit_diff(
     events: &mut VecDeque<MembershipEvent>,
-    iface: u32,
+    iface: Iface,
     group: Ipv4Addr,
     before: &BTreeSet<Option<Ipv4Addr>>,
     after: &BTreeSet<Option<Ipv4Addr>>,

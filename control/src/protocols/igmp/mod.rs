@@ -28,7 +28,6 @@ mod packet;
 mod show;
 
 pub use crate::protocols::shared::{MembershipEvent, Transmit};
-pub(crate) use config::IgmpSection;
 pub use config::{in_prefix, IgmpConfig, IgmpInterfaceConfig};
 pub use error::{IgmpError, RejectReason};
 pub use group::FilterMode;
@@ -40,4 +39,5 @@ pub use show::{GroupInfo, InterfaceInfo, SourceInfo};
 pub const REGISTRATION: crate::protocols::Registration = crate::protocols::Registration {
     name: "igmp",
     start: instance::start,
+    config: instance::SECTION,
 };

@@ -4,6 +4,7 @@
 use super::group::FilterMode;
 use super::instance::Igmp;
 use super::interface::InterfaceCounters;
+use crate::interface::Interface as Iface;
 use serde::Serialize;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InterfaceInfo {
     /// Interface id.
-    pub iface: u32,
+    pub iface: Iface,
     /// Our address.
     pub address: Ipv4Addr,
     /// Our prefix length.
@@ -109,7 +110,7 @@ impl Igmp {
     }
 
     /// The groups with state on `iface` (empty for an unknown interface), by address.
-    pub fn groups(&self, iface: u32, now: Duration) -> Vec<GroupInfo> {
+    pub fn groups(&self, iface: Iface, now: Duration) -> Vec<GroupInfo> {
         let left = |t: Option<Duration>| t.map(|t| t.saturating_sub(now));
         let Some(i) = self.interfaces.get(&iface) else {
             return Vec::new();

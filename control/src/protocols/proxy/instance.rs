@@ -5,12 +5,11 @@
 use super::config::ProxyConfig;
 use super::packet::Membership;
 use crate::config::Config;
-use crate::protocols::shared::{ReceivedPacket, ShowView, Transmit};
+use crate::interface::Interface as Iface;
+use crate::protocols::shared::{ReceivedPacket, ReloadRequests, ShowView, StartRequests, Transmit};
 use crate::protocols::{Protocol, Started};
 use dataplane::wire::ipv4;
-use mgm::{
-    ClientId, InterfaceId, Mgm, MgmClient, PruneAlert, RouteInfo, RpfRequest, SourceGroupEntry,
-};
+use mgm::{ClientId, Mgm, MgmClient, PruneAlert, RouteInfo, RpfRequest, Scope, SourceGroupEntry};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -118,7 +117,7 @@ impl IgmpProxy {
     }
 
     /// The upstream interface.
-    pub fn upstream(&self) -> u32 {
+    pub fn upstream(&self) -> Iface {
         self.cfg.upstream
     }
 
@@ -188,7 +187,7 @@ impl MgmClient for IgmpProxy {
     /// sender's flow off (one IIF per (S,G)), so the route's interface stands and the upstream
     /// copies are dropped as `wrong_interface`.
     fn rpf(&mut self, _mgm: &Mgm, request: &mut RpfRequest<'_>) {
-        let up = InterfaceId::new(self.cfg.upstream);
+        let up = self.cfg.upstream.id();
         if request.iif == up || self.on_local_subnet(request.source) {
             return;
         }
@@ -223,12 +222,41 @@ impl Protocol for IgmpProxy {
         "igmp_proxy"
     }
 
+    /// The upstream interface, with (*,*) there, so every MFE also forwards upstream (RFC 4605
+    /// 4.2: traffic from downstream sources goes up) while the join and prune alerts from
+    /// downstream membership tell it what to report. Sources not on a connected subnet (and
+    /// not covered by an `rpf_routes` entry) are expected upstream: a default RPF route.
+    fn start_requests(&self, cfg: &Config) -> Result<StartRequests, String> {
+        let up = self.cfg.upstream;
+        let default_route = !cfg.rpf_routes.iter().any(|r| r.prefix_len == 0);
+        Ok(StartRequests {
+            interfaces: vec![up],
+            interface_memberships: vec![(Scope::All, up)],
+            rpf_routes: default_route
+                .then_some((Ipv4Addr::UNSPECIFIED, 0, up, Ipv4Addr::UNSPECIFIED))
+                .into_iter()
+                .collect(),
+            ..StartRequests::default()
+        })
+    }
+
+    /// The proxy takes its settings at start: a changed `igmp_proxy` section needs a restart
+    /// (its upstream interface's ownership and (*,*) membership, its host state there).
+    fn prepare_reload(&self, old: &Config, new: &Config) -> Result<ReloadRequests, String> {
+        if old.igmp_proxy != new.igmp_proxy {
+            return Err(
+                "`igmp_proxy` changed: restart mrouter to apply that (nothing was changed)".into(),
+            );
+        }
+        Ok(ReloadRequests::default())
+    }
+
     /// IGMP on the upstream interface, where the proxy is a host.
-    fn consumes(&self, ip_protocol: u8, iface: u32) -> bool {
+    fn consumes(&self, ip_protocol: u8, iface: Iface) -> bool {
         ip_protocol == ipv4::PROTOCOL_IGMP && iface == self.cfg.upstream
     }
 
-    fn handle_packet(&mut self, now: Duration, _iface: u32, packet: &ReceivedPacket<'_>) {
+    fn handle_packet(&mut self, now: Duration, _iface: Iface, packet: &ReceivedPacket<'_>) {
         IgmpProxy::handle_packet(self, now, packet.src, packet.payload);
     }
 

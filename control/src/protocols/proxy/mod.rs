@@ -38,4 +38,5 @@ pub use show::{ProxyGroup, ProxyInfo};
 pub const REGISTRATION: crate::protocols::Registration = crate::protocols::Registration {
     name: "igmp-proxy",
     start: instance::start,
+    config: config::SECTION,
 };

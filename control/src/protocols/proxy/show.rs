@@ -1,6 +1,7 @@
 //! The proxy's state as show data (`mrouterctl show igmp proxy`).
 
 use super::instance::{IgmpProxy, ProxyCounters};
+use crate::interface::Interface as Iface;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ pub struct ProxyGroup {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProxyInfo {
     /// Upstream interface index (MGM).
-    pub upstream: u32,
+    pub upstream: Iface,
     /// Our address upstream.
     pub address: Ipv4Addr,
     /// The version reports go out in now (3, or 2/1 while an older querier is present).

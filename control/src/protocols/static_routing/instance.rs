@@ -1,7 +1,8 @@
 //! The static routing protocol's state: the routes, and its MGM callbacks.
 
+use super::start::start_requests;
 use crate::config::Config;
-use crate::protocols::shared::ShowView;
+use crate::protocols::shared::{ReloadRequests, ShowView, StartRequests};
 use crate::protocols::{Protocol, Started};
 use mgm::{ClientId, InterfaceId, Mgm, MgmClient, OifEntry, RpfRequest};
 use std::collections::HashMap;
@@ -85,6 +86,18 @@ impl Protocol for StaticRouting {
 
     fn config_section(&self) -> &'static str {
         "routes"
+    }
+
+    fn start_requests(&self, cfg: &Config) -> Result<StartRequests, String> {
+        start_requests(cfg)
+    }
+
+    fn prepare_reload(&self, old: &Config, new: &Config) -> Result<ReloadRequests, String> {
+        super::reload::prepare(old, new)
+    }
+
+    fn commit_reload(&mut self, _now: Duration, new: &Config) {
+        *self = StaticRouting::from_config(new);
     }
 
     fn show(&self, _now: Duration) -> Vec<ShowView> {

@@ -14,14 +14,17 @@
 
 mod config;
 mod instance;
+mod reload;
 mod show;
+mod start;
 
-pub use config::memberships;
 pub use instance::{StaticRoute, StaticRouting, STATIC_PROTOCOL};
 pub use show::StaticRouteInfo;
+pub use start::{memberships, start_requests};
 
 /// The registry's line for static routing.
 pub const REGISTRATION: crate::protocols::Registration = crate::protocols::Registration {
     name: "static",
     start: instance::start,
+    config: config::SECTION,
 };

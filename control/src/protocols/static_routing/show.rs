@@ -1,6 +1,7 @@
 //! The static routes as show data.
 
 use super::instance::StaticRouting;
+use crate::interface::Interface;
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
@@ -11,10 +12,10 @@ pub struct StaticRouteInfo {
     pub source: Option<Ipv4Addr>,
     /// Group.
     pub group: Ipv4Addr,
-    /// Incoming interface (MGM index).
-    pub iif: u32,
-    /// Outgoing interfaces (MGM index) with their TTL thresholds.
-    pub oifs: Vec<(u32, u8)>,
+    /// Incoming interface (`None`: none).
+    pub iif: Option<Interface>,
+    /// Outgoing interfaces with their TTL thresholds.
+    pub oifs: Vec<(Interface, u8)>,
 }
 
 impl StaticRouting {
@@ -26,8 +27,12 @@ impl StaticRouting {
             .map(|(&(source, group), r)| StaticRouteInfo {
                 source: (!source.is_unspecified()).then_some(source),
                 group,
-                iif: r.iif.index,
-                oifs: r.oifs.iter().map(|(i, t)| (i.index, *t)).collect(),
+                iif: Interface::from_id(r.iif),
+                oifs: r
+                    .oifs
+                    .iter()
+                    .filter_map(|&(i, t)| Some((Interface::from_id(i)?, t)))
+                    .collect(),
             })
             .collect();
         out.sort_by_key(|r| (r.group, r.source));

@@ -1,0 +1,155 @@
+//! The macros of RFC 7761 4.1.6 and 4.5 that the machines react to, over the state of one
+//! group. Assert is not built yet: `lost_assert` is false and AssertWinner is never us, so
+//! pim_include is "DR and a local member".
+
+use std::collections::BTreeSet;
+
+use super::state::{GroupState, Interfaces, SourceState};
+use super::types::{Iface, Neighbor};
+
+/// A set of interfaces.
+pub type IfaceSet = BTreeSet<Iface>;
+
+/// lost_assert(*,G,I), lost_assert(S,G,I), lost_assert(S,G,rpt,I): false until Assert exists.
+pub fn lost_assert(_iface: Iface) -> bool {
+    false
+}
+
+fn is_dr(ifaces: &Interfaces, iface: Iface) -> bool {
+    ifaces.get(&iface).is_some_and(|p| p.is_dr)
+}
+
+/// joins(*,G): interfaces in Join or Prune-Pending.
+pub fn joins_star(g: &GroupState) -> IfaceSet {
+    g.downstream
+        .iter()
+        .filter(|(_, d)| d.is_joined())
+        .map(|(i, _)| *i)
+        .collect()
+}
+
+/// joins(S,G).
+pub fn joins_sg(s: &SourceState) -> IfaceSet {
+    s.downstream
+        .iter()
+        .filter(|(_, d)| d.is_joined())
+        .map(|(i, _)| *i)
+        .collect()
+}
+
+/// prunes(S,G,rpt): interfaces in Pruned or PruneTmp.
+pub fn prunes_sg_rpt(s: &SourceState) -> IfaceSet {
+    s.rpt
+        .iter()
+        .filter(|(_, r)| r.is_pruned())
+        .map(|(i, _)| *i)
+        .collect()
+}
+
+/// pim_include(*,G): where we are DR (and did not lose an assert) and a member asked for G.
+pub fn pim_include_star(ifaces: &Interfaces, g: &GroupState) -> IfaceSet {
+    g.local
+        .iter()
+        .copied()
+        .filter(|i| is_dr(ifaces, *i) && !lost_assert(*i))
+        .collect()
+}
+
+/// pim_include(S,G).
+pub fn pim_include_sg(ifaces: &Interfaces, s: &SourceState) -> IfaceSet {
+    s.local_include
+        .iter()
+        .copied()
+        .filter(|i| is_dr(ifaces, *i) && !lost_assert(*i))
+        .collect()
+}
+
+/// pim_exclude(S,G).
+pub fn pim_exclude_sg(ifaces: &Interfaces, s: &SourceState) -> IfaceSet {
+    s.local_exclude
+        .iter()
+        .copied()
+        .filter(|i| is_dr(ifaces, *i) && !lost_assert(*i))
+        .collect()
+}
+
+/// immediate_olist(*,G) = joins(*,G) (+) pim_include(*,G) (-) lost_assert(*,G).
+pub fn immediate_olist_star(ifaces: &Interfaces, g: &GroupState) -> IfaceSet {
+    let mut set = joins_star(g);
+    set.extend(pim_include_star(ifaces, g));
+    set.retain(|i| !lost_assert(*i));
+    set
+}
+
+/// immediate_olist(S,G) = joins(S,G) (+) pim_include(S,G) (-) lost_assert(S,G).
+pub fn immediate_olist_sg(ifaces: &Interfaces, s: &SourceState) -> IfaceSet {
+    let mut set = joins_sg(s);
+    set.extend(pim_include_sg(ifaces, s));
+    set.retain(|i| !lost_assert(*i));
+    set
+}
+
+/// inherited_olist(S,G,rpt) = (joins(*,G) (-) prunes(S,G,rpt)) (+) (pim_include(*,G) (-)
+/// pim_exclude(S,G)) (-) (lost_assert(*,G) (+) lost_assert(S,G,rpt)).
+pub fn inherited_olist_sg_rpt(ifaces: &Interfaces, g: &GroupState, s: &SourceState) -> IfaceSet {
+    let prunes = prunes_sg_rpt(s);
+    let exclude = pim_exclude_sg(ifaces, s);
+    let mut set: IfaceSet = joins_star(g).difference(&prunes).copied().collect();
+    set.extend(pim_include_star(ifaces, g).difference(&exclude));
+    set.retain(|i| !lost_assert(*i));
+    set
+}
+
+/// inherited_olist(S,G) = inherited_olist(S,G,rpt) (+) immediate_olist(S,G).
+pub fn inherited_olist_sg(ifaces: &Interfaces, g: &GroupState, s: &SourceState) -> IfaceSet {
+    let mut set = inherited_olist_sg_rpt(ifaces, g, s);
+    set.extend(immediate_olist_sg(ifaces, s));
+    set
+}
+
+/// JoinDesired(*,G) = immediate_olist(*,G) != NULL. (4.5.6; the RP is known, checked by the
+/// driver: without RP(G) there is no one to join.)
+pub fn join_desired_star(ifaces: &Interfaces, g: &GroupState) -> bool {
+    !immediate_olist_star(ifaces, g).is_empty()
+}
+
+/// JoinDesired(S,G) = immediate_olist(S,G) != NULL OR (KeepaliveTimer(S,G) running AND
+/// inherited_olist(S,G) != NULL) (4.5.7).
+pub fn join_desired_sg(ifaces: &Interfaces, g: &GroupState, s: &SourceState) -> bool {
+    !immediate_olist_sg(ifaces, s).is_empty()
+        || (s.keepalive.is_some() && !inherited_olist_sg(ifaces, g, s).is_empty())
+}
+
+/// RPTJoinDesired(G) = JoinDesired(*,G) (4.5.9; no (*,*,RP) in RFC 7761).
+pub fn rpt_join_desired(ifaces: &Interfaces, g: &GroupState) -> bool {
+    join_desired_star(ifaces, g)
+}
+
+/// PruneDesired(S,G,rpt) = RPTJoinDesired(G) AND (inherited_olist(S,G,rpt) == NULL OR
+/// (SPTbit(S,G) AND RPF'(*,G) != RPF'(S,G))) (4.5.9).
+pub fn prune_desired_sg_rpt(
+    ifaces: &Interfaces,
+    g: &GroupState,
+    s: &SourceState,
+    rpf_star: Option<Neighbor>,
+    rpf_sg: Option<Neighbor>,
+) -> bool {
+    rpt_join_desired(ifaces, g)
+        && (inherited_olist_sg_rpt(ifaces, g, s).is_empty() || (s.spt_bit && rpf_star != rpf_sg))
+}
+
+/// Whether a Join(*,G) to RPF'(*,G) carries Prune(S,G,rpt) for `s` (4.5.8).
+pub fn periodic_rpt_prune(
+    ifaces: &Interfaces,
+    g: &GroupState,
+    s: &SourceState,
+    rpf_star: Option<Neighbor>,
+    rpf_sg: Option<Neighbor>,
+) -> bool {
+    if s.spt_bit {
+        rpf_star != rpf_sg
+    } else {
+        // The third case, RPF'(*,G) != RPF'(S,G,rpt), needs an (S,G) Assert: not built yet.
+        inherited_olist_sg_rpt(ifaces, g, s).is_empty()
+    }
+}

@@ -1,0 +1,361 @@
+//! PIM's join/prune machines wired into the router, on the fake data plane with the real MGM
+//! and IGMP: an IGMPv3 source-specific member on a PIM interface becomes an (S,G) Join to
+//! the RPF neighbour (from the RIB) and a Prune when it leaves; a downstream router's Join
+//! makes its interface an outgoing one in the entry; Join/Prune from a non-neighbour is
+//! dropped and counted; a directly connected source is joined from no one.
+
+mod core_support;
+
+use control::protocols::pim::Pim;
+use core_support::*;
+use dataplane::wire::igmp::{GroupRecordRepr, RecordType, Repr as Igmp};
+use dataplane::wire::pim::{
+    EncodedGroup, EncodedSource, GroupSet, Hello, JoinPrune, Repr, ALL_PIM_ROUTERS,
+};
+use dataplane::wire::{ether, ipv4};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// if0 10.0.1.1/24 plain; if1 10.0.2.1/24 PIM and IGMPv3 (hosts, maybe a downstream
+/// router); if2 10.0.3.1/24 PIM toward the upstream router 10.0.3.2, the RPF route to the
+/// sources of 10.9.0.0/16.
+fn text() -> String {
+    three_ports(
+        ", pim: { hello_interval: 2 }, igmp: { version: 3 }",
+        "rpf_routes:\n  - { prefix: 10.9.0.0/16, interface: if2, next_hop: 10.0.3.2 }",
+    )
+    .replace(
+        "address: 10.0.3.1/24 }",
+        "address: 10.0.3.1/24, pim: { enable: true } }",
+    )
+}
+
+const UPSTREAM: Ipv4Addr = Ipv4Addr::new(10, 0, 3, 2);
+const S: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 5);
+const G: Ipv4Addr = Ipv4Addr::new(232, 1, 1, 1);
+
+/// A PIM message from `src` as a worker punts it.
+fn pim_frame(src: Ipv4Addr, msg: Repr<'_>) -> Vec<u8> {
+    let payload = msg.to_bytes();
+    let mut ip = vec![0u8; ipv4::HEADER_LEN + payload.len()];
+    ipv4::Repr {
+        src_addr: src,
+        dst_addr: ALL_PIM_ROUTERS,
+        protocol: ipv4::PROTOCOL_PIM,
+        payload_len: payload.len(),
+        ttl: 1,
+        dscp_ecn: 0xc0,
+    }
+    .emit(&mut ipv4::Packet::new_unchecked(&mut ip[..]));
+    ip[ipv4::HEADER_LEN..].copy_from_slice(&payload);
+    let mut f = Vec::new();
+    f.extend_from_slice(&ether::multicast_mac(ALL_PIM_ROUTERS).0);
+    f.extend_from_slice(&[2, 0, 0, 0, 0, 9]);
+    f.extend_from_slice(&ether::ETHERTYPE_IPV4.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f
+}
+
+fn hello() -> Hello {
+    Hello {
+        holdtime: Some(105),
+        generation_id: Some(7),
+        ..Hello::default()
+    }
+}
+
+/// The Join/Prune messages sent on `port` since `since`, with their IP source, destination
+/// and TTL checked.
+fn join_prunes(r: &Router, port: u16, since: Duration) -> Vec<JoinPrune> {
+    r.dp.sent
+        .iter()
+        .filter(|(t, p, _)| *p == port && *t >= since)
+        .filter_map(|(_, _, f)| {
+            let eth = ether::Frame::new_checked(f.as_slice()).ok()?;
+            let ip = ipv4::Packet::new_checked(eth.payload()).ok()?;
+            if ip.protocol() != ipv4::PROTOCOL_PIM {
+                return None;
+            }
+            match Repr::parse_bytes(ip.payload()).ok()? {
+                Repr::JoinPrune(jp) => {
+                    assert_eq!((ip.dst_addr(), ip.ttl()), (ALL_PIM_ROUTERS, 1));
+                    assert_eq!(ip.src_addr(), ip_of(port));
+                    Some(jp)
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn ip_of(port: u16) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, port as u8 + 1, 1)
+}
+
+/// (joins, prunes) of group `g` in `msgs`, as source addresses.
+fn entries(msgs: &[JoinPrune], g: Ipv4Addr) -> (Vec<Ipv4Addr>, Vec<Ipv4Addr>) {
+    let sets = msgs
+        .iter()
+        .flat_map(|m| &m.groups)
+        .filter(|s| s.group.addr == g);
+    let (mut j, mut p) = (Vec::new(), Vec::new());
+    for s in sets {
+        j.extend(s.joins.iter().map(|e| e.addr));
+        p.extend(s.prunes.iter().map(|e| e.addr));
+    }
+    (j, p)
+}
+
+fn report(record_type: RecordType, sources: Vec<Ipv4Addr>) -> Igmp {
+    Igmp::ReportV3 {
+        records: vec![GroupRecordRepr {
+            record_type,
+            group: G,
+            sources,
+        }],
+    }
+}
+
+fn pim(r: &Router) -> &Pim {
+    r.core.protocols().get::<Pim>().unwrap()
+}
+
+/// The router with the upstream router as a neighbour on if2.
+fn router() -> Router {
+    let mut r = Router::new(&text());
+    r.advance(secs(1));
+    r.dp.punted
+        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
+    r.input();
+    assert!(pim(&r)
+        .interface(iface(2))
+        .unwrap()
+        .neighbor(UPSTREAM)
+        .is_some());
+    r
+}
+
+fn iface(i: usize) -> control::interface::Interface {
+    control::interface::Interface::from_config_index(i)
+}
+
+#[test]
+fn a_source_specific_member_is_joined_upstream_and_pruned_when_it_leaves() {
+    let mut r = router();
+    let t = r.now;
+    r.igmp_from_host(
+        1,
+        ip("10.0.2.9"),
+        ip("224.0.0.22"),
+        report(RecordType::AllowNewSources, vec![S]),
+    );
+    r.input();
+    r.advance(ms(100));
+    let sent = join_prunes(&r, 2, t);
+    assert_eq!(sent.len(), 1, "one Join at once: {sent:?}");
+    assert_eq!(sent[0].upstream_neighbor, UPSTREAM);
+    assert_eq!(sent[0].holdtime, 210);
+    assert_eq!(entries(&sent, G), (vec![S], vec![]));
+    assert_eq!(sent[0].groups[0].joins[0], EncodedSource::sg(S));
+    assert!(join_prunes(&r, 1, t).is_empty(), "nothing downstream");
+    // The show view has the entry: joined toward the upstream router, if1's member.
+    let rows = pim(&r).join_infos(r.now);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!((row.source, row.group), (Some(S), G));
+    assert_eq!((row.upstream_neighbor, row.joined), (Some(UPSTREAM), true));
+    assert_eq!(row.rpf_iface, Some(iface(2)));
+    assert_eq!(
+        (row.local.clone(), row.oifs.clone()),
+        (vec![iface(1)], vec![iface(1)])
+    );
+
+    // The source's traffic arrives from upstream and reaches the member.
+    r.miss(S, G, 2);
+    r.input();
+    assert_eq!(r.dp.entry(S, G).map(|e| e.iif), Some(2));
+    assert_eq!(r.dp.oifs(S, G), Some(vec![(1, 1)]));
+
+    // Periodic Joins keep the upstream state (t_periodic, 60 s).
+    let t = r.now;
+    r.advance(secs(61));
+    assert_eq!(
+        entries(&join_prunes(&r, 2, t), G).0,
+        vec![S],
+        "periodic join"
+    );
+
+    // The host leaves: IGMP's source-specific query round, then the Prune.
+    let t = r.now;
+    r.igmp_from_host(
+        1,
+        ip("10.0.2.9"),
+        ip("224.0.0.22"),
+        report(RecordType::BlockOldSources, vec![S]),
+    );
+    r.input();
+    r.advance(secs(5));
+    let sent = join_prunes(&r, 2, t);
+    assert_eq!(entries(&sent, G), (vec![], vec![S]), "{sent:?}");
+    assert!(pim(&r).tib().groups().get(&G).is_none(), "no state left");
+    assert!(pim(&r).join_prune_sent() >= 3);
+}
+
+#[test]
+fn a_downstream_routers_join_makes_its_interface_an_outgoing_one() {
+    let mut r = router();
+    let down = ip("10.0.2.7");
+    r.dp.punted
+        .push_back((1, pim_frame(down, Repr::Hello(hello()))));
+    r.input();
+    let join = |prune: bool| JoinPrune {
+        upstream_neighbor: ip("10.0.2.1"),
+        holdtime: 210,
+        groups: vec![GroupSet {
+            group: EncodedGroup::host(G),
+            joins: if prune {
+                vec![]
+            } else {
+                vec![EncodedSource::sg(S)]
+            },
+            prunes: if prune {
+                vec![EncodedSource::sg(S)]
+            } else {
+                vec![]
+            },
+        }],
+    };
+    let t = r.now;
+    r.dp.punted
+        .push_back((1, pim_frame(down, Repr::JoinPrune(join(false)))));
+    r.input();
+    assert_eq!(entries(&join_prunes(&r, 2, t), G), (vec![S], vec![]));
+    r.miss(S, G, 2);
+    r.input();
+    assert_eq!(r.dp.oifs(S, G), Some(vec![(1, 1)]), "the joined interface");
+
+    // Its Prune (only neighbour on if1: no override wait) takes if1 out and prunes upstream.
+    r.advance(ms(10));
+    let t = r.now;
+    r.dp.punted
+        .push_back((1, pim_frame(down, Repr::JoinPrune(join(true)))));
+    r.input();
+    r.advance(ms(100));
+    assert_eq!(entries(&join_prunes(&r, 2, t), G), (vec![], vec![S]));
+    assert_eq!(r.dp.oifs(S, G).unwrap_or_default(), vec![]);
+}
+
+#[test]
+fn join_prune_from_a_non_neighbour_is_dropped_and_counted() {
+    let mut r = router();
+    let stranger = ip("10.0.2.66");
+    let jp = JoinPrune {
+        upstream_neighbor: ip("10.0.2.1"),
+        holdtime: 210,
+        groups: vec![GroupSet {
+            group: EncodedGroup::host(G),
+            joins: vec![EncodedSource::sg(S)],
+            prunes: vec![],
+        }],
+    };
+    let t = r.now;
+    r.dp.punted
+        .push_back((1, pim_frame(stranger, Repr::JoinPrune(jp))));
+    r.input();
+    r.advance(ms(100));
+    assert_eq!(pim(&r).join_prune_not_neighbor(), 1);
+    let rejected = &pim(&r).interface(iface(1)).unwrap().counters.rejected;
+    assert_eq!(
+        rejected.get(&control::protocols::pim::RejectReason::NotNeighbor),
+        Some(&1)
+    );
+    assert!(join_prunes(&r, 2, t).is_empty());
+    assert!(pim(&r).tib().groups().is_empty());
+}
+
+#[test]
+fn a_directly_connected_source_or_one_without_a_pim_neighbour_is_joined_from_no_one() {
+    let mut r = Router::new(&text());
+    r.advance(secs(1));
+    let t = r.now;
+    // 10.0.3.7 is on if2's subnet; 10.9.0.5's next hop has not said Hello yet.
+    for s in [ip("10.0.3.7"), S] {
+        let rec = GroupRecordRepr {
+            record_type: RecordType::AllowNewSources,
+            group: G,
+            sources: vec![s],
+        };
+        let msg = Igmp::ReportV3 { records: vec![rec] };
+        r.igmp_from_host(1, ip("10.0.2.9"), ip("224.0.0.22"), msg);
+    }
+    r.input();
+    r.advance(secs(2));
+    assert!(join_prunes(&r, 2, t).is_empty());
+    // The next hop says Hello: the Join for S goes at once, still none for the connected one.
+    let t = r.now;
+    r.dp.punted
+        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
+    r.input();
+    r.advance(ms(100));
+    let sent = join_prunes(&r, 2, t);
+    assert_eq!(entries(&sent, G), (vec![S], vec![]), "{sent:?}");
+    // The connected source's traffic still reaches the member.
+    r.miss(ip("10.0.3.7"), G, 2);
+    r.input();
+    assert_eq!(r.dp.oifs(ip("10.0.3.7"), G), Some(vec![(1, 1)]));
+}
+
+#[test]
+fn an_any_source_member_is_joined_toward_the_static_rp() {
+    // The RP is the upstream router itself (connected on if2, a PIM neighbour): the
+    // Join(*,G) names it and goes to it.
+    let text = text().replace(
+        "rpf_routes:",
+        "pim:\n  rp:\n    - { address: 10.0.3.2, groups: 239.0.0.0/8 }\nrpf_routes:",
+    );
+    let mut r = Router::new(&text);
+    r.advance(secs(1));
+    r.dp.punted
+        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
+    r.input();
+    let g = ip("239.1.2.3");
+    let t = r.now;
+    let rec = GroupRecordRepr {
+        record_type: RecordType::ChangeToExclude,
+        group: g,
+        sources: vec![],
+    };
+    r.igmp_from_host(
+        1,
+        ip("10.0.2.9"),
+        ip("224.0.0.22"),
+        Igmp::ReportV3 { records: vec![rec] },
+    );
+    r.input();
+    r.advance(ms(100));
+    let sent = join_prunes(&r, 2, t);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].upstream_neighbor, UPSTREAM);
+    assert_eq!(
+        sent[0].groups[0].joins,
+        vec![EncodedSource::star_g(UPSTREAM)]
+    );
+    let rows = pim(&r).join_infos(r.now);
+    assert_eq!((rows[0].source, rows[0].rp), (None, Some(UPSTREAM)));
+    // An SSM group with an any-source member: no (*,G) state, nothing sent.
+    let t = r.now;
+    let rec = GroupRecordRepr {
+        record_type: RecordType::ChangeToExclude,
+        group: G,
+        sources: vec![],
+    };
+    r.igmp_from_host(
+        1,
+        ip("10.0.2.9"),
+        ip("224.0.0.22"),
+        Igmp::ReportV3 { records: vec![rec] },
+    );
+    r.input();
+    r.advance(ms(100));
+    assert!(join_prunes(&r, 2, t).is_empty());
+}
