@@ -501,6 +501,8 @@ pub fn pim_joins(cfg: &Config, core: &ControlCore) -> Vec<PimJoinView> {
                 .collect(),
             local: j.local.into_iter().map(name).collect(),
             oifs: j.oifs.into_iter().map(name).collect(),
+            spt_bit: j.spt_bit,
+            keepalive_secs: j.keepalive.map(|d| d.as_secs_f64()),
         })
         .collect()
 }

@@ -404,6 +404,8 @@ fn pim_join_rows_show_upstream_and_downstream() {
         downstream: vec!["if0:prune_pending".into()],
         local: vec!["if2".into()],
         oifs: vec!["if0".into(), "if2".into()],
+        spt_bit: true,
+        keepalive_secs: Some(205.0),
     };
     let star = PimJoinView {
         source: "*".into(),
@@ -416,6 +418,8 @@ fn pim_join_rows_show_upstream_and_downstream() {
         downstream: vec![],
         local: vec![],
         oifs: vec![],
+        spt_bit: false,
+        keepalive_secs: None,
     };
     let text = pim_joins(&[sg, star]);
     assert_eq!(
@@ -427,12 +431,14 @@ fn pim_join_rows_show_upstream_and_downstream() {
             "10.0.2.3",
             "yes",
             "00:00:42",
+            "yes",
+            "00:03:25",
             "if0:prune_pending,if2:igmp",
             "if0,if2"
         ]
     );
     assert_eq!(
         cells(&text, "*"),
-        ["*", "239.1.1.1", "-", "-", "no", "-", "-", "-"]
+        ["*", "239.1.1.1", "-", "-", "no", "-", "-", "-", "-", "-"]
     );
 }

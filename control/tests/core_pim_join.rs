@@ -197,6 +197,11 @@ fn a_source_specific_member_is_joined_upstream_and_pruned_when_it_leaves() {
     r.advance(secs(5));
     let sent = join_prunes(&r, 2, t);
     assert_eq!(entries(&sent, G), (vec![], vec![S]), "{sent:?}");
+    // The source's traffic (the entry's creation) started the Keepalive Timer (4.2): the
+    // (S,G) state, pruned, stays until it runs out, 210 s after that first packet.
+    let rows = pim(&r).join_infos(r.now);
+    assert!(rows.iter().all(|j| !j.joined), "{rows:?}");
+    r.advance(secs(150));
     assert!(pim(&r).tib().groups().get(&G).is_none(), "no state left");
     assert!(pim(&r).join_prune_sent() >= 3);
 }
@@ -358,4 +363,116 @@ fn an_any_source_member_is_joined_toward_the_static_rp() {
     r.input();
     r.advance(ms(100));
     assert!(join_prunes(&r, 2, t).is_empty());
+}
+
+/// The router with 239.0.0.0/8's RP at the upstream router, `extra` in the global `pim:`
+/// section, the upstream router a neighbour on if2, and a host on if1 joined to `g` for any
+/// source; returns it with the time of the join.
+fn rp_router(extra: &str, g: Ipv4Addr) -> Router {
+    let text = text().replace(
+        "rpf_routes:",
+        &format!(
+            "pim:\n  rp:\n    - {{ address: 10.0.3.2, groups: 239.0.0.0/8 }}\n{extra}rpf_routes:"
+        ),
+    );
+    let mut r = Router::new(&text);
+    r.advance(secs(1));
+    r.dp.punted
+        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
+    r.input();
+    let rec = GroupRecordRepr {
+        record_type: RecordType::ChangeToExclude,
+        group: g,
+        sources: vec![],
+    };
+    r.igmp_from_host(
+        1,
+        ip("10.0.2.9"),
+        ip("224.0.0.22"),
+        Igmp::ReportV3 { records: vec![rec] },
+    );
+    r.input();
+    r.advance(ms(100));
+    r
+}
+
+fn sg_row(r: &Router, s: Ipv4Addr, g: Ipv4Addr) -> Option<control::protocols::pim::JoinInfo> {
+    pim(r)
+        .join_infos(r.now)
+        .into_iter()
+        .find(|j| j.source == Some(s) && j.group == g)
+}
+
+/// RFC 7761 4.2: the last hop switches to the SPT at the first packet of a source down the
+/// shared tree (the MGM's creation alert): an (S,G) Join toward the source with a running
+/// Keepalive Timer; the traffic the counter sweep sees restarts the timer and sets the SPT
+/// bit; with no more traffic the timer runs out and the (S,G) Join ends with a Prune while
+/// the (*,G) join stays.
+#[test]
+fn the_last_hop_switches_to_the_spt_at_the_first_packet_and_keeps_it_while_data_flows() {
+    let g = ip("239.1.2.3");
+    let mut r = rp_router("", g);
+    let t = r.now;
+    r.miss(S, g, 2);
+    r.input();
+    r.advance(ms(100));
+    assert_eq!(
+        r.dp.oifs(S, g),
+        Some(vec![(1, 1)]),
+        "the member gets the data"
+    );
+    let sent = join_prunes(&r, 2, t);
+    assert_eq!(entries(&sent, g), (vec![S], vec![]), "(S,G) Join: {sent:?}");
+    let row = sg_row(&r, S, g).expect("(S,G) state");
+    assert_eq!((row.upstream_neighbor, row.joined), (Some(UPSTREAM), true));
+    assert!(!row.spt_bit, "no data seen on the SPT yet");
+    assert!(row.keepalive.is_some_and(|k| k > secs(209)));
+
+    // Traffic: counted by the workers, seen by the sweep within a second or so.
+    for _ in 0..5 {
+        r.dp.count(S, g, 100, 500);
+        r.advance(secs(1));
+        r.input();
+    }
+    let row = sg_row(&r, S, g).unwrap();
+    assert!(row.spt_bit, "data on the SPT: {row:?}");
+    assert!(
+        row.keepalive.is_some_and(|k| k > secs(207)),
+        "restarted by the traffic: {row:?}"
+    );
+
+    // The source stops: 210 s later the (S,G) state ends with a Prune; (*,G) stays joined.
+    let t = r.now;
+    r.advance(secs(212));
+    let sent = join_prunes(&r, 2, t);
+    assert!(entries(&sent, g).1.contains(&S), "(S,G) Prune: {sent:?}");
+    assert!(sg_row(&r, S, g).is_none(), "no (S,G) state left");
+    let rows = pim(&r).join_infos(r.now);
+    assert!(
+        rows.iter().any(|j| j.source.is_none() && j.joined),
+        "(*,G) still joined: {rows:?}"
+    );
+}
+
+/// With `spt_switchover: never` the last hop stays on the shared tree: no (S,G) Join.
+#[test]
+fn with_spt_switchover_never_the_last_hop_stays_on_the_shared_tree() {
+    let g = ip("239.1.2.3");
+    let mut r = rp_router("  spt_switchover: never\n", g);
+    let t = r.now;
+    r.miss(S, g, 2);
+    r.input();
+    for _ in 0..3 {
+        r.dp.count(S, g, 100, 500);
+        r.advance(secs(1));
+        r.input();
+    }
+    assert_eq!(
+        r.dp.oifs(S, g),
+        Some(vec![(1, 1)]),
+        "the member gets the data"
+    );
+    let sent = join_prunes(&r, 2, t);
+    assert!(entries(&sent, g).0.is_empty(), "no (S,G) Join: {sent:?}");
+    assert!(sg_row(&r, S, g).is_none());
 }

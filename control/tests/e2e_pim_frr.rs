@@ -8,7 +8,10 @@
 //! - (7) FRR's pimd dies without a goodbye: mrouter drops it when its holdtime (7 s) runs out;
 //! - pimd restarts within its holdtime: mrouter sees a new Generation ID (a restart, RFC 7761
 //!   4.3.1), keeps the neighbour and answers with a Hello, and FRR lists mrouter again;
-//!   FRR's DR priority going up makes FRR the DR on mrouter's side.
+//!   FRR's DR priority going up makes FRR the DR on mrouter's side;
+//! - (6) SSM: an IGMPv3 (S,G) member behind mrouter is joined through FRR;
+//! - (2) FRR as RP: an any-source member's (*,G) Join, a source behind FRR down the shared
+//!   tree, and mrouter's switch to the SPT at the first packet.
 //!
 //! Hellos every 2 s on both sides keep the test short; waits are generous (shared machine).
 //! Needs root, FRR and user-mode-linux (scripts/setup.sh installs them).
@@ -389,16 +392,21 @@ fn an_igmpv3_source_specific_member_behind_mrouter_is_joined_through_frr() {
 
 const ASM_GROUP: &str = "239.1.2.3";
 
-/// (2, first half) FRR is the RP (`ip pim rp 10.0.2.3 239.0.0.0/8`, and mrouter's static RP
-/// the same): host h2 behind mrouter joins 239.1.2.3 for any source; mrouter's Join(*,G)
-/// goes to FRR, whose `show ip pim join json` has the (*,G) join on vec0; when h2 leaves, the
-/// Prune(*,G) ends it. (No source, no SPT switch here.)
+/// (2) FRR is the RP (`ip pim rp 10.0.2.3 239.0.0.0/8`, and mrouter's static RP the same):
+/// host h2 behind mrouter joins 239.1.2.3 for any source; mrouter's Join(*,G) goes to FRR,
+/// whose `show ip pim join json` has the (*,G) join on vec0. Then a source behind FRR (h3)
+/// sends: its datagrams come down the shared tree to h2, and mrouter, the last hop, switches
+/// to the shortest-path tree at once (its default policy, FRR's too): an (S,G) Join to FRR,
+/// which FRR shows on vec0; mrouter's (S,G) gets its SPT bit and a running Keepalive Timer.
+/// When h2 leaves, the Prunes end both joins.
 #[test]
-fn an_any_source_member_behind_mrouter_is_joined_toward_frr_as_the_rp() {
+fn an_any_source_member_behind_mrouter_is_joined_toward_frr_as_the_rp_then_switches_to_the_spt() {
     let lab = Lab::up("pimrp");
+    source_link(&lab);
     let path = lab.write_config_with(
         "  []",
-        "pim:\n  rp:\n    - { address: 10.0.2.3, groups: 239.0.0.0/8 }",
+        "rpf_routes:\n  - { prefix: 10.0.9.0/24, interface: if1, next_hop: 10.0.2.3 }\n\
+         pim:\n  rp:\n    - { address: 10.0.2.3, groups: 239.0.0.0/8 }",
     );
     let text = std::fs::read_to_string(&path)
         .unwrap()
@@ -412,9 +420,14 @@ fn an_any_source_member_behind_mrouter_is_joined_toward_frr_as_the_rp() {
         );
     std::fs::write(&path, text).unwrap();
     let _router = lab.start_router_from(&path);
-    let frr = start_frr_with(
-        &lab,
-        &format!("{PIMD_CONF}ip pim rp {FRR_ADDR} 239.0.0.0/8\n"),
+    let frr = FrrUml::start(
+        &lab.ns("h1"),
+        &lab.dir.join("frr-uml"),
+        &format!("{}-frr", lab.prefix),
+        &[("h1", "10.0.2.3/24"), ("s0", "10.0.9.1/24")],
+        &format!(
+            "{PIMD_CONF}interface vec1\n ip pim\n ip pim hello 2 7\nip pim rp {FRR_ADDR} 239.0.0.0/8\n"
+        ),
     );
     mrouter_sees_frr(&lab);
     frr_sees_mrouter(&frr, |_| true);
@@ -456,13 +469,65 @@ fn an_any_source_member_behind_mrouter_is_joined_toward_frr_as_the_rp() {
         "{text}"
     );
 
+    // The source behind FRR sends (up to 60 s at 20 ms; stopped at the end): down the shared
+    // tree to h2, then the switch.
+    let sender = lab.sender(3, ASM_GROUP, 0, 3000, 8, 20);
+    let sg = frr.wait_json("show ip pim join json", 90, "mrouter's (S,G) Join", |v| {
+        v["vec0"][ASM_GROUP][SOURCE]["channelJoinName"] == "JOIN"
+    });
+    assert_eq!(
+        sg["vec0"][ASM_GROUP][SOURCE]["source"], SOURCE,
+        "FRR holds mrouter's (S,G) join on vec0: {sg}"
+    );
+    let row = |v: &serde_json::Value| -> Option<serde_json::Value> {
+        v.as_array()?
+            .iter()
+            .find(|r| r["source"] == SOURCE && r["group"] == ASM_GROUP)
+            .cloned()
+    };
+    let rows = wait_ctl(&lab, "join", 90, "the SPT bit of (S,G)", |v| {
+        row(v).is_some_and(|r| r["spt_bit"] == true)
+    });
+    let r = row(&rows).unwrap();
+    assert_eq!(
+        (&r["rpf_interface"], &r["upstream"], &r["joined"]),
+        (&"if1".into(), &FRR_ADDR.into(), &true.into()),
+        "{rows}"
+    );
+    assert!(r["keepalive_secs"].as_f64().is_some(), "KAT runs: {rows}");
+    assert_eq!(r["oifs"], serde_json::json!(["if2"]), "{rows}");
+    let entry = lab.wait_entry(SOURCE, ASM_GROUP, 30, "the entry toward h2", |e| {
+        oif_names(e) == ["if2"]
+    });
+    assert_eq!(entry["iif"], "if1", "{entry}");
+    // The Keepalive Timer follows the data: restarted from the entry's counters while the
+    // source sends (it starts at 210 s and the counters are read every second: 8 s later it
+    // is still above 205 only if the traffic restarted it).
+    std::thread::sleep(Duration::from_secs(8));
+    let kat = |v: &serde_json::Value| row(v).and_then(|r| r["keepalive_secs"].as_f64());
+    let later = kat(&lab.ctl_json(&["show", "pim", "join"])).unwrap();
+    assert!(later > 205.0, "KAT restarted by the traffic: {later}");
+
     let pid = nix::unistd::Pid::from_raw(rx.child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    rx.finish();
+    let got = rx.finish();
+    let mut sender = sender;
+    let _ = sender.kill();
+    let _ = sender.wait();
+    assert!(
+        got.iter().any(|d| d.from == SOURCE),
+        "h2 received the source's datagrams: {} datagrams",
+        got.len()
+    );
+    eprintln!("h2 received {} datagrams from {SOURCE}", got.len());
     frr.wait_json(
         "show ip pim join json",
         90,
-        "the Prune(*,G) to end FRR's join",
-        |v| star(v).is_none_or(|e| e["channelJoinName"] == "NOINFO"),
+        "the Prunes to end FRR's (*,G) and (S,G) joins",
+        |v| {
+            let sg = &v["vec0"][ASM_GROUP][SOURCE];
+            star(v).is_none_or(|e| e["channelJoinName"] == "NOINFO")
+                && (!sg.is_object() || sg["channelJoinName"] != "JOIN")
+        },
     );
 }

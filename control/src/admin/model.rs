@@ -358,6 +358,12 @@ pub struct PimJoinView {
     pub local: Vec<String>,
     /// The outgoing interfaces given to the MGM.
     pub oifs: Vec<String>,
+    /// (S,G): data arrived along the shortest-path tree (the SPT bit).
+    #[serde(default)]
+    pub spt_bit: bool,
+    /// (S,G): seconds left on the Keepalive Timer, which data restarts.
+    #[serde(default)]
+    pub keepalive_secs: Option<f64>,
 }
 
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`

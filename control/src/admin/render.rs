@@ -556,8 +556,17 @@ pub fn pim_neighbors(v: &[PimNeighborView]) -> String {
 /// `show pim join` (FRR's `show ip pim join` and `upstream` in one table).
 pub fn pim_joins(v: &[PimJoinView]) -> String {
     let mut out = format!(
-        "{:<15} {:<15} {:<8} {:<15} {:<6} {:>8} {:<20} {}\n",
-        "Source", "Group", "RPF", "Upstream", "Joined", "NextJoin", "Downstream", "OIFs"
+        "{:<15} {:<15} {:<8} {:<15} {:<6} {:>8} {:<3} {:>8} {:<20} {}\n",
+        "Source",
+        "Group",
+        "RPF",
+        "Upstream",
+        "Joined",
+        "NextJoin",
+        "SPT",
+        "KAT",
+        "Downstream",
+        "OIFs"
     );
     let list = |l: &[String]| {
         if l.is_empty() {
@@ -570,13 +579,15 @@ pub fn pim_joins(v: &[PimJoinView]) -> String {
         let mut down = j.downstream.clone();
         down.extend(j.local.iter().map(|i| format!("{i}:igmp")));
         out += &format!(
-            "{:<15} {:<15} {:<8} {:<15} {:<6} {:>8} {:<20} {}\n",
+            "{:<15} {:<15} {:<8} {:<15} {:<6} {:>8} {:<3} {:>8} {:<20} {}\n",
             j.source,
             j.group,
             j.rpf_interface,
             j.upstream.map_or_else(|| "-".into(), |a| a.to_string()),
             if j.joined { "yes" } else { "no" },
             j.next_join_secs.map_or_else(|| "-".into(), hms),
+            if j.spt_bit { "yes" } else { "-" },
+            j.keepalive_secs.map_or_else(|| "-".into(), hms),
             list(&down),
             list(&j.oifs)
         );

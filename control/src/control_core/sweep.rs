@@ -5,6 +5,9 @@
 
 use crate::control_core::data_plane::DataPlane;
 use crate::control_core::state::State;
+use crate::interface::Interface;
+use crate::protocols::shared::Traffic;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// Counter indices swept per step.
@@ -27,6 +30,8 @@ impl CounterSweep {
     pub fn step(&mut self, st: &mut State, dp: &dyn DataPlane, now: Duration) -> Duration {
         let start = self.cursor.unwrap_or(0);
         let end = (start + SWEEP_PER_STEP).min(st.indices.len());
+        let wants_traffic = st.host.protocols.iter().any(|(_, p)| p.wants_traffic());
+        let mut active = Vec::new();
         for index in start..end {
             let Some(((source, group), d)) = st.indices.take_delta(index, dp, &st.ports) else {
                 continue;
@@ -55,6 +60,12 @@ impl CounterSweep {
                 oifs,
             };
             let _ = st.mgm.update_mfe_stats(now, source, group, &delta);
+            if wants_traffic && d.packets > 0 {
+                active.push((source, group));
+            }
+        }
+        if !active.is_empty() {
+            report_traffic(st, now, &active);
         }
         if end >= st.indices.len() {
             self.cursor = None;
@@ -62,6 +73,37 @@ impl CounterSweep {
         } else {
             self.cursor = Some(end);
             now + SWEEP_STEP_PAUSE
+        }
+    }
+}
+
+/// Tells the protocols that want it which entries carried packets in this step, each with
+/// its incoming interface from the MGM.
+fn report_traffic(st: &mut State, now: Duration, active: &[(Ipv4Addr, Ipv4Addr)]) {
+    let traffic: Vec<Traffic> = active
+        .iter()
+        .filter_map(|&(source, group)| {
+            let mfe = st.mgm.get_mfe(now, source, group).ok()?;
+            Some(Traffic {
+                source,
+                group,
+                iif: Interface::from_id(mfe.iif)?,
+            })
+        })
+        .collect();
+    if traffic.is_empty() {
+        return;
+    }
+    let handles: Vec<_> = st
+        .host
+        .protocols
+        .iter()
+        .filter(|(_, p)| p.wants_traffic())
+        .map(|(h, _)| h)
+        .collect();
+    for h in handles {
+        if let Some(p) = st.host.protocols.by_handle_mut(h) {
+            p.handle_traffic(now, &traffic);
         }
     }
 }

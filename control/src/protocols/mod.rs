@@ -26,7 +26,8 @@ pub mod static_routing;
 use crate::config::{Config, ConfigSection};
 use crate::interface::Interface as Iface;
 use crate::protocols::shared::{
-    Datagram, MembershipEvent, ReceivedPacket, ReloadRequests, ShowView, StartRequests, Transmit,
+    Datagram, MembershipEvent, ReceivedPacket, ReloadRequests, ShowView, StartRequests, Traffic,
+    Transmit,
 };
 use mgm::{ClientId, MgmClient, RpfRoute};
 use std::any::Any;
@@ -87,6 +88,17 @@ pub trait Protocol: MgmClient + Upcast + Any {
     fn poll_timeout(&self) -> Option<Duration> {
         None
     }
+
+    /// Whether it wants [`Protocol::handle_traffic`] (the core then looks up each active
+    /// entry's incoming interface for it).
+    fn wants_traffic(&self) -> bool {
+        false
+    }
+
+    /// Entries that carried packets since the last report: the counter sweep's, about once a
+    /// second. PIM keeps its (S,G) state alive from it (RFC 7761 4.2: data along the tree
+    /// restarts the Keepalive Timer), the way FRR's pimd polls its kernel's entry counters.
+    fn handle_traffic(&mut self, _now: Duration, _active: &[Traffic]) {}
 
     /// Fires what is due at `now`.
     fn handle_timeout(&mut self, _now: Duration) {}

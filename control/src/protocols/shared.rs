@@ -31,6 +31,17 @@ pub enum MembershipEvent {
     },
 }
 
+/// An entry that carried traffic since the last report (see `Protocol::handle_traffic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Traffic {
+    /// Source.
+    pub source: Ipv4Addr,
+    /// Group.
+    pub group: Ipv4Addr,
+    /// The entry's incoming interface.
+    pub iif: Iface,
+}
+
 /// An IPv4 datagram of any protocol to send on `iface` to a multicast destination (PIM's
 /// Hello and Join/Prune to 224.0.0.13, OSPF's to 224.0.0.5, ...): the core builds its header
 /// and its Ethernet frame (destination MAC from the group, the port's source MAC).

@@ -9,12 +9,12 @@ use crate::config::Config;
 use crate::interface::Interface as Iface;
 use crate::protocols::jitter::Jitter;
 use crate::protocols::shared::{
-    Datagram, MembershipEvent, ReceivedPacket, ReloadRequests, ShowView, StartRequests,
+    Datagram, MembershipEvent, ReceivedPacket, ReloadRequests, ShowView, StartRequests, Traffic,
 };
 use crate::protocols::{Protocol, Started};
 use dataplane::wire::ipv4;
 use dataplane::wire::pim::Repr;
-use mgm::{ClientId, InterfaceId, Mgm, MgmClient, RpfRoute, SourceGroupEntry};
+use mgm::{ClientId, InterfaceId, Mgm, MgmClient, OifEntry, RpfRoute, SourceGroupEntry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
@@ -104,6 +104,9 @@ pub struct Pim {
     pub(super) join_prune_sent: u64,
     /// The latest `now` the machines saw (for an interface removed without one).
     pub(super) tree_now: Duration,
+    /// Data arrivals for the machines (4.2): the MGM's creation alerts (a new entry's first
+    /// packet) and the entries the core reports as carrying traffic.
+    pub(super) data_pending: Vec<(Ipv4Addr, Ipv4Addr, Iface)>,
 }
 
 impl Pim {
@@ -132,6 +135,7 @@ impl Pim {
             join_prune_not_neighbor: 0,
             join_prune_sent: 0,
             tree_now: Duration::ZERO,
+            data_pending: Vec::new(),
         }
     }
 
@@ -378,6 +382,20 @@ impl MgmClient for Pim {
     fn local_leave(&mut self, _mgm: &Mgm, scope: SourceGroupEntry, iface: InterfaceId) {
         self.queue_local(scope, iface, false);
     }
+
+    /// A new entry: its first packet is a data arrival (4.2), taken in by `handle_alerts`.
+    fn creation_alert(
+        &mut self,
+        _mgm: &Mgm,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: InterfaceId,
+        _oifs: &mut [OifEntry],
+    ) {
+        if let Some(iif) = Iface::from_id(iif) {
+            self.queue_data(source, group, iif);
+        }
+    }
 }
 
 impl Protocol for Pim {
@@ -448,6 +466,17 @@ impl Protocol for Pim {
     }
 
     fn handle_alerts(&mut self, now: Duration) {
+        self.sync_tree(now);
+    }
+
+    fn wants_traffic(&self) -> bool {
+        true
+    }
+
+    fn handle_traffic(&mut self, now: Duration, active: &[Traffic]) {
+        for t in active {
+            self.queue_data(t.source, t.group, t.iif);
+        }
         self.sync_tree(now);
     }
 

@@ -135,6 +135,13 @@ impl Pim {
         self.local_pending.push((iface, scope.group, member, join));
     }
 
+    /// Data of (source, group) arrived on `iif` (a new entry, or an entry carrying traffic),
+    /// queued for the machines: the Keepalive Timer, the SPT bit and the last hop's switch to
+    /// the SPT (4.2). (Each source of them gives an entry once per report.)
+    pub(super) fn queue_data(&mut self, source: Ipv4Addr, group: Ipv4Addr, iif: Iface) {
+        self.data_pending.push((source, group, iif));
+    }
+
     /// RPF answers from the RIB: kept, and when one differs from what the machines read, they
     /// read RPF again (join the new neighbour, prune the old).
     pub(super) fn handle_rpf(&mut self, now: Duration, answers: &[(Ipv4Addr, Option<RpfRoute>)]) {
@@ -179,6 +186,7 @@ impl Pim {
         self.tree_now = self.tree_now.max(now);
         let events = std::mem::take(&mut self.tree_pending);
         let locals = std::mem::take(&mut self.local_pending);
+        let data = std::mem::take(&mut self.data_pending);
         let env = env!(self);
         for (id, i) in &self.interfaces {
             let p = params(i);
@@ -203,6 +211,9 @@ impl Pim {
         for (iface, group, member, present) in locals {
             self.tib
                 .local_membership(now, iface, group, member, present, &env);
+        }
+        for (source, group, iif) in data {
+            self.tib.data_arrived(now, source, group, iif, &env);
         }
         if self.tib.poll_timeout().is_some_and(|t| t <= now) {
             self.tib.handle_timeout(now, &env);

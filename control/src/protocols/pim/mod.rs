@@ -25,6 +25,10 @@
 //!   (asked through the core: `Protocol::poll_rpf_query`), Join/Prune messages out, and
 //!   outgoing-interface changes as PIM's MGM memberships. SSM and static-RP (*,G) joins;
 //!   not yet: Register, Assert, BSR, (S,G,rpt) prunes in the MGM's entries.
+//! - Data arrival (4.2): the MGM's creation alerts (a new source's first packet) and the
+//!   entries the core's counter sweep saw carry traffic (`Protocol::handle_traffic`, about
+//!   once a second) go to [`tree::Tib::data_arrived`]: the Keepalive Timer, the SPT bit and
+//!   the last hop's switch to the SPT.
 //!
 //! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
 //! RPF interface, every member interface).

@@ -139,6 +139,10 @@ pub struct JoinInfo {
     pub local: Vec<Iface>,
     /// The outgoing interfaces given to the MGM.
     pub oifs: Vec<Iface>,
+    /// SPTbit(S,G): data arrived along the shortest-path tree (false for (*,G)).
+    pub spt_bit: bool,
+    /// Time left on KeepaliveTimer(S,G), while it runs (data keeps it running).
+    pub keepalive: Option<Duration>,
 }
 
 impl Pim {
@@ -175,6 +179,8 @@ impl Pim {
                     downstream: down(&g.downstream),
                     local: g.local.iter().copied().collect(),
                     oifs: g.oifs.iter().copied().collect(),
+                    spt_bit: false,
+                    keepalive: None,
                 });
             }
             for (source, s) in &g.sources {
@@ -189,6 +195,8 @@ impl Pim {
                     downstream: down(&s.downstream),
                     local: s.local_include.iter().copied().collect(),
                     oifs: s.oifs.iter().copied().collect(),
+                    spt_bit: s.spt_bit,
+                    keepalive: left(s.keepalive),
                 });
             }
         }

@@ -190,7 +190,14 @@ fn source_state(
         }
     }
 
-    let mut oifs = inherited_olist_sg(ctx.ifaces, g, s);
+    // An (S,G) that data made, with no state of its own left (its Keepalive Timer ran out,
+    // its joins went), stops announcing the outgoing interfaces it inherits from (*,G): it
+    // goes (they stay the (*,G) entry's).
+    let mut oifs = if !s.from_data || s.holds_state() {
+        inherited_olist_sg(ctx.ifaces, g, s)
+    } else {
+        Default::default()
+    };
     if let Some(iif) = s.rpf_iface {
         oifs.remove(&iif);
     }

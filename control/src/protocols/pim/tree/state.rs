@@ -38,12 +38,22 @@ pub struct SourceState {
     /// The outgoing interfaces last announced (inherited_olist(S,G) without the RPF
     /// interface).
     pub oifs: BTreeSet<Iface>,
+    /// Made by data (4.2: a Keepalive Timer started for a source without state): once it
+    /// holds nothing of its own, it stops announcing what it inherits from (*,G) and goes.
+    pub from_data: bool,
 }
 
 impl SourceState {
     /// Nothing left to keep: every machine at rest and nothing announced.
     pub fn is_idle(&self) -> bool {
-        self.downstream
+        !self.holds_state() && self.oifs.is_empty()
+    }
+
+    /// State of its own (a machine not at rest, a member, a running timer), outgoing
+    /// interfaces aside.
+    pub fn holds_state(&self) -> bool {
+        !(self
+            .downstream
             .values()
             .all(|d| !d.is_joined() && d.next_deadline().is_none())
             && self
@@ -55,8 +65,7 @@ impl SourceState {
             && self.upstream.join_timer.is_none()
             && self.rpt_upstream.override_timer.is_none()
             && self.rpt_upstream.state != super::upstream::RptUpstreamState::Pruned
-            && self.keepalive.is_none()
-            && self.oifs.is_empty()
+            && self.keepalive.is_none())
     }
 }
 

@@ -320,6 +320,7 @@ impl Tib {
             return;
         }
         let s = g.sources.entry(source).or_default();
+        s.from_data = true;
         if d.restart_keepalive {
             s.keepalive = Some(now + self.cfg.keepalive_period);
         }
