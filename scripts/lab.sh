@@ -20,6 +20,11 @@
 # (configs/lab-proxy.yaml: if0 upstream, if1 and if2 downstream):
 #   8. h1 joins 239.5.5.5 (h2 does not): the proxy reports it upstream, and h0's traffic reaches
 #      h1 only (`mrouterctl show igmp proxy`).
+# Then it restarts mrouter with PIM-SM (configs/lab-pim.yaml; control/examples/lab_pim.rs):
+#   9. FRR's pimd, inside User-mode Linux on h1's link (10.0.2.3), becomes mrouter's PIM
+#      neighbour and is the RP; h2 joins 239.9.9.9 and mrouter's (*,G) Join shows at FRR; h3,
+#      a source behind FRR, sends: h2 receives, and mrouter switches to the source's tree (its
+#      (S,G) Join shows at FRR).
 # Then it removes the lab. Idempotent; exits
 # non-zero if any host did not get what it should.
 set -euo pipefail
@@ -27,7 +32,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 echo "lab: building (release)"
-cargo build --release --quiet -p control --bins
+cargo build --release --quiet -p control --bins --example lab_pim
 bin=target/release
 prefix="mrlab$$"
 log=$(mktemp -d)
@@ -43,6 +48,9 @@ echo "lab: namespaces ${prefix}-r (router) and ${prefix}-h0/h1/h2 (hosts 10.0.1.
 sock="$log/mrouter.sock"
 # start_router CONFIG: runs mrouter in the router namespace and waits until it forwards.
 start_router() {
+    # Emptied here, not only by the background job's redirection: the wait below must not
+    # read the previous run's "forwarding on".
+    : >"$log/router.out"
     ip netns exec "${prefix}-r" "$bin/mrouter" -- --config "$1" --socket "$sock" >"$log/router.out" 2>&1 &
     router=$!
     for _ in $(seq 100); do
@@ -150,6 +158,16 @@ scenario "IGMP proxy: h1 joins 239.5.5.5 downstream, h2 does not" 239.5.5.5 8 20
 echo
 echo "== mrouterctl show igmp proxy (what the proxy reports upstream)"
 "$bin/mrouterctl" --socket "$sock" show igmp proxy
+echo
+echo "== mrouterctl show mroute"
+"$bin/mrouterctl" --socket "$sock" show mroute
+echo
+stop_router
+
+echo
+echo "== PIM-SM (configs/lab-pim.yaml): FRR's pimd in User-mode Linux on h1's link is the RP"
+start_router configs/lab-pim.yaml
+"$bin/examples/lab_pim" "$prefix" "$sock" "$bin" || failed=1
 echo
 echo "== mrouterctl show mroute"
 "$bin/mrouterctl" --socket "$sock" show mroute
