@@ -506,3 +506,44 @@ pub fn pim_joins(cfg: &Config, core: &ControlCore) -> Vec<PimJoinView> {
         })
         .collect()
 }
+
+/// `show pim rp` (empty without PIM).
+pub fn pim_rp(core: &ControlCore) -> crate::admin::PimRpView {
+    use crate::admin::{PimBsrView, PimRpMappingView, PimRpView};
+    let Some(pim) = core.protocols().get::<Pim>() else {
+        return PimRpView {
+            bsr: None,
+            mappings: Vec::new(),
+            bootstrap: Default::default(),
+        };
+    };
+    let info = pim.rp_info(core.uptime());
+    let bootstrap = match serde_json::to_value(info.bootstrap) {
+        Ok(serde_json::Value::Object(m)) => m
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_u64()?)))
+            .collect(),
+        _ => Default::default(),
+    };
+    PimRpView {
+        bsr: info.bsr.map(|b| PimBsrView {
+            address: b.address,
+            priority: b.priority,
+            hash_mask_len: b.hash_mask_len,
+            uptime_secs: b.uptime_secs,
+            expires_secs: b.expires_secs,
+        }),
+        mappings: info
+            .mappings
+            .into_iter()
+            .map(|m| PimRpMappingView {
+                groups: m.groups,
+                rp: m.rp,
+                origin: m.origin.to_string(),
+                priority: m.priority,
+                expires_secs: m.expires_secs,
+            })
+            .collect(),
+        bootstrap,
+    }
+}

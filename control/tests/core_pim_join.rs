@@ -2,7 +2,9 @@
 //! and IGMP: an IGMPv3 source-specific member on a PIM interface becomes an (S,G) Join to
 //! the RPF neighbour (from the RIB) and a Prune when it leaves; a downstream router's Join
 //! makes its interface an outgoing one in the entry; Join/Prune from a non-neighbour is
-//! dropped and counted; a directly connected source is joined from no one.
+//! dropped and counted; a directly connected source is joined from no one. The last hop's
+//! switch to the SPT on data. The RP set from a Bootstrap router (RFC 5059): taken from
+//! RPF'(BSR), forwarded, preferred BSRs, expiry, static RPs first.
 
 mod core_support;
 
@@ -10,7 +12,8 @@ use control::protocols::pim::Pim;
 use core_support::*;
 use dataplane::wire::igmp::{GroupRecordRepr, RecordType, Repr as Igmp};
 use dataplane::wire::pim::{
-    EncodedGroup, EncodedSource, GroupSet, Hello, JoinPrune, Repr, ALL_PIM_ROUTERS,
+    Bootstrap, BsrGroup, BsrRp, EncodedGroup, EncodedSource, GroupSet, Hello, JoinPrune, Repr,
+    ALL_PIM_ROUTERS,
 };
 use dataplane::wire::{ether, ipv4};
 use std::net::Ipv4Addr;
@@ -36,11 +39,16 @@ const G: Ipv4Addr = Ipv4Addr::new(232, 1, 1, 1);
 
 /// A PIM message from `src` as a worker punts it.
 fn pim_frame(src: Ipv4Addr, msg: Repr<'_>) -> Vec<u8> {
+    pim_frame_to(src, ALL_PIM_ROUTERS, msg)
+}
+
+/// A PIM message from `src` to `dst` as a worker punts it.
+fn pim_frame_to(src: Ipv4Addr, dst: Ipv4Addr, msg: Repr<'_>) -> Vec<u8> {
     let payload = msg.to_bytes();
     let mut ip = vec![0u8; ipv4::HEADER_LEN + payload.len()];
     ipv4::Repr {
         src_addr: src,
-        dst_addr: ALL_PIM_ROUTERS,
+        dst_addr: dst,
         protocol: ipv4::PROTOCOL_PIM,
         payload_len: payload.len(),
         ttl: 1,
@@ -475,4 +483,288 @@ fn with_spt_switchover_never_the_last_hop_stays_on_the_shared_tree() {
     let sent = join_prunes(&r, 2, t);
     assert!(entries(&sent, g).0.is_empty(), "no (S,G) Join: {sent:?}");
     assert!(sg_row(&r, S, g).is_none());
+}
+
+const BSR: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
+
+/// One RP of a Bootstrap range: (address, priority, holdtime).
+type BsrRpSpec = (Ipv4Addr, u8, u16);
+
+/// A Bootstrap from BSR `bsr` (priority `priority`, fragment tag `tag`) mapping each range of
+/// `ranges` ("239.0.0.0/8") to its RPs (address, priority, holdtime).
+fn bootstrap(
+    bsr: Ipv4Addr,
+    priority: u8,
+    tag: u16,
+    ranges: &[(&str, &[BsrRpSpec])],
+) -> Repr<'static> {
+    Repr::Bootstrap(Bootstrap {
+        no_forward: false,
+        fragment_tag: tag,
+        hash_mask_len: 30,
+        bsr_priority: priority,
+        bsr_address: bsr,
+        groups: ranges
+            .iter()
+            .map(|(range, rps)| {
+                let (net, len) = range.split_once('/').unwrap();
+                BsrGroup {
+                    group: EncodedGroup {
+                        addr: ip(net),
+                        mask_len: len.parse().unwrap(),
+                        bidir: false,
+                        admin_scope: false,
+                    },
+                    rp_count: rps.len() as u8,
+                    rps: rps
+                        .iter()
+                        .map(|&(address, priority, holdtime)| BsrRp {
+                            address,
+                            holdtime,
+                            priority,
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    })
+}
+
+/// The Bootstraps sent on `port` since `since`.
+fn bootstraps_sent(r: &Router, port: u16, since: Duration) -> Vec<Bootstrap> {
+    r.dp.sent
+        .iter()
+        .filter(|(t, p, _)| *p == port && *t >= since)
+        .filter_map(|(_, _, f)| {
+            let eth = ether::Frame::new_checked(f.as_slice()).ok()?;
+            let ip = ipv4::Packet::new_checked(eth.payload()).ok()?;
+            match Repr::parse_bytes(ip.payload()).ok()? {
+                Repr::Bootstrap(b) => {
+                    assert_eq!((ip.dst_addr(), ip.ttl()), (ALL_PIM_ROUTERS, 1));
+                    assert_eq!(ip.src_addr(), ip_of(port));
+                    Some(b)
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Lets `secs` pass with a Hello from the upstream router every 30 s.
+fn keep_upstream(r: &mut Router, secs_total: u64) {
+    let mut left = secs_total;
+    while left > 0 {
+        let step = left.min(30);
+        r.advance(secs(step));
+        r.dp.punted
+            .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
+        r.input();
+        left -= step;
+    }
+}
+
+fn any_source_member(r: &mut Router, g: Ipv4Addr) {
+    let rec = GroupRecordRepr {
+        record_type: RecordType::ChangeToExclude,
+        group: g,
+        sources: vec![],
+    };
+    r.igmp_from_host(
+        1,
+        ip("10.0.2.9"),
+        ip("224.0.0.22"),
+        Igmp::ReportV3 { records: vec![rec] },
+    );
+    r.input();
+    r.advance(ms(100));
+}
+
+/// RFC 5059: a Bootstrap from RPF'(BSR) (the upstream router: the RIB's route to 10.9.0.0/16
+/// is via it on if2) elects its BSR, gives the RP set, and goes on out of the other PIM
+/// interface (if1) unchanged; an any-source member then joins toward the learned RP.
+#[test]
+fn a_bootstrap_from_the_rpf_neighbour_gives_the_rp_set_and_goes_on_to_the_other_interfaces() {
+    let mut r = router();
+    let t = r.now;
+    let msg = bootstrap(BSR, 64, 1, &[("239.0.0.0/8", &[(UPSTREAM, 0, 150)])]);
+    let Repr::Bootstrap(sent_msg) = msg.clone() else {
+        unreachable!()
+    };
+    r.dp.punted.push_back((2, pim_frame(UPSTREAM, msg)));
+    r.input();
+    let info = pim(&r).rp_info(r.now);
+    let bsr = info.bsr.expect("a BSR elected");
+    assert_eq!((bsr.address, bsr.priority), (BSR, 64));
+    assert!(bsr.expires_secs > 129.0);
+    assert_eq!(info.mappings.len(), 1, "{info:?}");
+    assert_eq!(
+        (info.mappings[0].groups.as_str(), info.mappings[0].rp),
+        ("239.0.0.0/8", UPSTREAM)
+    );
+    assert_eq!((info.bootstrap.received, info.bootstrap.accepted), (1, 1));
+    assert_eq!(pim(&r).rp_of(ip("239.1.2.3")), Some(UPSTREAM));
+    assert_eq!(pim(&r).rp_of(ip("238.1.2.3")), None);
+    // Forwarded on if1 only (not back on if2), unchanged.
+    assert_eq!(bootstraps_sent(&r, 1, t), vec![sent_msg]);
+    assert!(bootstraps_sent(&r, 2, t).is_empty());
+    assert_eq!(info.bootstrap.forwarded, 1);
+
+    let g = ip("239.1.2.3");
+    let t = r.now;
+    any_source_member(&mut r, g);
+    let sent = join_prunes(&r, 2, t);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].groups[0].joins,
+        vec![EncodedSource::star_g(UPSTREAM)]
+    );
+}
+
+/// Bootstraps that fail a check change nothing and are counted by reason: from a router that
+/// is no neighbour, from a neighbour that is not RPF'(BSR) (another interface), to a unicast
+/// address, naming no reachable BSR or this router; a less preferred BSR than the elected
+/// one is refused, a preferred one (higher priority) takes over.
+#[test]
+fn bootstraps_that_fail_the_checks_are_counted_and_a_preferred_bsr_takes_over() {
+    let mut r = router();
+    let down = ip("10.0.2.7");
+    r.dp.punted
+        .push_back((1, pim_frame(down, Repr::Hello(hello()))));
+    r.input();
+    let rps: &[BsrRpSpec] = &[(UPSTREAM, 0, 150)];
+    let cases = [
+        (2, ip("10.0.3.9"), ALL_PIM_ROUTERS, BSR),
+        (1, down, ALL_PIM_ROUTERS, BSR),
+        (2, UPSTREAM, ip("10.0.3.1"), BSR),
+        (2, UPSTREAM, ALL_PIM_ROUTERS, ip("192.168.77.1")),
+        (2, UPSTREAM, ALL_PIM_ROUTERS, ip("10.0.2.1")),
+    ];
+    for (port, src, dst, bsr) in cases {
+        let msg = bootstrap(bsr, 64, 1, &[("239.0.0.0/8", rps)]);
+        r.dp.punted.push_back((port, pim_frame_to(src, dst, msg)));
+        r.input();
+        r.advance(ms(10));
+    }
+    let info = pim(&r).rp_info(r.now);
+    assert!(info.bsr.is_none() && info.mappings.is_empty(), "{info:?}");
+    let c = info.bootstrap;
+    assert_eq!(
+        (
+            c.received,
+            c.accepted,
+            c.not_rpf_neighbor,
+            c.unicast,
+            c.no_route_to_bsr
+        ),
+        (5, 0, 2, 1, 2),
+        "{c:?}"
+    );
+
+    // Elected at priority 64; a priority-10 BSR is refused; a priority-100 one takes over.
+    let other = ip("10.9.0.2");
+    for (bsr, priority, tag) in [(BSR, 64, 1), (other, 10, 2), (other, 100, 3)] {
+        let msg = bootstrap(bsr, priority, tag, &[("239.0.0.0/8", rps)]);
+        r.dp.punted.push_back((2, pim_frame(UPSTREAM, msg)));
+        r.input();
+        r.advance(ms(10));
+    }
+    let info = pim(&r).rp_info(r.now);
+    assert_eq!(
+        info.bsr.map(|b| (b.address, b.priority)),
+        Some((other, 100))
+    );
+    assert_eq!(
+        (info.bootstrap.accepted, info.bootstrap.not_preferred),
+        (2, 1)
+    );
+}
+
+/// The BSR is forgotten when its Bootstrap Timer (130 s) runs out, each RP when its
+/// holdtime does; the (*,G) joined toward a vanished RP is pruned. Static RPs come first for
+/// the groups they cover; among a range's RPs the lowest priority value wins, and the
+/// longest range wins over a shorter one.
+#[test]
+fn the_rp_set_expires_with_its_holdtimes_and_static_rps_come_first() {
+    let text = text().replace(
+        "rpf_routes:",
+        "pim:\n  rp:\n    - { address: 10.0.3.7, groups: 239.2.0.0/16 }\nrpf_routes:",
+    );
+    let mut r = Router::new(&text);
+    r.advance(secs(1));
+    r.dp.punted
+        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
+    r.input();
+    let (a, b) = (ip("10.0.3.5"), ip("10.0.3.6"));
+    let msg = bootstrap(
+        BSR,
+        64,
+        7,
+        &[
+            ("239.0.0.0/8", &[(UPSTREAM, 5, 150), (a, 1, 150)]),
+            ("239.1.0.0/16", &[(b, 9, 150)]),
+        ],
+    );
+    r.dp.punted.push_back((2, pim_frame(UPSTREAM, msg)));
+    r.input();
+    let p = pim(&r);
+    assert_eq!(p.rp_of(ip("239.9.9.9")), Some(a), "lowest priority value");
+    assert_eq!(p.rp_of(ip("239.1.2.3")), Some(b), "longest range");
+    assert_eq!(
+        p.rp_of(ip("239.2.2.2")),
+        Some(ip("10.0.3.7")),
+        "static first"
+    );
+
+    // A member of 239.9.9.9 joins toward RP a (through the upstream router, on if2's subnet:
+    // a is connected but no neighbour, so nothing is sent; the RP is what counts here).
+    // A second Bootstrap with only the upstream router as RP for 239/8, holdtime 150.
+    let msg = bootstrap(BSR, 64, 8, &[("239.0.0.0/8", &[(UPSTREAM, 5, 150)])]);
+    r.dp.punted.push_back((2, pim_frame(UPSTREAM, msg)));
+    r.input();
+    assert_eq!(
+        pim(&r).rp_of(ip("239.1.2.3")),
+        Some(UPSTREAM),
+        "a new tag replaces the set"
+    );
+    let g = ip("239.9.9.9");
+    let t = r.now;
+    any_source_member(&mut r, g);
+    assert_eq!(
+        entries(&join_prunes(&r, 2, t), g).0,
+        vec![UPSTREAM],
+        "(*,G) Join toward the learned RP"
+    );
+
+    // 131 s on (the upstream router's Hellos keep it a neighbour): the BSR is forgotten, the
+    // RP set still holds.
+    keep_upstream(&mut r, 131);
+    let info = pim(&r).rp_info(r.now);
+    assert!(info.bsr.is_none(), "{info:?}");
+    assert_eq!(pim(&r).rp_of(g), Some(UPSTREAM));
+    // At 150 s the RP goes: the (*,G) join is pruned.
+    let t = r.now;
+    keep_upstream(&mut r, 20);
+    assert_eq!(pim(&r).rp_of(g), None);
+    let sent = join_prunes(&r, 2, t);
+    assert!(
+        entries(&sent, g).1.contains(&UPSTREAM),
+        "Prune(*,G): {sent:?}"
+    );
+}
+
+/// RFC 7761 4.7.2: among a range's RPs of the same priority the hash of G picks (values
+/// computed independently from the RFC's formula, mask /30), not the highest address alone.
+#[test]
+fn among_rps_of_one_priority_the_rfc_hash_of_the_group_picks() {
+    use control::protocols::pim::bsr::rp_hash;
+    let (a, b) = (ip("10.0.3.5"), ip("10.0.3.8"));
+    assert_eq!(rp_hash(ip("239.1.2.3"), 30, a), 2_004_772_549);
+    assert_eq!(rp_hash(ip("239.1.2.3"), 30, b), 603_523_094);
+    assert_eq!(rp_hash(ip("239.5.6.7"), 30, b), 1_240_742_842);
+    let mut r = router();
+    let msg = bootstrap(BSR, 64, 1, &[("239.0.0.0/8", &[(a, 0, 150), (b, 0, 150)])]);
+    r.dp.punted.push_back((2, pim_frame(UPSTREAM, msg)));
+    r.input();
+    assert_eq!(pim(&r).rp_of(ip("239.1.2.3")), Some(a));
+    assert_eq!(pim(&r).rp_of(ip("239.5.6.7")), Some(b));
 }

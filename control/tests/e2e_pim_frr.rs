@@ -11,7 +11,9 @@
 //!   FRR's DR priority going up makes FRR the DR on mrouter's side;
 //! - (6) SSM: an IGMPv3 (S,G) member behind mrouter is joined through FRR;
 //! - (2) FRR as RP: an any-source member's (*,G) Join, a source behind FRR down the shared
-//!   tree, and mrouter's switch to the SPT at the first packet.
+//!   tree, and mrouter's switch to the SPT at the first packet;
+//! - RFC 5059: a Bootstrap router behind mrouter (a host sending Hellos and Bootstraps) gives
+//!   mrouter its RP set, and FRR the same through the Bootstraps mrouter forwards.
 //!
 //! Hellos every 2 s on both sides keep the test short; waits are generous (shared machine).
 //! Needs root, FRR and user-mode-linux (scripts/setup.sh installs them).
@@ -530,4 +532,129 @@ fn an_any_source_member_behind_mrouter_is_joined_toward_frr_as_the_rp_then_switc
                 && (!sg.is_object() || sg["channelJoinName"] != "JOIN")
         },
     );
+}
+
+/// Sends PIM messages from a host: each argument is `SECONDS:HEX`, the IP payload (a whole PIM
+/// message) to 224.0.0.13 with TTL 1 every SECONDS (first at once), until killed.
+const PIM_SENDER: &str = r#"
+import socket, sys, time
+iface_addr = sys.argv[1]
+msgs = [(float(a.split(":")[0]), bytes.fromhex(a.split(":")[1])) for a in sys.argv[2:]]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 103)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface_addr))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0xC0)
+due = [0.0] * len(msgs)
+start = time.time()
+while True:
+    now = time.time() - start
+    for k, (every, msg) in enumerate(msgs):
+        if now >= due[k]:
+            s.sendto(msg, ("224.0.0.13", 0))
+            due[k] = now + every
+    time.sleep(0.1)
+"#;
+
+/// RFC 5059 through mrouter: host h2 (10.0.3.2, on mrouter's if2) plays a Bootstrap router,
+/// a PIM neighbour of mrouter's that sends Bootstraps naming itself the BSR and 10.0.3.2 the RP
+/// of 239.0.0.0/8. mrouter takes the RP set (`show pim rp`) and forwards the Bootstraps to
+/// FRR, which (its route to 10.0.3.0/24 via mrouter) accepts them from mrouter, its RPF
+/// neighbour toward the BSR: FRR's `show ip pim bsr` names the BSR and its `rp-info` has the
+/// range from the BSR.
+#[test]
+fn a_bootstrap_routers_rp_set_reaches_mrouter_and_through_it_frr() {
+    use dataplane::wire::pim::{Bootstrap, BsrGroup, BsrRp, EncodedGroup, Hello, Repr};
+    let lab = Lab::up("pimbsr");
+    let path = lab.write_config_with("  []", "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "address: 10.0.2.1/24 }",
+            "address: 10.0.2.1/24, pim: { hello_interval: 2 } }",
+        )
+        .replace(
+            "address: 10.0.3.1/24 }",
+            "address: 10.0.3.1/24, pim: { hello_interval: 2 } }",
+        );
+    std::fs::write(&path, text).unwrap();
+    let _router = lab.start_router_from(&path);
+    let frr = start_frr(&lab);
+    // FRR's route toward the BSR's subnet goes through mrouter.
+    frr.run("ip route add 10.0.3.0/24 via 10.0.2.1");
+    mrouter_sees_frr(&lab);
+    frr_sees_mrouter(&frr, |_| true);
+
+    let bsr: std::net::Ipv4Addr = "10.0.3.2".parse().unwrap();
+    let hello = Repr::Hello(Hello {
+        holdtime: Some(30),
+        dr_priority: Some(1),
+        generation_id: Some(0x5eed),
+        ..Hello::default()
+    })
+    .to_bytes();
+    let bootstrap = Repr::Bootstrap(Bootstrap {
+        no_forward: false,
+        fragment_tag: 0x1234,
+        hash_mask_len: 30,
+        bsr_priority: 100,
+        bsr_address: bsr,
+        groups: vec![BsrGroup {
+            group: EncodedGroup {
+                addr: "239.0.0.0".parse().unwrap(),
+                mask_len: 8,
+                bidir: false,
+                admin_scope: false,
+            },
+            rp_count: 1,
+            rps: vec![BsrRp {
+                address: bsr,
+                holdtime: 150,
+                priority: 0,
+            }],
+        }],
+    })
+    .to_bytes();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let script = lab.dir.join("pim-sender.py");
+    std::fs::write(&script, PIM_SENDER).unwrap();
+    let mut sender = std::process::Command::new("ip")
+        .args(["netns", "exec", &lab.ns("h2"), "python3"])
+        .arg(&script)
+        .arg("10.0.3.2")
+        .arg(format!("5:{}", hex(&hello)))
+        .arg(format!("5:{}", hex(&bootstrap)))
+        .spawn()
+        .unwrap();
+
+    let rp = wait_ctl(&lab, "rp", 60, "the RP set from h2's Bootstraps", |v| {
+        v["bsr"]["address"] == "10.0.3.2"
+            && v["mappings"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|e| e["origin"] == "bsr"))
+    });
+    let m = &rp["mappings"][0];
+    assert_eq!(
+        (&m["groups"], &m["rp"], &m["priority"]),
+        (&"239.0.0.0/8".into(), &"10.0.3.2".into(), &0.into()),
+        "{rp}"
+    );
+    assert_eq!(rp["bsr"]["priority"], 100, "{rp}");
+    let text = lab.ctl(&["show", "pim", "rp"]);
+    assert!(text.contains("BSR 10.0.3.2 priority 100"), "{text}");
+
+    let b = frr.wait_json("show ip pim bsr json", 90, "h2 as FRR's BSR", |v| {
+        v.to_string().contains("10.0.3.2")
+    });
+    let info = frr.json("show ip pim rp-info json");
+    let s = info.to_string();
+    assert!(
+        s.contains("239.0.0.0/8") && s.contains("BSR"),
+        "FRR's RP set from the BSR: {info} (bsr {b})"
+    );
+    let forwarded = lab.ctl_json(&["show", "pim", "rp"])["bootstrap"]["forwarded"]
+        .as_u64()
+        .unwrap();
+    assert!(forwarded >= 1, "mrouter forwarded the Bootstraps");
+    let _ = sender.kill();
+    let _ = sender.wait();
 }

@@ -366,6 +366,47 @@ pub struct PimJoinView {
     pub keepalive_secs: Option<f64>,
 }
 
+/// `show pim rp`: the Bootstrap router and the RP mappings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PimRpView {
+    /// The elected BSR, if any.
+    pub bsr: Option<PimBsrView>,
+    /// Static mappings first, then the Bootstrap router's RP set.
+    pub mappings: Vec<PimRpMappingView>,
+    /// Bootstrap messages by what became of them.
+    pub bootstrap: BTreeMap<String, u64>,
+}
+
+/// The elected Bootstrap router.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PimBsrView {
+    /// Its address.
+    pub address: Ipv4Addr,
+    /// Its priority (higher is preferred).
+    pub priority: u8,
+    /// The hash mask length of its RP set.
+    pub hash_mask_len: u8,
+    /// Seconds since it was elected.
+    pub uptime_secs: f64,
+    /// Seconds left on the Bootstrap Timer.
+    pub expires_secs: f64,
+}
+
+/// One group range's RP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PimRpMappingView {
+    /// "network/length".
+    pub groups: String,
+    /// The RP.
+    pub rp: Ipv4Addr,
+    /// "static" or "bsr".
+    pub origin: String,
+    /// Its priority in the RP set (lower is preferred); none for static ones.
+    pub priority: Option<u8>,
+    /// Seconds left on its holdtime; none for static ones.
+    pub expires_secs: Option<f64>,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -394,12 +435,14 @@ pub enum Request {
     ShowPimNeighbor,
     /// PIM's join/prune state.
     ShowPimJoin,
+    /// PIM's RPs: static, and the Bootstrap router's RP set.
+    ShowPimRp,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 11] = [
+pub const COMMANDS: [&str; 12] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
@@ -410,6 +453,7 @@ pub const COMMANDS: [&str; 11] = [
     "show_pim_interface",
     "show_pim_neighbor",
     "show_pim_join",
+    "show_pim_rp",
     "reload",
 ];
 
@@ -473,6 +517,8 @@ pub enum Response {
     PimNeighbors(Vec<PimNeighborView>),
     /// Answer to [`Request::ShowPimJoin`].
     PimJoins(Vec<PimJoinView>),
+    /// Answer to [`Request::ShowPimRp`].
+    PimRp(PimRpView),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -518,6 +564,7 @@ impl Response {
             Response::PimInterfaces(v) => serde_json::to_value(v),
             Response::PimNeighbors(v) => serde_json::to_value(v),
             Response::PimJoins(v) => serde_json::to_value(v),
+            Response::PimRp(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }
@@ -551,6 +598,7 @@ mod tests {
             Request::ShowPimInterface,
             Request::ShowPimNeighbor,
             Request::ShowPimJoin,
+            Request::ShowPimRp,
             Request::ShowRpf {
                 source: Ipv4Addr::new(1, 2, 3, 4),
             },

@@ -9,7 +9,8 @@ use std::net::Ipv4Addr;
 
 use super::model::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimInterfaceView, PimJoinView, PimNeighborView, Response, RpfView, StatsView, WorkerView,
+    PimInterfaceView, PimJoinView, PimNeighborView, PimRpView, Response, RpfView, StatsView,
+    WorkerView,
 };
 
 /// How a column's cells line up.
@@ -595,6 +596,42 @@ pub fn pim_joins(v: &[PimJoinView]) -> String {
     out
 }
 
+/// `show pim rp` (FRR's `show ip pim rp-info` and `show ip pim bsr` in one).
+pub fn pim_rp(v: &PimRpView) -> String {
+    let mut out = match &v.bsr {
+        Some(b) => format!(
+            "BSR {} priority {} hash mask /{}, up {}, expires {}\n",
+            b.address,
+            b.priority,
+            b.hash_mask_len,
+            hms(b.uptime_secs),
+            hms(b.expires_secs)
+        ),
+        None => "BSR none (any Bootstrap router is accepted)\n".to_string(),
+    };
+    let counts: Vec<String> = v
+        .bootstrap
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    out += &format!("bootstraps: {}\n", counts.join(", "));
+    out += &format!(
+        "{:<18} {:<15} {:<7} {:>8} {:>8}\n",
+        "Groups", "RP", "Origin", "Priority", "Expires"
+    );
+    for m in &v.mappings {
+        out += &format!(
+            "{:<18} {:<15} {:<7} {:>8} {:>8}\n",
+            m.groups,
+            m.rp,
+            m.origin,
+            m.priority.map_or_else(|| "-".into(), |p| p.to_string()),
+            m.expires_secs.map_or_else(|| "-".into(), hms)
+        );
+    }
+    out
+}
+
 pub fn response(response: &Response) -> String {
     match response {
         Response::Mroute(r) => mroutes(r),
@@ -607,6 +644,7 @@ pub fn response(response: &Response) -> String {
         Response::PimInterfaces(v) => pim_interfaces(v),
         Response::PimNeighbors(v) => pim_neighbors(v),
         Response::PimJoins(v) => pim_joins(v),
+        Response::PimRp(v) => pim_rp(v),
         Response::Reloaded { message } => format!("{message}\n"),
         Response::Error { message } => format!("error: {message}\n"),
     }

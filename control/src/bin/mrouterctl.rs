@@ -73,6 +73,9 @@ enum PimShow {
     /// Join/prune state per (*,G) and (S,G): RPF, upstream neighbour, downstream joins, OIFs.
     #[command(alias = "joins", alias = "upstream")]
     Join,
+    /// RPs per group range: static ones and the Bootstrap router's RP set, with the BSR.
+    #[command(alias = "rp-info", alias = "bsr")]
+    Rp,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         Command::Show(Show::Pim {
             what: PimShow::Join,
         }) => Request::ShowPimJoin,
+        Command::Show(Show::Pim { what: PimShow::Rp }) => Request::ShowPimRp,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -158,6 +162,7 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowPimInterface, Response::PimInterfaces(_))
             | (Request::ShowPimNeighbor, Response::PimNeighbors(_))
             | (Request::ShowPimJoin, Response::PimJoins(_))
+            | (Request::ShowPimRp, Response::PimRp(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }

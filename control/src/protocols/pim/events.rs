@@ -118,6 +118,9 @@ impl Pim {
                 self.elect(iface);
             }
         }
+        if self.bsr.next_deadline().is_some_and(|t| t <= now) && self.bsr.handle_timeout(now) {
+            self.rp_set_changed(now);
+        }
         self.sync_tree(now);
     }
 }

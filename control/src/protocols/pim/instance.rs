@@ -107,6 +107,10 @@ pub struct Pim {
     /// Data arrivals for the machines (4.2): the MGM's creation alerts (a new entry's first
     /// packet) and the entries the core reports as carrying traffic.
     pub(super) data_pending: Vec<(Ipv4Addr, Ipv4Addr, Iface)>,
+    /// The RP set learned from the Bootstrap router (RFC 5059).
+    pub(super) bsr: super::bsr::Bsr,
+    /// The latest Bootstrap whose BSR the RIB has not answered yet: (interface, sender).
+    pub(super) bsr_pending: Option<(Iface, Ipv4Addr, dataplane::wire::pim::Bootstrap)>,
 }
 
 impl Pim {
@@ -136,6 +140,8 @@ impl Pim {
             join_prune_sent: 0,
             tree_now: Duration::ZERO,
             data_pending: Vec::new(),
+            bsr: super::bsr::Bsr::default(),
+            bsr_pending: None,
         }
     }
 
@@ -218,13 +224,17 @@ impl Pim {
             Ok(packet::Message::Hello(hello)) => self.process_hello(now, iface, src, &hello),
             Ok(packet::Message::Other(msg)) => {
                 packet::count_other(i, &msg);
-                if let Repr::JoinPrune(jp) = msg {
-                    if i.neighbor(src).is_some() {
-                        self.join_prune_received(now, iface, &jp);
-                    } else {
-                        i.reject(super::error::RejectReason::NotNeighbor);
-                        self.join_prune_not_neighbor += 1;
+                match msg {
+                    Repr::JoinPrune(jp) => {
+                        if i.neighbor(src).is_some() {
+                            self.join_prune_received(now, iface, &jp);
+                        } else {
+                            i.reject(super::error::RejectReason::NotNeighbor);
+                            self.join_prune_not_neighbor += 1;
+                        }
                     }
+                    Repr::Bootstrap(b) => self.bootstrap_received(now, iface, src, dst, b),
+                    _ => {}
                 }
             }
         }
@@ -254,7 +264,12 @@ impl Pim {
 
     /// The earliest deadline: call [`Pim::handle_timeout`] then.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let hellos = self.interfaces.values().map(Interface::next_deadline).min();
+        let hellos = self
+            .interfaces
+            .values()
+            .map(Interface::next_deadline)
+            .chain(self.bsr.next_deadline())
+            .min();
         match (hellos, self.tib.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -14,6 +14,7 @@
 //!   `poll_datagram`; outgoing-interface changes as PIM's MGM memberships (`poll_event`), so
 //!   the MGM's entries forward on the joined interfaces.
 
+use super::bsr::Bsr;
 use super::config::PimSettings;
 use super::instance::{Pim, PimEvent};
 use super::interface::Interface;
@@ -39,6 +40,7 @@ struct Env<'a> {
     rpf: &'a BTreeMap<Ipv4Addr, Option<RpfRoute>>,
     interfaces: &'a BTreeMap<Iface, Interface>,
     rps: &'a [StaticRp],
+    bsr: &'a Bsr,
     ssm: (Ipv4Addr, u8),
     missing: RefCell<BTreeSet<Ipv4Addr>>,
 }
@@ -48,7 +50,8 @@ impl TreeEnv for Env<'_> {
         if self.is_ssm(group) {
             return None;
         }
-        PimSettings::rp_for(self.rps, group)
+        // Static RPs first for the groups they cover, then the Bootstrap router's RP set.
+        PimSettings::rp_for(self.rps, group).or_else(|| self.bsr.rp_for(group))
     }
 
     fn rpf(&self, addr: Ipv4Addr) -> Option<Rpf> {
@@ -102,6 +105,7 @@ macro_rules! env {
             rpf: &$pim.rpf,
             interfaces: &$pim.interfaces,
             rps: &$pim.rps,
+            bsr: &$pim.bsr,
             ssm: $pim.ssm_range,
             missing: RefCell::new(BTreeSet::new()),
         }
@@ -157,6 +161,16 @@ impl Pim {
         if self.rpf.len() > MAX_RPF_CACHE {
             self.trim_rpf();
         }
+        self.retry_bootstrap(now);
+        self.drain_tree();
+    }
+
+    /// The Bootstrap router's RP set changed: RP(G) of every group is read again (join the
+    /// new RP, prune toward the old).
+    pub(super) fn rp_set_changed(&mut self, now: Duration) {
+        let env = env!(self);
+        self.tib.routes_changed(now, &env);
+        self.rpf_queries.extend(env.missing.into_inner());
         self.drain_tree();
     }
 
@@ -166,7 +180,10 @@ impl Pim {
         for (group, g) in self.tib.groups() {
             needed.extend(g.sources.keys().copied());
             needed.extend(PimSettings::rp_for(&self.rps, *group));
+            needed.extend(self.bsr.rp_for(*group));
         }
+        needed.extend(self.bsr.elected.map(|e| e.address));
+        needed.extend(self.bsr_pending.as_ref().map(|p| p.2.bsr_address));
         self.rpf.retain(|a, _| needed.contains(a));
     }
 

@@ -29,10 +29,14 @@
 //!   entries the core's counter sweep saw carry traffic (`Protocol::handle_traffic`, about
 //!   once a second) go to [`tree::Tib::data_arrived`]: the Keepalive Timer, the SPT bit and
 //!   the last hop's switch to the SPT.
+//! - Bootstrap (RFC 5059, as a non-candidate router): `bsr.rs` (the BSR, the RP set, RP(G))
+//!   and `bootstrap.rs` (the checks, the forwarding); `show pim rp`.
 //!
 //! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
 //! RPF interface, every member interface).
 
+mod bootstrap;
+pub mod bsr;
 mod config;
 mod error;
 mod events;
@@ -49,7 +53,7 @@ pub use error::RejectReason;
 pub use instance::{start_seeded, Pim, PimEvent, MAX_EVENTS, PIM_PROTOCOL};
 pub use interface::{InterfaceCounters, MessageCounts};
 pub use neighbor::Neighbor;
-pub use show::{InterfaceInfo, JoinInfo, NeighborInfo};
+pub use show::{BsrInfo, InterfaceInfo, JoinInfo, NeighborInfo, RpInfo, RpMapping};
 
 /// The registry's line for PIM.
 pub const REGISTRATION: crate::protocols::Registration = crate::protocols::Registration {

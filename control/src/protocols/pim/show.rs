@@ -203,3 +203,89 @@ impl Pim {
         out
     }
 }
+
+/// `show pim rp`: the Bootstrap router and the RP mappings (static and learned).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpInfo {
+    /// The elected BSR, if any.
+    pub bsr: Option<BsrInfo>,
+    /// Every mapping: static ones first, then the RP set's.
+    pub mappings: Vec<RpMapping>,
+    /// What became of the Bootstraps received.
+    pub bootstrap: super::bsr::BsrCounters,
+}
+
+/// The elected Bootstrap router.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BsrInfo {
+    /// Its address.
+    pub address: Ipv4Addr,
+    /// Its priority.
+    pub priority: u8,
+    /// The hash mask length of its RP set.
+    pub hash_mask_len: u8,
+    /// Seconds since it was elected.
+    pub uptime_secs: f64,
+    /// Seconds left on the Bootstrap Timer.
+    pub expires_secs: f64,
+}
+
+/// One group range's RP.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpMapping {
+    /// The group range, "network/length".
+    pub groups: String,
+    /// The RP.
+    pub rp: Ipv4Addr,
+    /// "static" (the config) or "bsr" (the Bootstrap router's RP set).
+    pub origin: &'static str,
+    /// The RP's priority in the RP set (none for static ones).
+    pub priority: Option<u8>,
+    /// Seconds left on its holdtime (none for static ones).
+    pub expires_secs: Option<f64>,
+}
+
+impl Pim {
+    /// The RP view at `now`.
+    pub fn rp_info(&self, now: Duration) -> RpInfo {
+        let secs = |t: Duration| t.saturating_sub(now).as_secs_f64();
+        let mut mappings: Vec<RpMapping> = self
+            .rps
+            .iter()
+            .map(|r| RpMapping {
+                groups: format!("{}/{}", r.groups.0, r.groups.1),
+                rp: r.address,
+                origin: "static",
+                priority: None,
+                expires_secs: None,
+            })
+            .collect();
+        for ((net, len), rps) in &self.bsr.rp_set {
+            for e in rps {
+                mappings.push(RpMapping {
+                    groups: format!("{net}/{len}"),
+                    rp: e.address,
+                    origin: "bsr",
+                    priority: Some(e.priority),
+                    expires_secs: Some(secs(e.expiry)),
+                });
+            }
+        }
+        RpInfo {
+            bsr: self.bsr.elected.map(|e| BsrInfo {
+                address: e.address,
+                priority: e.priority,
+                hash_mask_len: e.hash_mask_len,
+                uptime_secs: now.saturating_sub(e.since).as_secs_f64(),
+                expires_secs: secs(e.expiry),
+            }),
+            mappings,
+            bootstrap: self.bsr.counters,
+        }
+    }
+
+    /// RP(G) as the join machinery sees it: a static RP, else the RP set's.
+    pub fn rp_of(&self, group: Ipv4Addr) -> Option<Ipv4Addr> {
+        super::config::PimSettings::rp_for(&self.rps, group).or_else(|| self.bsr.rp_for(group))
+    }
+}
