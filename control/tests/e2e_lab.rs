@@ -366,17 +366,12 @@ fn a_miss_storm_does_not_disturb_an_established_flow_or_the_control_socket() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    // The control socket keeps answering during the storm.
+    // The control socket keeps answering during the storm (each answer within mrouterctl's
+    // own timeout; how fast is the bench's business, not a test's).
     let mut answers = 0;
     while storm.try_wait().unwrap().is_none() {
-        let t = Instant::now();
         let stats = lab.ctl_json(&["show", "stats"]);
         assert!(stats["control"]["misses_received"].is_u64());
-        assert!(
-            t.elapsed() < Duration::from_secs(2),
-            "show stats took {:?}",
-            t.elapsed()
-        );
         answers += 1;
         std::thread::sleep(Duration::from_millis(100));
     }
