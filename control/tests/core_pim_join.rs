@@ -128,13 +128,30 @@ fn pim(r: &Router) -> &Pim {
     r.core.protocols().get::<Pim>().unwrap()
 }
 
-/// The router with the upstream router as a neighbour on if2.
-fn router() -> Router {
-    let mut r = Router::new(&text());
+/// The router of config `text` with the upstream router as a neighbour on if2.
+fn router_with(text: &str) -> Router {
+    let mut r = Router::new(text);
     r.advance(secs(1));
     r.dp.punted
         .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
     r.input();
+    r
+}
+
+/// The config with 239.0.0.0/8's static RP at the upstream router and `extra` in the global
+/// `pim:` section.
+fn rp_text(extra: &str) -> String {
+    text().replace(
+        "rpf_routes:",
+        &format!(
+            "pim:\n  rp:\n    - {{ address: 10.0.3.2, groups: 239.0.0.0/8 }}\n{extra}rpf_routes:"
+        ),
+    )
+}
+
+/// The router with the upstream router as a neighbour on if2.
+fn router() -> Router {
+    let r = router_with(&text());
     assert!(pim(&r)
         .interface(iface(2))
         .unwrap()
@@ -322,30 +339,9 @@ fn a_directly_connected_source_or_one_without_a_pim_neighbour_is_joined_from_no_
 fn an_any_source_member_is_joined_toward_the_static_rp() {
     // The RP is the upstream router itself (connected on if2, a PIM neighbour): the
     // Join(*,G) names it and goes to it.
-    let text = text().replace(
-        "rpf_routes:",
-        "pim:\n  rp:\n    - { address: 10.0.3.2, groups: 239.0.0.0/8 }\nrpf_routes:",
-    );
-    let mut r = Router::new(&text);
-    r.advance(secs(1));
-    r.dp.punted
-        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
-    r.input();
-    let g = ip("239.1.2.3");
+    let mut r = router_with(&rp_text(""));
     let t = r.now;
-    let rec = GroupRecordRepr {
-        record_type: RecordType::ChangeToExclude,
-        group: g,
-        sources: vec![],
-    };
-    r.igmp_from_host(
-        1,
-        ip("10.0.2.9"),
-        ip("224.0.0.22"),
-        Igmp::ReportV3 { records: vec![rec] },
-    );
-    r.input();
-    r.advance(ms(100));
+    any_source_member(&mut r, ip("239.1.2.3"));
     let sent = join_prunes(&r, 2, t);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].upstream_neighbor, UPSTREAM);
@@ -357,50 +353,16 @@ fn an_any_source_member_is_joined_toward_the_static_rp() {
     assert_eq!((rows[0].source, rows[0].rp), (None, Some(UPSTREAM)));
     // An SSM group with an any-source member: no (*,G) state, nothing sent.
     let t = r.now;
-    let rec = GroupRecordRepr {
-        record_type: RecordType::ChangeToExclude,
-        group: G,
-        sources: vec![],
-    };
-    r.igmp_from_host(
-        1,
-        ip("10.0.2.9"),
-        ip("224.0.0.22"),
-        Igmp::ReportV3 { records: vec![rec] },
-    );
-    r.input();
-    r.advance(ms(100));
+    any_source_member(&mut r, G);
     assert!(join_prunes(&r, 2, t).is_empty());
 }
 
 /// The router with 239.0.0.0/8's RP at the upstream router, `extra` in the global `pim:`
 /// section, the upstream router a neighbour on if2, and a host on if1 joined to `g` for any
-/// source; returns it with the time of the join.
+/// source.
 fn rp_router(extra: &str, g: Ipv4Addr) -> Router {
-    let text = text().replace(
-        "rpf_routes:",
-        &format!(
-            "pim:\n  rp:\n    - {{ address: 10.0.3.2, groups: 239.0.0.0/8 }}\n{extra}rpf_routes:"
-        ),
-    );
-    let mut r = Router::new(&text);
-    r.advance(secs(1));
-    r.dp.punted
-        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
-    r.input();
-    let rec = GroupRecordRepr {
-        record_type: RecordType::ChangeToExclude,
-        group: g,
-        sources: vec![],
-    };
-    r.igmp_from_host(
-        1,
-        ip("10.0.2.9"),
-        ip("224.0.0.22"),
-        Igmp::ReportV3 { records: vec![rec] },
-    );
-    r.input();
-    r.advance(ms(100));
+    let mut r = router_with(&rp_text(extra));
+    any_source_member(&mut r, g);
     r
 }
 
@@ -689,11 +651,7 @@ fn the_rp_set_expires_with_its_holdtimes_and_static_rps_come_first() {
         "rpf_routes:",
         "pim:\n  rp:\n    - { address: 10.0.3.7, groups: 239.2.0.0/16 }\nrpf_routes:",
     );
-    let mut r = Router::new(&text);
-    r.advance(secs(1));
-    r.dp.punted
-        .push_back((2, pim_frame(UPSTREAM, Repr::Hello(hello()))));
-    r.input();
+    let mut r = router_with(&text);
     let (a, b) = (ip("10.0.3.5"), ip("10.0.3.6"));
     let msg = bootstrap(
         BSR,

@@ -42,6 +42,28 @@ fn config(lab: &Lab, pim: &str) -> PathBuf {
     path
 }
 
+/// IGMPv3 with short timers, for receivers' interfaces.
+const IGMP3: &str = "igmp: { version: 3, query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 }";
+
+/// mrouter's config with PIM (Hellos every 2 s) on if1 (toward FRR) and on if2 (`if2_extra`
+/// added there, e.g. [`IGMP3`]), and `rest` at the top level.
+fn config_two(lab: &Lab, rest: &str, if2_extra: &str) -> PathBuf {
+    let path = lab.write_config_with("  []", rest);
+    let sep = if if2_extra.is_empty() { "" } else { ", " };
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "address: 10.0.2.1/24 }",
+            "address: 10.0.2.1/24, pim: { hello_interval: 2 } }",
+        )
+        .replace(
+            "address: 10.0.3.1/24 }",
+            &format!("address: 10.0.3.1/24, pim: {{ hello_interval: 2 }}{sep}{if2_extra} }}"),
+        );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn start_frr(lab: &Lab) -> FrrUml {
     start_frr_with(lab, PIMD_CONF)
 }
@@ -304,21 +326,11 @@ const SSM_GROUP: &str = "232.1.1.1";
 fn an_igmpv3_source_specific_member_behind_mrouter_is_joined_through_frr() {
     let lab = Lab::up("pimssm");
     source_link(&lab);
-    let path = lab.write_config_with(
-        "  []",
+    let path = config_two(
+        &lab,
         "rpf_routes:\n  - { prefix: 10.0.9.0/24, interface: if1, next_hop: 10.0.2.3 }",
+        IGMP3,
     );
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace(
-            "address: 10.0.2.1/24 }",
-            "address: 10.0.2.1/24, pim: { hello_interval: 2 } }",
-        )
-        .replace(
-            "address: 10.0.3.1/24 }",
-            "address: 10.0.3.1/24, pim: { hello_interval: 2 }, igmp: { version: 3, query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 } }",
-        );
-    std::fs::write(&path, text).unwrap();
     let _router = lab.start_router_from(&path);
     let conf = format!("{PIMD_CONF}interface vec1\n ip pim\n ip pim hello 2 7\n");
     let frr = FrrUml::start(
@@ -405,22 +417,12 @@ const ASM_GROUP: &str = "239.1.2.3";
 fn an_any_source_member_behind_mrouter_is_joined_toward_frr_as_the_rp_then_switches_to_the_spt() {
     let lab = Lab::up("pimrp");
     source_link(&lab);
-    let path = lab.write_config_with(
-        "  []",
+    let path = config_two(
+        &lab,
         "rpf_routes:\n  - { prefix: 10.0.9.0/24, interface: if1, next_hop: 10.0.2.3 }\n\
          pim:\n  rp:\n    - { address: 10.0.2.3, groups: 239.0.0.0/8 }",
+        IGMP3,
     );
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace(
-            "address: 10.0.2.1/24 }",
-            "address: 10.0.2.1/24, pim: { hello_interval: 2 } }",
-        )
-        .replace(
-            "address: 10.0.3.1/24 }",
-            "address: 10.0.3.1/24, pim: { hello_interval: 2 }, igmp: { version: 3, query_interval: 10, query_response_interval: 1, last_member_query_interval: 0.5 } }",
-        );
-    std::fs::write(&path, text).unwrap();
     let _router = lab.start_router_from(&path);
     let frr = FrrUml::start(
         &lab.ns("h1"),
@@ -565,18 +567,7 @@ while True:
 fn a_bootstrap_routers_rp_set_reaches_mrouter_and_through_it_frr() {
     use dataplane::wire::pim::{Bootstrap, BsrGroup, BsrRp, EncodedGroup, Hello, Repr};
     let lab = Lab::up("pimbsr");
-    let path = lab.write_config_with("  []", "");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace(
-            "address: 10.0.2.1/24 }",
-            "address: 10.0.2.1/24, pim: { hello_interval: 2 } }",
-        )
-        .replace(
-            "address: 10.0.3.1/24 }",
-            "address: 10.0.3.1/24, pim: { hello_interval: 2 } }",
-        );
-    std::fs::write(&path, text).unwrap();
+    let path = config_two(&lab, "", "");
     let _router = lab.start_router_from(&path);
     let frr = start_frr(&lab);
     // FRR's route toward the BSR's subnet goes through mrouter.
