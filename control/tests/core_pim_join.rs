@@ -195,6 +195,10 @@ fn a_source_specific_member_is_joined_upstream_and_pruned_when_it_leaves() {
         (vec![iface(1)], vec![iface(1)])
     );
 
+    // IGMP's membership and PIM's outgoing interface reached the MGM, each counted as such.
+    let c = r.core.counters();
+    assert_eq!((c.igmp_joins, c.routing_joins), (1, 1));
+
     // The source's traffic arrives from upstream and reaches the member.
     r.miss(S, G, 2);
     r.input();

@@ -50,12 +50,19 @@ pub struct ControlCounters {
     pub punted_exception: u64,
     /// Entries re-validated because a kernel route toward their source changed.
     pub kernel_rib_entries_revalidated: u64,
-    /// IGMP joins and leaves handed to the MGM.
+    /// IGMP joins handed to the MGM (local membership).
     pub igmp_joins: u64,
     /// IGMP leaves handed to the MGM.
     pub igmp_leaves: u64,
     /// IGMP membership changes the MGM refused.
     pub igmp_membership_errors: u64,
+    /// Routing protocols' memberships handed to the MGM (PIM's outgoing interfaces, the
+    /// proxy's): joins, leaves, and those the MGM refused.
+    pub routing_joins: u64,
+    /// See `routing_joins`.
+    pub routing_leaves: u64,
+    /// See `routing_joins`.
+    pub routing_membership_errors: u64,
     /// IGMP messages (queries) sent.
     pub igmp_sent: u64,
     /// IGMP messages that could not be sent (no control tx queue, no mbuf, queue full).

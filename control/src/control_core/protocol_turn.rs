@@ -238,8 +238,9 @@ pub fn protocols_timeout(st: &State) -> Option<Duration> {
         .min()
 }
 
-/// A protocol's membership changes into the MGM, as the protocol `handle` (IGMP's local
-/// membership: counted as IGMP joins and leaves).
+/// A protocol's membership changes into the MGM, as the protocol `handle`: IGMP's local
+/// membership counted as IGMP joins and leaves, a routing protocol's (PIM's outgoing
+/// interfaces) as routing joins and leaves.
 fn memberships(
     st: &mut State,
     now: Duration,
@@ -263,8 +264,13 @@ fn memberships(
             Some(s) => Scope::source_group(s, group),
             None => Scope::any_source(group),
         };
+        let igmp = st.mgm.is_igmp(handle);
         let Ok(scope) = scope else {
-            st.counters.igmp_membership_errors += 1;
+            if igmp {
+                st.counters.igmp_membership_errors += 1;
+            } else {
+                st.counters.routing_membership_errors += 1;
+            }
             continue;
         };
         let id = iface.id();
@@ -281,10 +287,14 @@ fn memberships(
                 MembershipFlags::JOIN,
             )
         };
-        match result {
-            Ok(()) if join => st.counters.igmp_joins += 1,
-            Ok(()) => st.counters.igmp_leaves += 1,
-            Err(_) => st.counters.igmp_membership_errors += 1,
-        }
+        let c = &mut st.counters;
+        *match (result, igmp) {
+            (Ok(()), true) if join => &mut c.igmp_joins,
+            (Ok(()), true) => &mut c.igmp_leaves,
+            (Err(_), true) => &mut c.igmp_membership_errors,
+            (Ok(()), false) if join => &mut c.routing_joins,
+            (Ok(()), false) => &mut c.routing_leaves,
+            (Err(_), false) => &mut c.routing_membership_errors,
+        } += 1;
     }
 }
