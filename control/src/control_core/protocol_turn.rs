@@ -6,9 +6,12 @@ use crate::control_core::data_plane::DataPlane;
 use crate::control_core::events::CoreEvent;
 use crate::control_core::state::State;
 use crate::interface::Interface;
-use crate::protocols::shared::{Datagram, MembershipEvent, ReceivedPacket, Transmit};
+use crate::protocols::shared::{
+    Datagram, MembershipEvent, ReceivedPacket, Transmit, ROUTE_CONFIG, ROUTE_CONNECTED,
+    ROUTE_KERNEL,
+};
 use dataplane::wire::{ether, ipv4};
-use mgm::{MembershipFlags, ProtocolHandle, RpfLookup, Scope};
+use mgm::{MembershipFlags, ProtocolHandle, Scope};
 use std::time::Duration;
 
 /// Control packets taken from the punt rings per turn.
@@ -211,9 +214,22 @@ fn answer_rpf(st: &mut State, now: Duration, handle: ProtocolHandle, all: bool) 
     if asked.is_empty() {
         return;
     }
+    // Each route says where it came from (PIM's assert metric preference reads it).
     let answers: Vec<_> = asked
         .into_iter()
-        .map(|a| (a, st.host.rpf_lookup(a)))
+        .map(|a| {
+            let route = st.host.rpf_with_origin(a).map(|(mut r, kernel)| {
+                r.route.protocol = if kernel {
+                    ROUTE_KERNEL
+                } else if r.upstream.is_unspecified() {
+                    ROUTE_CONNECTED
+                } else {
+                    ROUTE_CONFIG
+                };
+                r
+            });
+            (a, route)
+        })
         .collect();
     if let Some(p) = st.host.protocols.by_handle_mut(handle) {
         p.handle_rpf(now, &answers);

@@ -79,6 +79,13 @@ pub trait Protocol: MgmClient + Upcast + Any {
     /// outputs, which the core sends before the ports stop.
     fn handle_shutdown(&mut self, _now: Duration) {}
 
+    /// Whether it wants the MGM's wrong-interface callback (`MgmConfig::wrong_if_callback`,
+    /// off in the MGM by default as in Windows): PIM's Assert starts from it. The core turns
+    /// it on when a running protocol asks.
+    fn wants_wrong_interface(&self) -> bool {
+        false
+    }
+
     /// Takes in what the MGM callbacks of this turn queued (alerts); called after the
     /// membership changes of the turn.
     fn handle_alerts(&mut self, _now: Duration) {}

@@ -104,6 +104,10 @@ pub struct Pim {
     pub(super) join_prune_sent: u64,
     /// The latest `now` the machines saw (for an interface removed without one).
     pub(super) tree_now: Duration,
+    /// The MGM's wrong-interface callbacks not yet given to the assert machines.
+    pub(super) wrong_if_pending: Vec<(Ipv4Addr, Ipv4Addr, Iface)>,
+    /// Wrong-interface callbacks received.
+    pub(super) wrong_if_received: u64,
 }
 
 impl Pim {
@@ -132,6 +136,8 @@ impl Pim {
             join_prune_not_neighbor: 0,
             join_prune_sent: 0,
             tree_now: Duration::ZERO,
+            wrong_if_pending: Vec::new(),
+            wrong_if_received: 0,
         }
     }
 
@@ -214,13 +220,17 @@ impl Pim {
             Ok(packet::Message::Hello(hello)) => self.process_hello(now, iface, src, &hello),
             Ok(packet::Message::Other(msg)) => {
                 packet::count_other(i, &msg);
-                if let Repr::JoinPrune(jp) = msg {
-                    if i.neighbor(src).is_some() {
-                        self.join_prune_received(now, iface, &jp);
-                    } else {
-                        i.reject(super::error::RejectReason::NotNeighbor);
-                        self.join_prune_not_neighbor += 1;
+                match msg {
+                    Repr::JoinPrune(jp) => {
+                        if i.neighbor(src).is_some() {
+                            self.join_prune_received(now, iface, &jp);
+                        } else {
+                            i.reject(super::error::RejectReason::NotNeighbor);
+                            self.join_prune_not_neighbor += 1;
+                        }
                     }
+                    Repr::Assert(a) => self.assert_received(now, iface, src, &a),
+                    _ => {}
                 }
             }
         }
@@ -378,6 +388,19 @@ impl MgmClient for Pim {
     fn local_leave(&mut self, _mgm: &Mgm, scope: SourceGroupEntry, iface: InterfaceId) {
         self.queue_local(scope, iface, false);
     }
+
+    /// Data of an entry on one of PIM's interfaces that is not the entry's IIF: the assert
+    /// trigger (4.6), queued for `handle_alerts`.
+    fn wrong_interface(
+        &mut self,
+        _mgm: &Mgm,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: InterfaceId,
+        _header: &[u8],
+    ) {
+        self.queue_wrong_interface(source, group, iface);
+    }
 }
 
 impl Protocol for Pim {
@@ -433,6 +456,11 @@ impl Protocol for Pim {
         if let Some(s) = new.protocols.get::<PimSettings>() {
             self.reconfigure(now, s);
         }
+    }
+
+    /// Asserts start from data arriving on an outgoing interface.
+    fn wants_wrong_interface(&self) -> bool {
+        true
     }
 
     fn consumes(&self, ip_protocol: u8, iface: Iface) -> bool {
@@ -492,6 +520,7 @@ impl Protocol for Pim {
             ShowView::new("pim interface", &self.interface_infos(now)),
             ShowView::new("pim neighbor", &self.neighbor_infos(now)),
             ShowView::new("pim join", &self.join_infos(now)),
+            ShowView::new("pim assert", &self.assert_infos(now)),
         ]
     }
 }

@@ -29,6 +29,7 @@
 //! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
 //! RPF interface, every member interface).
 
+mod assert;
 mod config;
 mod error;
 mod events;
@@ -45,6 +46,9 @@ pub use error::RejectReason;
 pub use instance::{start_seeded, Pim, PimEvent, MAX_EVENTS, PIM_PROTOCOL};
 pub use interface::{InterfaceCounters, MessageCounts};
 pub use neighbor::Neighbor;
+pub use assert::{
+    route_metric, AssertInfo, PREFERENCE_CONFIG, PREFERENCE_CONNECTED, PREFERENCE_KERNEL,
+};
 pub use show::{InterfaceInfo, JoinInfo, NeighborInfo};
 
 /// The registry's line for PIM.

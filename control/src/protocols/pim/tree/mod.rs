@@ -35,6 +35,7 @@
 //! upstream machines, the outgoing sets, the timers), `output.rs` (aggregation), `spt.rs`
 //! (data arrival), `tib.rs` (the API).
 
+pub mod assert;
 mod ctx;
 pub mod downstream;
 pub mod macros;
@@ -47,11 +48,12 @@ mod tib;
 pub mod types;
 pub mod upstream;
 
+pub use assert::{AssertInfo, AssertMetric, AssertState, OutgoingAssert};
 pub use downstream::{Downstream, DownstreamExpiry, JoinState, RptDownstream, RptState};
 pub use state::{GroupState, Interfaces, SourceState};
 pub use tib::{LocalMember, Tib};
 pub use types::{
-    Entry, Iface, InterfaceParams, Neighbor, OutgoingJoinPrune, Rpf, SptPolicy, TreeConfig,
+    Entry, Iface, InterfaceParams, Neighbor, OutgoingJoinPrune, RouteMetric, Rpf, SptPolicy, TreeConfig,
     TreeCounters, TreeEnv, TreeEvent, HOLDTIME_INFINITE, JP_HOLDTIME, T_PERIODIC,
 };
 pub use upstream::{RptInputs, RptUpstream, RptUpstreamState, Send, Upstream, UpstreamState};

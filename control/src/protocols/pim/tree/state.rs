@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use super::assert::AssertInfo;
 use super::downstream::{Downstream, RptDownstream};
-use super::types::{Iface, InterfaceParams};
+use super::types::{Iface, InterfaceParams, RouteMetric};
 use super::upstream::{RptUpstream, Upstream};
 
 /// The PIM interfaces the machines know, with their parameters.
@@ -38,6 +39,12 @@ pub struct SourceState {
     /// The outgoing interfaces last announced (inherited_olist(S,G) without the RPF
     /// interface).
     pub oifs: BTreeSet<Iface>,
+    /// (S,G) assert state per interface (4.6.1), Winner or Loser (NoInfo is no entry).
+    pub asserts: BTreeMap<Iface, AssertInfo>,
+    /// MRIB preference and metric toward S at the last evaluation (spt_assert_metric).
+    pub route_metric: RouteMetric,
+    /// RPF'(S,G) was last set from an assert winner.
+    pub rpf_by_assert: bool,
 }
 
 impl SourceState {
@@ -57,6 +64,7 @@ impl SourceState {
             && self.rpt_upstream.state != super::upstream::RptUpstreamState::Pruned
             && self.keepalive.is_none()
             && self.oifs.is_empty()
+            && self.asserts.is_empty()
     }
 }
 
@@ -78,6 +86,12 @@ pub struct GroupState {
     pub oifs: BTreeSet<Iface>,
     /// Sources with state.
     pub sources: BTreeMap<Ipv4Addr, SourceState>,
+    /// (*,G) assert state per interface (4.6.2), Winner or Loser (NoInfo is no entry).
+    pub asserts: BTreeMap<Iface, AssertInfo>,
+    /// MRIB preference and metric toward RP(G) at the last evaluation (rpt_assert_metric).
+    pub route_metric: RouteMetric,
+    /// RPF'(*,G) was last set from an assert winner.
+    pub rpf_by_assert: bool,
 }
 
 impl GroupState {
@@ -90,5 +104,6 @@ impl GroupState {
             && self.upstream.join_timer.is_none()
             && self.oifs.is_empty()
             && self.sources.is_empty()
+            && self.asserts.is_empty()
     }
 }

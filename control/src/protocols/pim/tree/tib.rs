@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use dataplane::wire::pim::JoinPrune;
+use dataplane::wire::pim::{Assert, JoinPrune};
 
 use crate::protocols::jitter::Jitter;
 
+use super::assert::{self, OutgoingAssert};
 use super::ctx::Ctx;
 use super::output::Output;
 use super::receive;
@@ -249,6 +250,7 @@ impl Tib {
             counters: &mut self.counters,
             room: self.cfg.max_entries.saturating_sub(self.entries),
         };
+        assert::joins_for_us(&mut self.groups, &self.ifaces, iface, msg);
         receive::join_prune(&mut ctx, &mut self.groups, iface, msg);
         for set in &msg.groups {
             self.reindex(set.group.addr);
@@ -370,6 +372,78 @@ impl Tib {
             });
         }
         self.flush();
+    }
+
+    /// An Assert from the live neighbour `from` on `iface` (4.6; the driver drops those of
+    /// other senders). A group that is not one multicast address, or an (S,G) assert without
+    /// a source, is counted ([`TreeCounters::bad_assert`]); one for a group without state is
+    /// ignored and counted.
+    pub fn handle_assert(
+        &mut self,
+        now: Duration,
+        iface: Iface,
+        from: Ipv4Addr,
+        msg: &Assert,
+        env: &dyn TreeEnv,
+    ) {
+        let group = msg.group.addr;
+        if msg.group.mask_len != 32 || !group.is_multicast() || msg.group.bidir {
+            self.counters.bad_assert += 1;
+            return;
+        }
+        if !msg.rpt && msg.source.is_unspecified() {
+            self.counters.bad_assert += 1;
+            return;
+        }
+        if !self.ifaces.contains_key(&iface) {
+            self.counters.unknown_interface += 1;
+            return;
+        }
+        if !self.groups.contains_key(&group) {
+            self.counters.assert_ignored += 1;
+            return;
+        }
+        let msg = *msg;
+        self.run(now, env, Some(vec![group]), move |ctx, group, g| {
+            assert::receive(ctx, group, g, iface, from, &msg);
+            recompute::group(ctx, group, g);
+        });
+    }
+
+    /// Data of (`source`, `group`) arrived on `iface`, which is not the entry's incoming
+    /// interface (the MGM's wrong-interface callback): where we could assert and have no
+    /// assert state, we assert (4.6.1, 4.6.2). Nothing for a group without state.
+    pub fn data_on_wrong_interface(
+        &mut self,
+        now: Duration,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: Iface,
+        env: &dyn TreeEnv,
+    ) {
+        if !self.groups.contains_key(&group) {
+            return;
+        }
+        self.run(now, env, Some(vec![group]), move |ctx, group, g| {
+            if assert::data_on_iface(ctx, group, g, source, iface) {
+                recompute::group(ctx, group, g);
+            }
+        });
+    }
+
+    /// Neighbour `addr` on `iface` expired, said goodbye or restarted: the asserts it won
+    /// there are forgotten (4.6.1, 4.6.2: "Current Winner's GenID changes or NLT expires").
+    pub fn neighbor_gone(&mut self, now: Duration, iface: Iface, addr: Ipv4Addr, env: &dyn TreeEnv) {
+        self.run(now, env, None, |ctx, group, g| {
+            if assert::neighbor_gone(g, iface, addr) {
+                recompute::group(ctx, group, g);
+            }
+        });
+    }
+
+    /// The next Assert to send.
+    pub fn poll_assert(&mut self) -> Option<OutgoingAssert> {
+        self.out.poll_assert()
     }
 
     /// The next Join/Prune message to send.
