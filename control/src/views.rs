@@ -173,6 +173,7 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("misses_signalled", total.misses_signalled),
         ("signals_dropped_ring_full", total.signals_dropped),
         ("wrong_if_received", cc.wrong_if_received),
+        ("protocol_revalidations", cc.protocol_revalidations),
         ("hits_signalled", total.hits_signalled),
         ("hits_received", cc.hits_received),
         ("entry_copies_to_control", total.copied_to_control),

@@ -161,7 +161,9 @@ pub fn run_protocols(
         let datagrams: Vec<Datagram> = std::iter::from_fn(|| p.poll_datagram()).collect();
         let name = p.name();
         let logs: Vec<String> = std::iter::from_fn(|| p.poll_log()).collect();
+        let refresh: Vec<_> = std::iter::from_fn(|| p.poll_revalidate()).collect();
         memberships(st, now, handle, events);
+        revalidate(st, now, refresh);
         for t in out {
             send_igmp(st, dp, &t);
         }
@@ -190,12 +192,39 @@ pub fn run_protocols(
         let events: Vec<MembershipEvent> = std::iter::from_fn(|| p.poll_event()).collect();
         let out: Vec<Transmit> = std::iter::from_fn(|| p.poll_transmit()).collect();
         let datagrams: Vec<Datagram> = std::iter::from_fn(|| p.poll_datagram()).collect();
+        let refresh: Vec<_> = std::iter::from_fn(|| p.poll_revalidate()).collect();
         memberships(st, now, handle, events);
+        revalidate(st, now, refresh);
         for t in out {
             send_igmp(st, dp, &t);
         }
         for d in datagrams {
             send_datagram(st, dp, &d);
+        }
+    }
+}
+
+/// Builds the entries a protocol named again (`Protocol::poll_revalidate`): one (S,G), or
+/// every entry of the group for `None`. An entry that does not exist is nothing to do.
+fn revalidate(
+    st: &mut State,
+    now: Duration,
+    entries: Vec<(Option<std::net::Ipv4Addr>, std::net::Ipv4Addr)>,
+) {
+    for (source, group) in entries {
+        let sources: Vec<std::net::Ipv4Addr> = match source {
+            Some(s) => vec![s],
+            None => st
+                .mgm
+                .mfes(now)
+                .filter(|m| m.group == group)
+                .map(|m| m.source)
+                .collect(),
+        };
+        for s in sources {
+            if st.mgm.revalidate(now, &mut st.host, s, group).is_ok() {
+                st.counters.protocol_revalidations += 1;
+            }
         }
     }
 }

@@ -119,6 +119,14 @@ pub trait Protocol: MgmClient + Upcast + Any {
         None
     }
 
+    /// The next forwarding entry to build again (RPF and creation alerts, as at the end of
+    /// its lifetime): (source, group), `None` for every entry of the group. PIM asks after an
+    /// assert changed which interfaces it leaves out of the entry (its creation alert's
+    /// answer).
+    fn poll_revalidate(&mut self) -> Option<(Option<Ipv4Addr>, Ipv4Addr)> {
+        None
+    }
+
     /// The next address whose RPF route it needs and has not been told (PIM: a source or an
     /// RP its join/prune machines asked about); the core answers with
     /// [`Protocol::handle_rpf`] from the router's RIB (connected, config and kernel routes).

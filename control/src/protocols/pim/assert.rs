@@ -25,7 +25,7 @@ use super::tree::{AssertState, Iface as TreeIface, RouteMetric};
 use crate::interface::Interface as Iface;
 use crate::protocols::shared::{ROUTE_CONFIG, ROUTE_KERNEL};
 use dataplane::wire::pim::Assert;
-use mgm::{InterfaceId, RpfRoute};
+use mgm::{InterfaceId, OifEntry, RpfRoute};
 use serde::Serialize;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -81,7 +81,13 @@ pub struct AssertInfo {
 impl Pim {
     /// An Assert from `src` on `iface`, checked by the wire parser: from a live neighbour it
     /// goes to the machines; from anyone else it is refused ([`RejectReason::NotNeighbor`]).
-    pub(super) fn assert_received(&mut self, now: Duration, iface: Iface, src: Ipv4Addr, msg: &Assert) {
+    pub(super) fn assert_received(
+        &mut self,
+        now: Duration,
+        iface: Iface,
+        src: Ipv4Addr,
+        msg: &Assert,
+    ) {
         let Some(i) = self.interfaces.get_mut(&iface) else {
             return;
         };
@@ -93,7 +99,12 @@ impl Pim {
     }
 
     /// The MGM's wrong-interface callback: queued, taken in by the next `sync_tree`.
-    pub(super) fn queue_wrong_interface(&mut self, source: Ipv4Addr, group: Ipv4Addr, iface: InterfaceId) {
+    pub(super) fn queue_wrong_interface(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: InterfaceId,
+    ) {
         let Some(iface) = Iface::from_id(iface) else {
             return;
         };
@@ -111,6 +122,26 @@ impl Pim {
         let pending = std::mem::take(&mut self.wrong_if_pending);
         for (source, group, iface) in pending {
             self.with_tree(|tib, env| tib.data_on_wrong_interface(now, source, group, iface, env));
+        }
+    }
+
+    /// The creation alert's answer: PIM's outgoing interfaces of a new entry where an assert
+    /// was lost are disabled.
+    pub(super) fn assert_creation_alert(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        oifs: &mut [OifEntry],
+    ) {
+        for o in oifs.iter_mut() {
+            let Some(iface) = Iface::from_id(o.iface) else {
+                continue;
+            };
+            if self.interfaces.contains_key(&iface)
+                && self.tib.assert_excludes(source, group, iface)
+            {
+                o.enabled = false;
+            }
         }
     }
 

@@ -14,7 +14,7 @@ use crate::protocols::shared::{
 use crate::protocols::{Protocol, Started};
 use dataplane::wire::ipv4;
 use dataplane::wire::pim::Repr;
-use mgm::{ClientId, InterfaceId, Mgm, MgmClient, RpfRoute, SourceGroupEntry};
+use mgm::{ClientId, InterfaceId, Mgm, MgmClient, OifEntry, RpfRoute, SourceGroupEntry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
@@ -108,6 +108,8 @@ pub struct Pim {
     pub(super) wrong_if_pending: Vec<(Ipv4Addr, Ipv4Addr, Iface)>,
     /// Wrong-interface callbacks received.
     pub(super) wrong_if_received: u64,
+    /// Entries whose forwarding the asserts changed, for the core to re-validate.
+    pub(super) revalidate: VecDeque<(Option<Ipv4Addr>, Ipv4Addr)>,
 }
 
 impl Pim {
@@ -138,6 +140,7 @@ impl Pim {
             tree_now: Duration::ZERO,
             wrong_if_pending: Vec::new(),
             wrong_if_received: 0,
+            revalidate: VecDeque::new(),
         }
     }
 
@@ -401,6 +404,19 @@ impl MgmClient for Pim {
     ) {
         self.queue_wrong_interface(source, group, iface);
     }
+
+    /// A new (or re-validated) entry: PIM's interfaces where we lost an assert for it are
+    /// left out ([`super::tree::Tib::assert_excludes`]).
+    fn creation_alert(
+        &mut self,
+        _mgm: &Mgm,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        _iif: InterfaceId,
+        oifs: &mut [OifEntry],
+    ) {
+        self.assert_creation_alert(source, group, oifs);
+    }
 }
 
 impl Protocol for Pim {
@@ -481,6 +497,10 @@ impl Protocol for Pim {
 
     fn poll_event(&mut self) -> Option<MembershipEvent> {
         self.memberships.pop_front()
+    }
+
+    fn poll_revalidate(&mut self) -> Option<(Option<Ipv4Addr>, Ipv4Addr)> {
+        self.revalidate.pop_front()
     }
 
     fn poll_rpf_query(&mut self) -> Option<Ipv4Addr> {

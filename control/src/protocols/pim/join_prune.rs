@@ -17,9 +17,7 @@
 use super::config::PimSettings;
 use super::instance::{Pim, PimEvent};
 use super::interface::Interface;
-use super::tree::{
-    Entry, InterfaceParams, LocalMember, RouteMetric, Rpf, Tib, TreeEnv, TreeEvent,
-};
+use super::tree::{Entry, InterfaceParams, LocalMember, RouteMetric, Rpf, Tib, TreeEnv, TreeEvent};
 use crate::interface::Interface as Iface;
 use crate::protocols::igmp::in_prefix;
 use crate::protocols::pim::StaticRp;
@@ -256,6 +254,9 @@ impl Pim {
         while let Some(a) = self.tib.poll_assert() {
             self.outbox.push_back(a.datagram());
             self.count_assert_sent(a.iface);
+        }
+        while let Some(entry) = self.tib.poll_forwarding_change() {
+            self.revalidate.push_back(entry);
         }
         while let Some(e) = self.tib.poll_event() {
             let (entry, iface, join) = match e {

@@ -41,14 +41,14 @@ mod packet;
 mod show;
 pub mod tree;
 
+pub use assert::{
+    route_metric, AssertInfo, PREFERENCE_CONFIG, PREFERENCE_CONNECTED, PREFERENCE_KERNEL,
+};
 pub use config::{PimInterfaceSettings, PimSettings, SptSwitchover, StaticRp};
 pub use error::RejectReason;
 pub use instance::{start_seeded, Pim, PimEvent, MAX_EVENTS, PIM_PROTOCOL};
 pub use interface::{InterfaceCounters, MessageCounts};
 pub use neighbor::Neighbor;
-pub use assert::{
-    route_metric, AssertInfo, PREFERENCE_CONFIG, PREFERENCE_CONNECTED, PREFERENCE_KERNEL,
-};
 pub use show::{InterfaceInfo, JoinInfo, NeighborInfo};
 
 /// The registry's line for PIM.

@@ -25,7 +25,7 @@ use crate::protocols::shared::Datagram;
 
 use super::ctx::Ctx;
 use super::macros::{
-    joins_sg, joins_star, join_desired_sg, join_desired_star, lost_assert_star, pim_exclude_sg,
+    join_desired_sg, join_desired_star, joins_sg, joins_star, lost_assert_star, pim_exclude_sg,
     pim_include_sg, pim_include_star, prunes_sg_rpt, IfaceSet,
 };
 use super::state::{GroupState, Interfaces, SourceState};
@@ -235,10 +235,7 @@ pub fn tracking_desired_sg(ifaces: &Interfaces, g: &GroupState, s: &SourceState,
     sg_olist(ifaces, g, s).contains(&i)
         || (s.local_include.contains(&i) && (is_dr(ifaces, i) || winner_sg(s, i)))
         || (s.rpf_iface == Some(i) && join_desired_sg(ifaces, g, s))
-        || (g.rpf_iface == Some(i)
-            && g.rp.is_some()
-            && join_desired_star(ifaces, g)
-            && !s.spt_bit)
+        || (g.rpf_iface == Some(i) && g.rp.is_some() && join_desired_star(ifaces, g) && !s.spt_bit)
 }
 
 /// AssertTrackingDesired(*,G,I) (4.6.2).
@@ -250,7 +247,12 @@ pub fn tracking_desired_star(ifaces: &Interfaces, g: &GroupState, i: Iface) -> b
 
 /// my_assert_metric(S,G,I): the SPT metric when CouldAssert(S,G,I), else the RPT metric when
 /// CouldAssert(*,G,I), else infinite.
-pub fn my_metric_sg(ifaces: &Interfaces, g: &GroupState, s: &SourceState, i: Iface) -> AssertMetric {
+pub fn my_metric_sg(
+    ifaces: &Interfaces,
+    g: &GroupState,
+    s: &SourceState,
+    i: Iface,
+) -> AssertMetric {
     if could_assert_sg(ifaces, g, s, i) {
         spt_assert_metric(ifaces, s, i)
     } else if could_assert_star(ifaces, g, i) {
@@ -384,7 +386,14 @@ fn step(
 /// clear, and for one with it set where (S,G) has assert state or could assert; the (*,G)
 /// machine for the other RPT-bit asserts. Returns whether the group has state (else the
 /// assert is counted as ignored).
-pub fn receive(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState, i: Iface, from: Ipv4Addr, msg: &Assert) {
+pub fn receive(
+    ctx: &mut Ctx<'_>,
+    group: Ipv4Addr,
+    g: &mut GroupState,
+    i: Iface,
+    from: Ipv4Addr,
+    msg: &Assert,
+) {
     let m = AssertMetric::received(msg, from);
     let source = msg.source;
     let sg = !source.is_unspecified()
@@ -530,6 +539,23 @@ pub fn neighbor_gone(g: &mut GroupState, i: Iface, addr: Ipv4Addr) -> bool {
         }
     }
     changed
+}
+
+/// The interfaces where we are an assert loser, per entry (`None`: (*,G)): compared before
+/// and after each input to tell the driver which entries' forwarding the asserts changed.
+pub fn losers(g: &GroupState) -> std::collections::BTreeSet<(Option<Ipv4Addr>, Iface)> {
+    let star = g
+        .asserts
+        .iter()
+        .filter(|(_, a)| a.is_loser())
+        .map(|(i, _)| (None, *i));
+    let sources = g.sources.iter().flat_map(|(s, st)| {
+        st.asserts
+            .iter()
+            .filter(|(_, a)| a.is_loser())
+            .map(move |(i, _)| (Some(*s), *i))
+    });
+    star.chain(sources).collect()
 }
 
 /// Fires the due Assert Timers: a winner re-asserts (A3), a loser forgets (A5).

@@ -20,9 +20,7 @@ pub fn lost_assert_star(g: &GroupState, iface: Iface) -> bool {
 pub fn lost_assert_sg(ifaces: &Interfaces, s: &SourceState, iface: Iface) -> bool {
     s.rpf_iface != Some(iface)
         && s.asserts.get(&iface).is_some_and(|a| {
-            a.is_loser()
-                && a.winner
-                    .better_than(&spt_assert_metric(ifaces, s, iface))
+            a.is_loser() && a.winner.better_than(&spt_assert_metric(ifaces, s, iface))
         })
 }
 

@@ -53,7 +53,7 @@ pub use downstream::{Downstream, DownstreamExpiry, JoinState, RptDownstream, Rpt
 pub use state::{GroupState, Interfaces, SourceState};
 pub use tib::{LocalMember, Tib};
 pub use types::{
-    Entry, Iface, InterfaceParams, Neighbor, OutgoingJoinPrune, RouteMetric, Rpf, SptPolicy, TreeConfig,
-    TreeCounters, TreeEnv, TreeEvent, HOLDTIME_INFINITE, JP_HOLDTIME, T_PERIODIC,
+    Entry, Iface, InterfaceParams, Neighbor, OutgoingJoinPrune, RouteMetric, Rpf, SptPolicy,
+    TreeConfig, TreeCounters, TreeEnv, TreeEvent, HOLDTIME_INFINITE, JP_HOLDTIME, T_PERIODIC,
 };
 pub use upstream::{RptInputs, RptUpstream, RptUpstreamState, Send, Upstream, UpstreamState};

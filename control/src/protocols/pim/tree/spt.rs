@@ -6,8 +6,7 @@
 use std::net::Ipv4Addr;
 
 use super::macros::{
-    i_am_assert_loser_sg, inherited_olist_sg_rpt, pim_exclude_sg, pim_include_sg,
-    pim_include_star,
+    i_am_assert_loser_sg, inherited_olist_sg_rpt, pim_exclude_sg, pim_include_sg, pim_include_star,
 };
 use super::state::{GroupState, Interfaces, SourceState};
 use super::types::{Iface, SptPolicy, TreeEnv};

@@ -48,6 +48,9 @@ pub struct Tib {
     /// Each group's earliest deadline, and the same ordered by time.
     next: BTreeMap<Ipv4Addr, Duration>,
     by_time: BTreeSet<(Duration, Ipv4Addr)>,
+    /// Entries whose assert losses changed ((group, None) for (*,G)), for the driver to
+    /// re-check their forwarding ([`Tib::poll_forwarding_change`]).
+    forwarding: BTreeSet<(Ipv4Addr, Option<Ipv4Addr>)>,
 }
 
 impl Tib {
@@ -64,6 +67,7 @@ impl Tib {
             entries: 0,
             next: BTreeMap::new(),
             by_time: BTreeSet::new(),
+            forwarding: BTreeSet::new(),
         }
     }
 
@@ -101,7 +105,10 @@ impl Tib {
         };
         for group in &names {
             if let Some(g) = self.groups.get_mut(group) {
+                let before = assert::losers(g);
                 f(&mut ctx, *group, g);
+                let after = assert::losers(g);
+                note_losers(&mut self.forwarding, *group, &before, &after);
             }
         }
         for group in names {
@@ -250,8 +257,27 @@ impl Tib {
             counters: &mut self.counters,
             room: self.cfg.max_entries.saturating_sub(self.entries),
         };
+        let before: Vec<_> = msg
+            .groups
+            .iter()
+            .map(|set| {
+                self.groups
+                    .get(&set.group.addr)
+                    .map(assert::losers)
+                    .unwrap_or_default()
+            })
+            .collect();
         assert::joins_for_us(&mut self.groups, &self.ifaces, iface, msg);
         receive::join_prune(&mut ctx, &mut self.groups, iface, msg);
+        for (set, before) in msg.groups.iter().zip(before) {
+            let group = set.group.addr;
+            let after = self
+                .groups
+                .get(&group)
+                .map(assert::losers)
+                .unwrap_or_default();
+            note_losers(&mut self.forwarding, group, &before, &after);
+        }
         for set in &msg.groups {
             self.reindex(set.group.addr);
         }
@@ -433,7 +459,13 @@ impl Tib {
 
     /// Neighbour `addr` on `iface` expired, said goodbye or restarted: the asserts it won
     /// there are forgotten (4.6.1, 4.6.2: "Current Winner's GenID changes or NLT expires").
-    pub fn neighbor_gone(&mut self, now: Duration, iface: Iface, addr: Ipv4Addr, env: &dyn TreeEnv) {
+    pub fn neighbor_gone(
+        &mut self,
+        now: Duration,
+        iface: Iface,
+        addr: Ipv4Addr,
+        env: &dyn TreeEnv,
+    ) {
         self.run(now, env, None, |ctx, group, g| {
             if assert::neighbor_gone(g, iface, addr) {
                 recompute::group(ctx, group, g);
@@ -444,6 +476,35 @@ impl Tib {
     /// The next Assert to send.
     pub fn poll_assert(&mut self) -> Option<OutgoingAssert> {
         self.out.poll_assert()
+    }
+
+    /// The next entry whose assert losses changed: (source, group), `None` for (*,G) (every
+    /// (S,G) of the group). Its forwarding entries must be built again, asking
+    /// [`Tib::assert_excludes`] for each outgoing interface.
+    pub fn poll_forwarding_change(&mut self) -> Option<(Option<Ipv4Addr>, Ipv4Addr)> {
+        self.forwarding.pop_first().map(|(g, s)| (s, g))
+    }
+
+    /// Whether a forwarding entry of (`source`, `group`) must leave `iface` out because we
+    /// lost an assert there (lost_assert(*,G,I), lost_assert(S,G,rpt,I) or lost_assert(S,G,I))
+    /// and nothing of PIM's puts it back (inherited_olist(S,G)): what keeps IGMP's members
+    /// and (*,G) joins on a LAN where another router won from being served twice.
+    pub fn assert_excludes(&self, source: Ipv4Addr, group: Ipv4Addr, iface: Iface) -> bool {
+        use super::macros::{
+            inherited_olist_sg, lost_assert_sg, lost_assert_sg_rpt, lost_assert_star,
+        };
+        let Some(g) = self.groups.get(&group) else {
+            return false;
+        };
+        match g.sources.get(&source) {
+            Some(s) => {
+                (lost_assert_star(g, iface)
+                    || lost_assert_sg_rpt(g, s, iface)
+                    || lost_assert_sg(&self.ifaces, s, iface))
+                    && !inherited_olist_sg(&self.ifaces, g, s).contains(&iface)
+            }
+            None => lost_assert_star(g, iface),
+        }
     }
 
     /// The next Join/Prune message to send.
@@ -481,5 +542,17 @@ impl Tib {
     /// The parameters of a PIM interface the machines know.
     pub fn interface(&self, iface: Iface) -> Option<&InterfaceParams> {
         self.ifaces.get(&iface)
+    }
+}
+
+/// Notes in `changes` the entries of `group` whose loser interfaces differ.
+fn note_losers(
+    changes: &mut BTreeSet<(Ipv4Addr, Option<Ipv4Addr>)>,
+    group: Ipv4Addr,
+    before: &BTreeSet<(Option<Ipv4Addr>, Iface)>,
+    after: &BTreeSet<(Option<Ipv4Addr>, Iface)>,
+) {
+    for (source, _) in before.symmetric_difference(after) {
+        changes.insert((group, *source));
     }
 }
