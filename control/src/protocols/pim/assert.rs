@@ -187,3 +187,31 @@ impl Pim {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::shared::ROUTE_CONNECTED;
+    use mgm::RouteInfo;
+
+    fn route(upstream: &str, protocol: u32) -> RpfRoute {
+        RpfRoute {
+            iif: InterfaceId::NONE,
+            upstream: upstream.parse().unwrap(),
+            route: RouteInfo {
+                protocol,
+                ..RouteInfo::default()
+            },
+        }
+    }
+
+    #[test]
+    fn preferences_follow_the_route_origin() {
+        let pref = |r: RpfRoute| route_metric(&r).preference;
+        assert_eq!(pref(route("0.0.0.0", ROUTE_CONNECTED)), 0);
+        // A kernel route to a connected subnet is connected too.
+        assert_eq!(pref(route("0.0.0.0", ROUTE_KERNEL)), 0);
+        assert_eq!(pref(route("10.0.0.2", ROUTE_CONFIG)), 1);
+        assert_eq!(pref(route("10.0.0.2", ROUTE_KERNEL)), 110);
+    }
+}
