@@ -3,7 +3,8 @@
 
 use crate::admin::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, RpfView, StatsView, WorkerView,
+    PimAssertView, PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, RpfView,
+    StatsView, WorkerView,
 };
 use crate::config::Config;
 use crate::control_core::ControlCore;
@@ -502,6 +503,27 @@ pub fn pim_joins(cfg: &Config, core: &ControlCore) -> Vec<PimJoinView> {
                 .collect(),
             local: j.local.into_iter().map(name).collect(),
             oifs: j.oifs.into_iter().map(name).collect(),
+        })
+        .collect()
+}
+
+/// `show pim assert`.
+pub fn pim_asserts(cfg: &Config, core: &ControlCore) -> Vec<PimAssertView> {
+    let Some(pim) = core.protocols().get::<Pim>() else {
+        return Vec::new();
+    };
+    pim.assert_infos(core.uptime())
+        .into_iter()
+        .map(|a| PimAssertView {
+            interface: iface_name(cfg, a.iface.id()),
+            source: a.source.map_or_else(|| "*".to_string(), |s| s.to_string()),
+            group: a.group,
+            state: a.state.to_string(),
+            winner: a.winner,
+            rpt: a.rpt,
+            metric_preference: a.preference,
+            metric: a.metric,
+            timer_secs: a.timer.as_secs_f64(),
         })
         .collect()
 }

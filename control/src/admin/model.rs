@@ -360,6 +360,30 @@ pub struct PimJoinView {
     pub oifs: Vec<String>,
 }
 
+/// One (S,G) or (*,G) assert state on one interface (`show pim assert`, FRR's `show ip pim
+/// assert`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimAssertView {
+    /// Interface name.
+    pub interface: String,
+    /// S, or `*` for (*,G).
+    pub source: String,
+    /// G.
+    pub group: Ipv4Addr,
+    /// "winner" or "loser".
+    pub state: String,
+    /// The assert winner (our address when we won).
+    pub winner: Ipv4Addr,
+    /// The winner's metric: the RPT bit.
+    pub rpt: bool,
+    /// The winner's metric preference.
+    pub metric_preference: u32,
+    /// The winner's route metric.
+    pub metric: u32,
+    /// Seconds left on the Assert Timer.
+    pub timer_secs: f64,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -388,12 +412,14 @@ pub enum Request {
     ShowPimNeighbor,
     /// PIM's join/prune state.
     ShowPimJoin,
+    /// PIM's assert state.
+    ShowPimAssert,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 11] = [
+pub const COMMANDS: [&str; 12] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
@@ -404,6 +430,7 @@ pub const COMMANDS: [&str; 11] = [
     "show_pim_interface",
     "show_pim_neighbor",
     "show_pim_join",
+    "show_pim_assert",
     "reload",
 ];
 
@@ -467,6 +494,8 @@ pub enum Response {
     PimNeighbors(Vec<PimNeighborView>),
     /// Answer to [`Request::ShowPimJoin`].
     PimJoins(Vec<PimJoinView>),
+    /// Answer to [`Request::ShowPimAssert`].
+    PimAsserts(Vec<PimAssertView>),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -512,6 +541,7 @@ impl Response {
             Response::PimInterfaces(v) => serde_json::to_value(v),
             Response::PimNeighbors(v) => serde_json::to_value(v),
             Response::PimJoins(v) => serde_json::to_value(v),
+            Response::PimAsserts(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }
@@ -545,6 +575,7 @@ mod tests {
             Request::ShowPimInterface,
             Request::ShowPimNeighbor,
             Request::ShowPimJoin,
+            Request::ShowPimAssert,
             Request::ShowRpf {
                 source: Ipv4Addr::new(1, 2, 3, 4),
             },

@@ -73,6 +73,10 @@ enum PimShow {
     /// Join/prune state per (*,G) and (S,G): RPF, upstream neighbour, downstream joins, OIFs.
     #[command(alias = "joins", alias = "upstream")]
     Join,
+    /// Assert state per (S,G) or (*,G) and interface: winner or loser, the winner and its
+    /// metric, the Assert Timer.
+    #[command(alias = "asserts")]
+    Assert,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +114,9 @@ fn main() -> ExitCode {
         Command::Show(Show::Pim {
             what: PimShow::Join,
         }) => Request::ShowPimJoin,
+        Command::Show(Show::Pim {
+            what: PimShow::Assert,
+        }) => Request::ShowPimAssert,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -158,6 +165,7 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowPimInterface, Response::PimInterfaces(_))
             | (Request::ShowPimNeighbor, Response::PimNeighbors(_))
             | (Request::ShowPimJoin, Response::PimJoins(_))
+            | (Request::ShowPimAssert, Response::PimAsserts(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }

@@ -24,7 +24,16 @@
 //!   leaves on PIM interfaces (the MGM's local join/leave callbacks), RPF from the router's RIB
 //!   (asked through the core: `Protocol::poll_rpf_query`), Join/Prune messages out, and
 //!   outgoing-interface changes as PIM's MGM memberships. SSM and static-RP (*,G) joins;
-//!   not yet: Register, Assert, BSR, (S,G,rpt) prunes in the MGM's entries.
+//!   not yet: Register, BSR, (S,G,rpt) prunes in the MGM's entries.
+//! - Assert (4.6): the (S,G) and (*,G) machines of `tree/assert.rs` driven by `assert.rs`:
+//!   Asserts from live neighbours (others refused, `not_neighbor`), data on an outgoing
+//!   interface through the MGM's wrong-interface callback (which PIM turns on:
+//!   `Protocol::wants_wrong_interface`), the winner's expiry or restart, Asserts and
+//!   AssertCancels out (counted per interface, `asserts_sent`); metrics from the RIB route's
+//!   origin ([`route_metric`]: connected 0, `rpf_routes` 1, kernel 110). A loser's interface
+//!   leaves PIM's olists, and PIM's creation alert keeps it out of the entries IGMP's members
+//!   or (*,G) joins would still put it in (the core re-validates the entries PIM names:
+//!   `Protocol::poll_revalidate`); RPF' toward a winner upstream. `show pim assert`.
 //!
 //! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
 //! RPF interface, every member interface).
