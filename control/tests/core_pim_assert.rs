@@ -208,6 +208,11 @@ fn asserts_from_a_non_neighbour_and_malformed_ones_are_counted() {
     let mut bad = a.clone();
     bad[2] ^= 0xff;
     r.dp.punted.push_back((1, pim_frame(OTHER, &bad)));
+    // Well formed on the wire, but for a unicast "group".
+    let mut m = assert_msg(S, false, 0, 0);
+    m.group = EncodedGroup::host(ip("10.1.1.1"));
+    r.dp.punted
+        .push_back((1, pim_frame(OTHER, &Repr::Assert(m).to_bytes())));
     r.input();
     r.advance(ms(10));
     let i1 = pim(&r).interface(iface(1)).unwrap();
@@ -215,8 +220,9 @@ fn asserts_from_a_non_neighbour_and_malformed_ones_are_counted() {
         i1.counters.rejected.get(&RejectReason::NotNeighbor),
         Some(&1)
     );
+    assert_eq!(i1.counters.rejected.get(&RejectReason::BadAssert), Some(&1));
     let refused: u64 = i1.counters.rejected.values().sum();
-    assert_eq!(refused, 3, "{:?}", i1.counters.rejected);
+    assert_eq!(refused, 4, "{:?}", i1.counters.rejected);
     assert!(pim(&r).assert_infos(r.now).is_empty());
     assert_eq!(r.dp.oifs(S, G), Some(vec![(1, 1)]));
 }

@@ -617,3 +617,69 @@ fn malformed_asserts_are_counted() {
     assert!(lab.group(G).unwrap().asserts.is_empty());
     assert!(sent(&mut lab).is_empty());
 }
+
+#[test]
+fn random_asserts_data_and_time_keep_the_state_consistent() {
+    let mut lab = sg_lab();
+    lab.receive(LAN, jp(ME_LAN, HOLD, G, &[star()], &[]));
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let senders = [NBR_LAN, OTHER_LAN, NBR_UP, NBR_UP2];
+    let ifaces = [UP, DOWN, LAN];
+    let sources = [S, S2, S3, ZERO];
+    let (mut winners, mut losers) = (0u64, 0u64);
+    for _ in 0..20_000 {
+        let r = next();
+        let iface = ifaces[(r % 3) as usize];
+        match (r >> 8) % 7 {
+            0..=2 => {
+                let m = msg(
+                    sources[((r >> 16) % 4) as usize],
+                    (r >> 20) & 1 == 1,
+                    ((r >> 24) % 30) as u32,
+                    ((r >> 32) % 3) as u32,
+                );
+                let from = senders[((r >> 40) % 4) as usize];
+                recv(&mut lab, iface, from, m);
+            }
+            3 => data_on(&mut lab, sources[((r >> 16) % 3) as usize], iface),
+            4 => lab.advance(secs((r >> 16) % 40)),
+            5 => {
+                // The downstream routers' joins keep the state alive.
+                lab.receive(LAN, jp(ME_LAN, HOLD, G, &[sg(S), star()], &[]));
+                lab.receive(DOWN, jp(ME_DOWN, HOLD, G, &[sg(S)], &[]));
+            }
+            _ => {
+                let addr = senders[((r >> 16) % 4) as usize];
+                lab.tib.neighbor_gone(lab.now, iface, addr, &lab.env);
+                lab.drain();
+            }
+        }
+        sent(&mut lab);
+        lab.take_sent();
+        lab.take_events();
+        for g in lab.tib.groups().values() {
+            let all = g
+                .asserts
+                .iter()
+                .chain(g.sources.values().flat_map(|s| s.asserts.iter()));
+            for (i, a) in all {
+                let me = lab.tib.interface(*i).unwrap().address;
+                assert_eq!(a.is_winner(), a.winner.address == me, "{a:?}");
+                assert!(a.timer > lab.now, "a due timer was not fired: {a:?}");
+                if a.is_winner() {
+                    winners += 1;
+                } else {
+                    losers += 1;
+                }
+            }
+        }
+    }
+    eprintln!("observed: {winners} winner and {losers} loser states");
+    assert!(winners > 0 && losers > 0, "{winners} {losers}");
+}

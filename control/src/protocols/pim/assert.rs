@@ -95,7 +95,13 @@ impl Pim {
             i.reject(RejectReason::NotNeighbor);
             return;
         }
+        let bad = self.tib.counters().bad_assert;
         self.with_tree(|tib, env| tib.handle_assert(now, iface, src, msg, env));
+        if self.tib.counters().bad_assert > bad {
+            if let Some(i) = self.interfaces.get_mut(&iface) {
+                i.reject(RejectReason::BadAssert);
+            }
+        }
     }
 
     /// The MGM's wrong-interface callback: queued, taken in by the next `sync_tree`.
