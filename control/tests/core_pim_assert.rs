@@ -3,7 +3,9 @@
 //! wrong-interface signal, the MGM's wrong-interface callback, which PIM turns on) makes PIM
 //! assert there; a better assert from the other router makes us the loser, and the entry
 //! stops forwarding there although IGMP's member is still there; the winner's AssertCancel
-//! gives the interface back. Asserts from a non-neighbour and malformed ones are counted.
+//! gives the interface back; the MGM's rate limit on the callback (one per (S,G) per second)
+//! delays an assert by at most that second. Asserts from a non-neighbour and malformed ones
+//! are counted.
 
 mod core_support;
 
@@ -225,4 +227,24 @@ fn asserts_from_a_non_neighbour_and_malformed_ones_are_counted() {
     assert_eq!(refused, 4, "{:?}", i1.counters.rejected);
     assert!(pim(&r).assert_infos(r.now).is_empty());
     assert_eq!(r.dp.oifs(S, G), Some(vec![(1, 1)]));
+}
+
+#[test]
+fn the_wrong_interface_rate_limit_delays_an_assert_by_at_most_its_interval() {
+    let mut r = router();
+    // A copy on if0 (static routing's) takes the MGM's one callback per (S,G) per second.
+    wrong_interface(&mut r, 0);
+    r.advance(ms(10));
+    // The other router's copy on if1 within that second reaches no one...
+    let t = r.now;
+    wrong_interface(&mut r, 1);
+    r.advance(ms(10));
+    assert_eq!(pim(&r).wrong_interface_callbacks(), 0);
+    assert!(asserts_sent(&r, 1, t).is_empty());
+    // ...the first one after it does, and PIM asserts.
+    r.advance(secs(1));
+    wrong_interface(&mut r, 1);
+    r.advance(ms(10));
+    assert_eq!(pim(&r).wrong_interface_callbacks(), 1);
+    assert_eq!(asserts_sent(&r, 1, t), vec![assert_msg(S, true, 0, 0)]);
 }
