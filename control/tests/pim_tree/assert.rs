@@ -590,6 +590,14 @@ fn an_spt_assert_beats_our_shared_tree_and_excludes_the_interface() {
 }
 
 #[test]
+fn an_interface_removed_takes_its_assert_state() {
+    let mut lab = sg_loser_lab();
+    lab.tib.remove_interface(lab.now, LAN, &lab.env);
+    lab.drain();
+    assert!(lab.source(S, G).is_none_or(|s| s.asserts.is_empty()));
+}
+
+#[test]
 fn data_for_a_group_without_state_is_nothing() {
     let mut lab = Lab::new();
     data_on(&mut lab, S, LAN);

@@ -162,15 +162,18 @@ impl Tib {
         self.run(now, env, None, recompute::group);
     }
 
-    /// A PIM interface went away: its downstream state and local members go with it.
+    /// A PIM interface went away: its downstream state, local members and assert state go
+    /// with it.
     pub fn remove_interface(&mut self, now: Duration, iface: Iface, env: &dyn TreeEnv) {
         self.ifaces.remove(&iface);
         for g in self.groups.values_mut() {
             g.downstream.remove(&iface);
             g.local.remove(&iface);
+            g.asserts.remove(&iface);
             for s in g.sources.values_mut() {
                 s.downstream.remove(&iface);
                 s.rpt.remove(&iface);
+                s.asserts.remove(&iface);
                 s.local_include.remove(&iface);
                 s.local_exclude.remove(&iface);
             }
