@@ -9,7 +9,7 @@
 //! the RP is (10, 10): an assert with preference 20 is inferior, 5 preferred.
 
 use super::harness::*;
-use control::protocols::pim::tree::assert::{ASSERT_OVERRIDE_INTERVAL, ASSERT_TIME};
+use control::protocols::pim::tree::assert_state::{ASSERT_OVERRIDE_INTERVAL, ASSERT_TIME};
 use control::protocols::pim::tree::*;
 use dataplane::wire::pim::{Assert, EncodedGroup};
 use std::net::Ipv4Addr;

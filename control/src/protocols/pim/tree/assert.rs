@@ -1,7 +1,8 @@
 //! Assert (RFC 7761 4.6): the (S,G) machine of 4.6.1 and the (*,G) machine of 4.6.2 per
-//! interface, the assert metrics of 4.6.3, and the macros that decide them (CouldAssert,
-//! AssertTrackingDesired, my_assert_metric, 4.6.1 and 4.6.2). The macros that read the
-//! result (lost_assert, pim_include, RPF') are in `macros.rs` and `recompute.rs`.
+//! interface, and the macros that decide them (CouldAssert, AssertTrackingDesired,
+//! my_assert_metric, 4.6.1 and 4.6.2). The state and metrics are `assert_state.rs`'s; the
+//! macros that read the result (lost_assert, pim_include, the assert metrics, RPF') are in
+//! `macros.rs` and `recompute.rs`.
 //!
 //! NoInfo is no entry: an interface has an [`AssertInfo`] only while we are the Winner or a
 //! Loser there. Inputs: a received Assert ([`receive`]), data of (S,G) arriving on an
@@ -14,150 +15,24 @@
 //! Timers (4.11): Assert_Time 180 s, Assert_Override_Interval 3 s; a winner re-sends its
 //! Assert every Assert_Time - Assert_Override_Interval.
 
-use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use dataplane::wire::ipv4::PROTOCOL_PIM;
-use dataplane::wire::pim::{Assert, EncodedGroup, Repr, ALL_PIM_ROUTERS};
+use dataplane::wire::pim::{Assert, EncodedGroup};
 
-use crate::protocols::shared::Datagram;
-
+use super::assert_state::{
+    AssertInfo, AssertMetric, AssertState, OutgoingAssert, ASSERT_OVERRIDE_INTERVAL, ASSERT_TIME,
+};
 use super::ctx::Ctx;
 use super::macros::{
     join_desired_sg, join_desired_star, joins_sg, joins_star, lost_assert_star, pim_exclude_sg,
-    pim_include_sg, pim_include_star, prunes_sg_rpt, IfaceSet,
+    pim_include_sg, pim_include_star, prunes_sg_rpt, rpt_assert_metric, spt_assert_metric,
+    winner_sg, winner_star, IfaceSet,
 };
 use super::state::{GroupState, Interfaces, SourceState};
-use super::types::{Iface, Neighbor, RouteMetric};
+use super::types::Iface;
 use super::upstream::UpstreamState;
-
-/// Assert_Time (4.11): how long assert state lasts without a refresh.
-pub const ASSERT_TIME: Duration = Duration::from_secs(180);
-/// Assert_Override_Interval (4.11): a winner refreshes this long before the losers time out.
-pub const ASSERT_OVERRIDE_INTERVAL: Duration = Duration::from_secs(3);
-/// The metric preference of an infinite metric (AssertCancel).
-pub const INFINITE_PREFERENCE: u32 = 0x7fff_ffff;
-/// The metric of an infinite metric (AssertCancel).
-pub const INFINITE_METRIC: u32 = u32::MAX;
-
-/// An assert metric (4.6.3): RPT bit, metric preference, route metric, address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AssertMetric {
-    /// The route is the shared tree's (an (*,G) assert, or an (S,G) one sent on the RPT).
-    pub rpt: bool,
-    /// Metric preference of the route.
-    pub preference: u32,
-    /// Metric of the route.
-    pub metric: u32,
-    /// The router's address on the interface.
-    pub address: Ipv4Addr,
-}
-
-impl AssertMetric {
-    /// infinite_assert_metric(): {1, infinity, infinity, 0}.
-    pub const fn infinite() -> AssertMetric {
-        AssertMetric {
-            rpt: true,
-            preference: INFINITE_PREFERENCE,
-            metric: INFINITE_METRIC,
-            address: Ipv4Addr::UNSPECIFIED,
-        }
-    }
-
-    /// A route's metric as an assert metric of `address`.
-    pub fn of(rpt: bool, route: RouteMetric, address: Ipv4Addr) -> AssertMetric {
-        AssertMetric {
-            rpt,
-            preference: route.preference & INFINITE_PREFERENCE,
-            metric: route.metric,
-            address,
-        }
-    }
-
-    /// The metric a received Assert from `sender` carries.
-    pub fn received(msg: &Assert, sender: Ipv4Addr) -> AssertMetric {
-        AssertMetric {
-            rpt: msg.rpt,
-            preference: msg.metric_preference & INFINITE_PREFERENCE,
-            metric: msg.metric,
-            address: sender,
-        }
-    }
-
-    /// An AssertCancel: the infinite preference and metric (4.6.4).
-    pub fn is_cancel(&self) -> bool {
-        self.preference == INFINITE_PREFERENCE && self.metric == INFINITE_METRIC
-    }
-
-    /// 4.6.3: the RPT bit clear wins, then the lower preference, then the lower metric, then
-    /// the higher address.
-    pub fn better_than(&self, other: &AssertMetric) -> bool {
-        let key = |m: &AssertMetric| (m.rpt, m.preference, m.metric, Reverse(u32::from(m.address)));
-        key(self) < key(other)
-    }
-}
-
-/// Winner or Loser (NoInfo is no entry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AssertState {
-    /// I am Assert Winner.
-    Winner,
-    /// I am Assert Loser.
-    Loser,
-}
-
-/// The assert state of one (S,G) or (*,G) on one interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AssertInfo {
-    /// Winner or Loser.
-    pub state: AssertState,
-    /// AssertWinnerMetric; its address is AssertWinner (ours when Winner).
-    pub winner: AssertMetric,
-    /// When the Assert Timer expires.
-    pub timer: Duration,
-    /// The interface was the RPF interface (toward S, or the RP for (*,G)) when the state was
-    /// made: a loser there forgets it when the RPF interface moves.
-    pub on_rpf: bool,
-}
-
-impl AssertInfo {
-    /// I am Assert Loser.
-    pub fn is_loser(&self) -> bool {
-        self.state == AssertState::Loser
-    }
-
-    /// I am Assert Winner.
-    pub fn is_winner(&self) -> bool {
-        self.state == AssertState::Winner
-    }
-}
-
-/// An Assert to send out of `iface` to ALL-PIM-ROUTERS (TTL 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutgoingAssert {
-    /// The interface.
-    pub iface: Iface,
-    /// Our address on it.
-    pub src: Ipv4Addr,
-    /// The message.
-    pub message: Assert,
-}
-
-impl OutgoingAssert {
-    /// The datagram the control core sends: PIM to ALL-PIM-ROUTERS, TTL 1, DSCP CS6.
-    pub fn datagram(&self) -> Datagram {
-        Datagram {
-            iface: self.iface,
-            src: self.src,
-            dst: ALL_PIM_ROUTERS,
-            protocol: PROTOCOL_PIM,
-            ttl: 1,
-            dscp_ecn: 0xc0,
-            payload: Repr::Assert(self.message).to_bytes(),
-        }
-    }
-}
 
 fn my_ip(ifaces: &Interfaces, i: Iface) -> Ipv4Addr {
     ifaces.get(&i).map_or(Ipv4Addr::UNSPECIFIED, |p| p.address)
@@ -165,42 +40,6 @@ fn my_ip(ifaces: &Interfaces, i: Iface) -> Ipv4Addr {
 
 fn is_dr(ifaces: &Interfaces, i: Iface) -> bool {
     ifaces.get(&i).is_some_and(|p| p.is_dr)
-}
-
-/// spt_assert_metric(S,I) = {0, MRIB.pref(S), MRIB.metric(S), my_ip_address(I)}.
-pub fn spt_assert_metric(ifaces: &Interfaces, s: &SourceState, i: Iface) -> AssertMetric {
-    AssertMetric::of(false, s.route_metric, my_ip(ifaces, i))
-}
-
-/// rpt_assert_metric(G,I) = {1, MRIB.pref(RP(G)), MRIB.metric(RP(G)), my_ip_address(I)}.
-pub fn rpt_assert_metric(ifaces: &Interfaces, g: &GroupState, i: Iface) -> AssertMetric {
-    AssertMetric::of(true, g.route_metric, my_ip(ifaces, i))
-}
-
-/// AssertWinner(*,G,I) == me.
-pub fn winner_star(g: &GroupState, i: Iface) -> bool {
-    g.asserts.get(&i).is_some_and(AssertInfo::is_winner)
-}
-
-/// AssertWinner(S,G,I) == me.
-pub fn winner_sg(s: &SourceState, i: Iface) -> bool {
-    s.asserts.get(&i).is_some_and(AssertInfo::is_winner)
-}
-
-/// The winner as the RPF neighbour on `iface` when we lost an assert there: RPF'(*,G) and
-/// RPF'(S,G) of 4.1.6 (and RPF'(S,G,rpt) on the RP's interface).
-pub fn assert_neighbor(
-    asserts: &std::collections::BTreeMap<Iface, AssertInfo>,
-    iface: Option<Iface>,
-) -> Option<Neighbor> {
-    let iface = iface?;
-    asserts
-        .get(&iface)
-        .filter(|a| a.is_loser())
-        .map(|a| Neighbor {
-            iface,
-            addr: a.winner.address,
-        })
 }
 
 /// ( joins(*,G) (-) prunes(S,G,rpt) ) (+) ( pim_include(*,G) (-) pim_exclude(S,G) )
@@ -298,7 +137,7 @@ fn send_cancel(ctx: &mut Ctx<'_>, group: Ipv4Addr, source: Ipv4Addr, i: Iface) {
 /// Assert_Override_Interval, store ourselves as the winner with `mine`.
 fn win(
     ctx: &mut Ctx<'_>,
-    asserts: &mut std::collections::BTreeMap<Iface, AssertInfo>,
+    asserts: &mut BTreeMap<Iface, AssertInfo>,
     group: Ipv4Addr,
     source: Ipv4Addr,
     i: Iface,
@@ -319,7 +158,7 @@ fn win(
 /// Action A2: store the new winner and its metric, set the Assert Timer to Assert_Time.
 fn lose(
     ctx: &Ctx<'_>,
-    asserts: &mut std::collections::BTreeMap<Iface, AssertInfo>,
+    asserts: &mut BTreeMap<Iface, AssertInfo>,
     i: Iface,
     winner: AssertMetric,
     on_rpf: bool,
@@ -649,36 +488,4 @@ pub fn reevaluate(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) -> boo
     }
     g.sources = sources;
     changed
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn m(rpt: bool, preference: u32, metric: u32, a: u8) -> AssertMetric {
-        AssertMetric {
-            rpt,
-            preference,
-            metric,
-            address: Ipv4Addr::new(10, 0, 0, a),
-        }
-    }
-
-    #[test]
-    fn metric_order_is_rpt_then_preference_then_metric_then_higher_address() {
-        assert!(m(false, 200, 200, 1).better_than(&m(true, 0, 0, 9)));
-        assert!(m(true, 1, 200, 1).better_than(&m(true, 2, 0, 9)));
-        assert!(m(true, 1, 1, 1).better_than(&m(true, 1, 2, 9)));
-        assert!(m(true, 1, 1, 9).better_than(&m(true, 1, 1, 1)));
-        assert!(!m(true, 1, 1, 1).better_than(&m(true, 1, 1, 1)));
-        assert!(m(true, 0, 0, 1).better_than(&AssertMetric::infinite()));
-    }
-
-    #[test]
-    fn a_cancel_is_the_infinite_metric() {
-        let mut c = AssertMetric::infinite();
-        c.address = Ipv4Addr::new(10, 0, 0, 1);
-        assert!(c.is_cancel());
-        assert!(!m(true, 0, 0, 1).is_cancel());
-    }
 }

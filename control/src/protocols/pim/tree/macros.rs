@@ -2,8 +2,9 @@
 //! group, with the assert terms of 4.6 (the assert state itself is `assert.rs`'s).
 
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 
-use super::assert::{assert_neighbor, spt_assert_metric, winner_sg, winner_star};
+use super::assert_state::{AssertInfo, AssertMetric};
 use super::state::{GroupState, Interfaces, SourceState};
 use super::types::{Iface, Neighbor};
 
@@ -182,4 +183,44 @@ pub fn periodic_rpt_prune(
         inherited_olist_sg_rpt(ifaces, g, s).is_empty()
             || rpf_sg_rpt_by_assert(g, s).is_some_and(|w| Some(w) != rpf_star)
     }
+}
+
+fn my_ip(ifaces: &Interfaces, i: Iface) -> Ipv4Addr {
+    ifaces.get(&i).map_or(Ipv4Addr::UNSPECIFIED, |p| p.address)
+}
+
+/// spt_assert_metric(S,I) = {0, MRIB.pref(S), MRIB.metric(S), my_ip_address(I)}.
+pub fn spt_assert_metric(ifaces: &Interfaces, s: &SourceState, i: Iface) -> AssertMetric {
+    AssertMetric::of(false, s.route_metric, my_ip(ifaces, i))
+}
+
+/// rpt_assert_metric(G,I) = {1, MRIB.pref(RP(G)), MRIB.metric(RP(G)), my_ip_address(I)}.
+pub fn rpt_assert_metric(ifaces: &Interfaces, g: &GroupState, i: Iface) -> AssertMetric {
+    AssertMetric::of(true, g.route_metric, my_ip(ifaces, i))
+}
+
+/// AssertWinner(*,G,I) == me.
+pub fn winner_star(g: &GroupState, i: Iface) -> bool {
+    g.asserts.get(&i).is_some_and(AssertInfo::is_winner)
+}
+
+/// AssertWinner(S,G,I) == me.
+pub fn winner_sg(s: &SourceState, i: Iface) -> bool {
+    s.asserts.get(&i).is_some_and(AssertInfo::is_winner)
+}
+
+/// The winner as the RPF neighbour on `iface` when we lost an assert there: RPF'(*,G) and
+/// RPF'(S,G) of 4.1.6 (and RPF'(S,G,rpt) on the RP's interface).
+pub fn assert_neighbor(
+    asserts: &std::collections::BTreeMap<Iface, AssertInfo>,
+    iface: Option<Iface>,
+) -> Option<Neighbor> {
+    let iface = iface?;
+    asserts
+        .get(&iface)
+        .filter(|a| a.is_loser())
+        .map(|a| Neighbor {
+            iface,
+            addr: a.winner.address,
+        })
 }

@@ -38,9 +38,11 @@
 //! machines as values), `state.rs` (the TIB as data), `macros.rs`, `ctx.rs` (one call's
 //! context), `receive.rs` (a received Join/Prune), `recompute.rs` (the macros' changes to the
 //! upstream machines, the outgoing sets, the timers), `output.rs` (aggregation), `spt.rs`
-//! (data arrival), `assert.rs` (Assert), `tib.rs` (the API).
+//! (data arrival), `assert_state.rs` and `assert.rs` (Assert: its state, its machines), `tib.rs`
+//! (the API).
 
 pub mod assert;
+pub mod assert_state;
 mod ctx;
 pub mod downstream;
 pub mod macros;
@@ -53,7 +55,7 @@ mod tib;
 pub mod types;
 pub mod upstream;
 
-pub use assert::{AssertInfo, AssertMetric, AssertState, OutgoingAssert};
+pub use assert_state::{AssertInfo, AssertMetric, AssertState, OutgoingAssert};
 pub use downstream::{Downstream, DownstreamExpiry, JoinState, RptDownstream, RptState};
 pub use state::{GroupState, Interfaces, SourceState};
 pub use tib::{LocalMember, Tib};

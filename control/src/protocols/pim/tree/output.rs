@@ -11,7 +11,7 @@ use dataplane::wire::pim::{
     MIN_SPLIT_LEN, SOURCE_LEN,
 };
 
-use super::assert::OutgoingAssert;
+use super::assert_state::OutgoingAssert;
 use super::types::{Iface, Neighbor, OutgoingJoinPrune, TreeEvent};
 
 /// Joins and prunes of one group for one neighbour, in a stable order, each entry once.

@@ -92,7 +92,7 @@ pub fn group(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
         g.route_metric = ctx.env.metric(rp);
     }
     // RPF'(*,G): the (*,G) assert winner on RPF_interface(RP(G)) when we lost there (4.1.6).
-    let by_assert = assert::assert_neighbor(&g.asserts, rpf.map(|r| r.iface));
+    let by_assert = super::macros::assert_neighbor(&g.asserts, rpf.map(|r| r.iface));
     let new_nbr = by_assert.or(rpf.and_then(|r| r.upstream()));
     let due_to_assert = by_assert.is_some() || g.rpf_by_assert;
     g.rpf_by_assert = by_assert.is_some();
@@ -172,7 +172,7 @@ fn source_state(
     let rpf = ctx.env.rpf(source);
     s.route_metric = ctx.env.metric(source);
     // RPF'(S,G): the (S,G) assert winner on RPF_interface(S) when we lost there (4.1.6).
-    let by_assert = assert::assert_neighbor(&s.asserts, rpf.map(|r| r.iface));
+    let by_assert = super::macros::assert_neighbor(&s.asserts, rpf.map(|r| r.iface));
     let new_nbr = by_assert.or(rpf.and_then(|r| r.upstream()));
     let due_to_assert = by_assert.is_some() || s.rpf_by_assert;
     s.rpf_by_assert = by_assert.is_some();

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use super::assert::AssertInfo;
+use super::assert_state::AssertInfo;
 use super::downstream::{Downstream, RptDownstream};
 use super::types::{Iface, InterfaceParams, RouteMetric};
 use super::upstream::{RptUpstream, Upstream};

@@ -9,7 +9,8 @@ use dataplane::wire::pim::{Assert, JoinPrune};
 
 use crate::protocols::jitter::Jitter;
 
-use super::assert::{self, OutgoingAssert};
+use super::assert;
+use super::assert_state::OutgoingAssert;
 use super::ctx::Ctx;
 use super::output::Output;
 use super::receive;
