@@ -378,6 +378,7 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             Request::ShowPimNeighbor => Response::PimNeighbors(views::pim_neighbors(cfg, &core)),
             Request::ShowPimJoin => Response::PimJoins(views::pim_joins(cfg, &core)),
             Request::ShowPimRp => Response::PimRp(views::pim_rp(&core)),
+            Request::ShowPimAssert => Response::PimAsserts(views::pim_asserts(cfg, &core)),
             Request::Reload => match reload(opts, cfg, &mut core, &mut dp, &clock) {
                 Ok(message) => {
                     println!("mrouter: {message}");

@@ -3,7 +3,8 @@
 
 use crate::admin::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, RpfView, StatsView, WorkerView,
+    PimAssertView, PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, RpfView,
+    StatsView, WorkerView,
 };
 use crate::config::Config;
 use crate::control_core::ControlCore;
@@ -173,6 +174,7 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("misses_signalled", total.misses_signalled),
         ("signals_dropped_ring_full", total.signals_dropped),
         ("wrong_if_received", cc.wrong_if_received),
+        ("protocol_revalidations", cc.protocol_revalidations),
         ("hits_signalled", total.hits_signalled),
         ("hits_received", cc.hits_received),
         ("entry_copies_to_control", total.copied_to_control),
@@ -549,4 +551,25 @@ pub fn pim_rp(core: &ControlCore) -> crate::admin::PimRpView {
             .collect(),
         bootstrap,
     }
+}
+
+/// `show pim assert`.
+pub fn pim_asserts(cfg: &Config, core: &ControlCore) -> Vec<PimAssertView> {
+    let Some(pim) = core.protocols().get::<Pim>() else {
+        return Vec::new();
+    };
+    pim.assert_infos(core.uptime())
+        .into_iter()
+        .map(|a| PimAssertView {
+            interface: iface_name(cfg, a.iface.id()),
+            source: a.source.map_or_else(|| "*".to_string(), |s| s.to_string()),
+            group: a.group,
+            state: a.state.to_string(),
+            winner: a.winner,
+            rpt: a.rpt,
+            metric_preference: a.preference,
+            metric: a.metric,
+            timer_secs: a.timer.as_secs_f64(),
+        })
+        .collect()
 }

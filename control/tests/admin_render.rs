@@ -442,3 +442,33 @@ fn pim_join_rows_show_upstream_and_downstream() {
         ["*", "239.1.1.1", "-", "-", "no", "-", "-", "-", "-", "-"]
     );
 }
+
+#[test]
+fn pim_assert_rows_show_state_winner_metric_and_timer() {
+    let a = PimAssertView {
+        interface: "if1".into(),
+        source: "10.0.9.2".into(),
+        group: Ipv4Addr::new(239, 1, 1, 1),
+        state: "loser".into(),
+        winner: Ipv4Addr::new(10, 0, 2, 7),
+        rpt: false,
+        metric_preference: 110,
+        metric: 20,
+        timer_secs: 179.2,
+    };
+    let text = pim_asserts(&[a]);
+    assert_eq!(
+        cells(&text, "if1"),
+        [
+            "if1",
+            "10.0.9.2",
+            "239.1.1.1",
+            "loser",
+            "10.0.2.7",
+            "no",
+            "110",
+            "20",
+            "00:02:59"
+        ]
+    );
+}

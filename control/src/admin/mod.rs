@@ -21,7 +21,7 @@ pub mod server;
 
 pub use model::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimBsrView, PimInterfaceView, PimJoinView, PimNeighborView, PimRpMappingView, PimRpView,
-    PortStatsView, Request, Response, RpfView, StatsView, WorkerView,
+    PimAssertView, PimBsrView, PimInterfaceView, PimJoinView, PimNeighborView, PimRpMappingView,
+    PimRpView, PortStatsView, Request, Response, RpfView, StatsView, WorkerView,
 };
 pub use server::{AdminServer, DEFAULT_SOCKET};

@@ -407,6 +407,30 @@ pub struct PimRpMappingView {
     pub expires_secs: Option<f64>,
 }
 
+/// One (S,G) or (*,G) assert state on one interface (`show pim assert`, FRR's `show ip pim
+/// assert`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimAssertView {
+    /// Interface name.
+    pub interface: String,
+    /// S, or `*` for (*,G).
+    pub source: String,
+    /// G.
+    pub group: Ipv4Addr,
+    /// "winner" or "loser".
+    pub state: String,
+    /// The assert winner (our address when we won).
+    pub winner: Ipv4Addr,
+    /// The winner's metric: the RPT bit.
+    pub rpt: bool,
+    /// The winner's metric preference.
+    pub metric_preference: u32,
+    /// The winner's route metric.
+    pub metric: u32,
+    /// Seconds left on the Assert Timer.
+    pub timer_secs: f64,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -437,12 +461,14 @@ pub enum Request {
     ShowPimJoin,
     /// PIM's RPs: static, and the Bootstrap router's RP set.
     ShowPimRp,
+    /// PIM's assert state.
+    ShowPimAssert,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 12] = [
+pub const COMMANDS: [&str; 13] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
@@ -454,6 +480,7 @@ pub const COMMANDS: [&str; 12] = [
     "show_pim_neighbor",
     "show_pim_join",
     "show_pim_rp",
+    "show_pim_assert",
     "reload",
 ];
 
@@ -519,6 +546,8 @@ pub enum Response {
     PimJoins(Vec<PimJoinView>),
     /// Answer to [`Request::ShowPimRp`].
     PimRp(PimRpView),
+    /// Answer to [`Request::ShowPimAssert`].
+    PimAsserts(Vec<PimAssertView>),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -565,6 +594,7 @@ impl Response {
             Response::PimNeighbors(v) => serde_json::to_value(v),
             Response::PimJoins(v) => serde_json::to_value(v),
             Response::PimRp(v) => serde_json::to_value(v),
+            Response::PimAsserts(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }
@@ -599,6 +629,7 @@ mod tests {
             Request::ShowPimNeighbor,
             Request::ShowPimJoin,
             Request::ShowPimRp,
+            Request::ShowPimAssert,
             Request::ShowRpf {
                 source: Ipv4Addr::new(1, 2, 3, 4),
             },

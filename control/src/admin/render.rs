@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 
 use super::model::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimInterfaceView, PimJoinView, PimNeighborView, PimRpView, Response, RpfView, StatsView,
-    WorkerView,
+    PimAssertView, PimInterfaceView, PimJoinView, PimNeighborView, PimRpView, Response, RpfView,
+    StatsView, WorkerView,
 };
 
 /// How a column's cells line up.
@@ -632,6 +632,29 @@ pub fn pim_rp(v: &PimRpView) -> String {
     out
 }
 
+/// `show pim assert` (FRR's `show ip pim assert`).
+pub fn pim_asserts(v: &[PimAssertView]) -> String {
+    let mut out = format!(
+        "{:<10} {:<15} {:<15} {:<7} {:<15} {:<3} {:>10} {:>10} {:>8}\n",
+        "Interface", "Source", "Group", "State", "Winner", "RPT", "Preference", "Metric", "Timer"
+    );
+    for a in v {
+        out += &format!(
+            "{:<10} {:<15} {:<15} {:<7} {:<15} {:<3} {:>10} {:>10} {:>8}\n",
+            a.interface,
+            a.source,
+            a.group,
+            a.state,
+            a.winner,
+            if a.rpt { "yes" } else { "no" },
+            a.metric_preference,
+            a.metric,
+            hms(a.timer_secs)
+        );
+    }
+    out
+}
+
 pub fn response(response: &Response) -> String {
     match response {
         Response::Mroute(r) => mroutes(r),
@@ -645,6 +668,7 @@ pub fn response(response: &Response) -> String {
         Response::PimNeighbors(v) => pim_neighbors(v),
         Response::PimJoins(v) => pim_joins(v),
         Response::PimRp(v) => pim_rp(v),
+        Response::PimAsserts(v) => pim_asserts(v),
         Response::Reloaded { message } => format!("{message}\n"),
         Response::Error { message } => format!("error: {message}\n"),
     }

@@ -76,6 +76,10 @@ enum PimShow {
     /// RPs per group range: static ones and the Bootstrap router's RP set, with the BSR.
     #[command(alias = "rp-info", alias = "bsr")]
     Rp,
+    /// Assert state per (S,G) or (*,G) and interface: winner or loser, the winner and its
+    /// metric, the Assert Timer.
+    #[command(alias = "asserts")]
+    Assert,
 }
 
 #[derive(Subcommand)]
@@ -114,6 +118,9 @@ fn main() -> ExitCode {
             what: PimShow::Join,
         }) => Request::ShowPimJoin,
         Command::Show(Show::Pim { what: PimShow::Rp }) => Request::ShowPimRp,
+        Command::Show(Show::Pim {
+            what: PimShow::Assert,
+        }) => Request::ShowPimAssert,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -163,6 +170,7 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowPimNeighbor, Response::PimNeighbors(_))
             | (Request::ShowPimJoin, Response::PimJoins(_))
             | (Request::ShowPimRp, Response::PimRp(_))
+            | (Request::ShowPimAssert, Response::PimAsserts(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }

@@ -24,6 +24,9 @@ pub struct ControlCounters {
     pub misses_rejected: u64,
     /// Wrong-interface signals taken from the rings.
     pub wrong_if_received: u64,
+    /// Entries built again because a protocol asked (`Protocol::poll_revalidate`: PIM's
+    /// asserts).
+    pub protocol_revalidations: u64,
     /// Hit signals of entries flagged `SIGNAL_ON_HIT` taken from the rings (no protocol sets
     /// the flag yet: counted only).
     pub hits_received: u64,

@@ -6,9 +6,12 @@ use crate::control_core::data_plane::DataPlane;
 use crate::control_core::events::CoreEvent;
 use crate::control_core::state::State;
 use crate::interface::Interface;
-use crate::protocols::shared::{Datagram, MembershipEvent, ReceivedPacket, Transmit};
+use crate::protocols::shared::{
+    Datagram, MembershipEvent, ReceivedPacket, Transmit, ROUTE_CONFIG, ROUTE_CONNECTED,
+    ROUTE_KERNEL,
+};
 use dataplane::wire::{ether, ipv4};
-use mgm::{MembershipFlags, ProtocolHandle, RpfLookup, Scope};
+use mgm::{MembershipFlags, ProtocolHandle, Scope};
 use std::time::Duration;
 
 /// Control packets taken from the punt rings per turn.
@@ -158,7 +161,9 @@ pub fn run_protocols(
         let datagrams: Vec<Datagram> = std::iter::from_fn(|| p.poll_datagram()).collect();
         let name = p.name();
         let logs: Vec<String> = std::iter::from_fn(|| p.poll_log()).collect();
+        let refresh: Vec<_> = std::iter::from_fn(|| p.poll_revalidate()).collect();
         memberships(st, now, handle, events);
+        revalidate(st, now, refresh);
         for t in out {
             send_igmp(st, dp, &t);
         }
@@ -187,12 +192,39 @@ pub fn run_protocols(
         let events: Vec<MembershipEvent> = std::iter::from_fn(|| p.poll_event()).collect();
         let out: Vec<Transmit> = std::iter::from_fn(|| p.poll_transmit()).collect();
         let datagrams: Vec<Datagram> = std::iter::from_fn(|| p.poll_datagram()).collect();
+        let refresh: Vec<_> = std::iter::from_fn(|| p.poll_revalidate()).collect();
         memberships(st, now, handle, events);
+        revalidate(st, now, refresh);
         for t in out {
             send_igmp(st, dp, &t);
         }
         for d in datagrams {
             send_datagram(st, dp, &d);
+        }
+    }
+}
+
+/// Builds the entries a protocol named again (`Protocol::poll_revalidate`): one (S,G), or
+/// every entry of the group for `None`. An entry that does not exist is nothing to do.
+fn revalidate(
+    st: &mut State,
+    now: Duration,
+    entries: Vec<(Option<std::net::Ipv4Addr>, std::net::Ipv4Addr)>,
+) {
+    for (source, group) in entries {
+        let sources: Vec<std::net::Ipv4Addr> = match source {
+            Some(s) => vec![s],
+            None => st
+                .mgm
+                .mfes(now)
+                .filter(|m| m.group == group)
+                .map(|m| m.source)
+                .collect(),
+        };
+        for s in sources {
+            if st.mgm.revalidate(now, &mut st.host, s, group).is_ok() {
+                st.counters.protocol_revalidations += 1;
+            }
         }
     }
 }
@@ -211,9 +243,22 @@ fn answer_rpf(st: &mut State, now: Duration, handle: ProtocolHandle, all: bool) 
     if asked.is_empty() {
         return;
     }
+    // Each route says where it came from (PIM's assert metric preference reads it).
     let answers: Vec<_> = asked
         .into_iter()
-        .map(|a| (a, st.host.rpf_lookup(a)))
+        .map(|a| {
+            let route = st.host.rpf_with_origin(a).map(|(mut r, kernel)| {
+                r.route.protocol = if kernel {
+                    ROUTE_KERNEL
+                } else if r.upstream.is_unspecified() {
+                    ROUTE_CONNECTED
+                } else {
+                    ROUTE_CONFIG
+                };
+                r
+            });
+            (a, route)
+        })
         .collect();
     if let Some(p) = st.host.protocols.by_handle_mut(handle) {
         p.handle_rpf(now, &answers);

@@ -30,9 +30,12 @@ pub fn mgm_err(what: &str, e: mgm::MgmError) -> String {
 /// protocol of `registry` the config runs started (see the module doc; static routing, which
 /// adds the `rpf_routes`, always runs).
 pub fn start(cfg: &Config, now: Duration, registry: &[Registration]) -> Result<State, String> {
+    let started = registry::start_with(registry, cfg, now)?;
     let mut st = State {
         mgm: Mgm::new(mgm::MgmConfig {
             default_lifetime: cfg.limits.entry_lifetime,
+            // Off unless a protocol asks (PIM's Assert): Windows never calls it.
+            wrong_if_callback: started.iter().any(|p| p.wants_wrong_interface()),
             ..Default::default()
         }),
         host: RouterHost {
@@ -51,7 +54,6 @@ pub fn start(cfg: &Config, now: Duration, registry: &[Registration]) -> Result<S
         events: VecDeque::new(),
         twins: Default::default(),
     };
-    let started = registry::start_with(registry, cfg, now)?;
     if !started.iter().any(|p| p.as_any().is::<StaticRouting>()) {
         return Err("static routing did not start".into());
     }

@@ -80,6 +80,13 @@ pub trait Protocol: MgmClient + Upcast + Any {
     /// outputs, which the core sends before the ports stop.
     fn handle_shutdown(&mut self, _now: Duration) {}
 
+    /// Whether it wants the MGM's wrong-interface callback (`MgmConfig::wrong_if_callback`,
+    /// off in the MGM by default as in Windows): PIM's Assert starts from it. The core turns
+    /// it on when a running protocol asks.
+    fn wants_wrong_interface(&self) -> bool {
+        false
+    }
+
     /// Takes in what the MGM callbacks of this turn queued (alerts); called after the
     /// membership changes of the turn.
     fn handle_alerts(&mut self, _now: Duration) {}
@@ -121,6 +128,14 @@ pub trait Protocol: MgmClient + Upcast + Any {
 
     /// The next membership change it asks the MGM for (local membership: IGMP).
     fn poll_event(&mut self) -> Option<MembershipEvent> {
+        None
+    }
+
+    /// The next forwarding entry to build again (RPF and creation alerts, as at the end of
+    /// its lifetime): (source, group), `None` for every entry of the group. PIM asks after an
+    /// assert changed which interfaces it leaves out of the entry (its creation alert's
+    /// answer).
+    fn poll_revalidate(&mut self) -> Option<(Option<Ipv4Addr>, Ipv4Addr)> {
         None
     }
 

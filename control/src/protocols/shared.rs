@@ -7,6 +7,15 @@ use dataplane::wire::{ether, igmp, ipv4};
 use mgm::{InterfaceId, Scope};
 use std::net::Ipv4Addr;
 
+/// The origin of an RPF route the core gives a protocol (`mgm::RouteInfo::protocol`, numbered
+/// as IANA's ipRouteProto): the config's `rpf_routes` (netmgmt). PIM's assert metric
+/// preference is read from it.
+pub const ROUTE_CONFIG: u32 = 3;
+/// The origin of an RPF route from the kernel's routing table (other).
+pub const ROUTE_KERNEL: u32 = 1;
+/// The origin of a connected subnet's route (local).
+pub const ROUTE_CONNECTED: u32 = 2;
+
 /// A membership change for the control core to turn into an MGM add or delete group
 /// membership on interface `iface`. `source: None` is (*,G).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

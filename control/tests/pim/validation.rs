@@ -118,7 +118,14 @@ fn other_message_types_are_counted_per_type() {
     let c = &lab.interface().counters;
     assert_eq!(c.received.assert, 2);
     assert_eq!(c.received.join_prune, 0);
-    assert!(c.rejected.is_empty());
+    // Counted by type, then refused: 10.0.2.9 sent no Hello (RFC 7761 4.6 machinery takes
+    // Asserts from neighbours only).
+    assert_eq!(
+        c.rejected
+            .get(&control::protocols::pim::RejectReason::NotNeighbor),
+        Some(&2)
+    );
+    assert_eq!(c.rejected.len(), 1);
 }
 
 #[test]

@@ -35,10 +35,12 @@ pub fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-/// RP(G), the routes and the SSM range 232/8.
+/// RP(G), the routes (with their assert metrics, (0, 0) when not given) and the SSM range
+/// 232/8.
 pub struct Env {
     pub rp: Option<Ipv4Addr>,
     pub routes: BTreeMap<Ipv4Addr, Rpf>,
+    pub metrics: BTreeMap<Ipv4Addr, RouteMetric>,
 }
 
 impl TreeEnv for Env {
@@ -56,6 +58,10 @@ impl TreeEnv for Env {
 
     fn is_ssm(&self, group: Ipv4Addr) -> bool {
         group.octets()[0] == 232
+    }
+
+    fn metric(&self, addr: Ipv4Addr) -> RouteMetric {
+        self.metrics.get(&addr).copied().unwrap_or_default()
     }
 }
 
@@ -123,6 +129,7 @@ impl Lab {
             env: Env {
                 rp: Some(RP),
                 routes,
+                metrics: BTreeMap::new(),
             },
             now: secs(1000),
             messages: Vec::new(),

@@ -4,8 +4,10 @@
 //! messages where the row can be reached that way (the rows that need an Assert or a state
 //! that lasts only inside one message are driven on the machine itself), plus scenarios: SSM,
 //! aggregation per neighbour, suppression and override on a LAN, the last-hop switch; three
-//! `Tib`s on one LAN exchanging their messages (`lan.rs`); random and hostile input.
+//! `Tib`s on one LAN exchanging their messages (`lan.rs`); random and hostile input; one test
+//! per row of the assert tables ((S,G) 4.6.1, (*,G) 4.6.2) in `assert.rs`.
 
+mod assert;
 mod harness;
 mod hostile;
 mod lan;

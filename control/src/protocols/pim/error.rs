@@ -28,8 +28,12 @@ pub enum RejectReason {
     OwnAddress,
     /// A Hello from a new neighbour while the interface holds its most neighbours.
     NeighborLimit,
-    /// A Join/Prune from a router that is not a live neighbour (RFC 7761 4.5: ignored).
+    /// A Join/Prune or Assert from a router that is not a live neighbour (RFC 7761 4.5:
+    /// ignored).
     NotNeighbor,
+    /// An Assert whose group is not one multicast address, or an (S,G) Assert (RPT bit
+    /// clear) without a source.
+    BadAssert,
 }
 
 impl RejectReason {

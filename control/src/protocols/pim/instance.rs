@@ -111,6 +111,12 @@ pub struct Pim {
     pub(super) bsr: super::bsr::Bsr,
     /// The latest Bootstrap whose BSR the RIB has not answered yet: (interface, sender).
     pub(super) bsr_pending: Option<(Iface, Ipv4Addr, dataplane::wire::pim::Bootstrap)>,
+    /// The MGM's wrong-interface callbacks not yet given to the assert machines.
+    pub(super) wrong_if_pending: Vec<(Ipv4Addr, Ipv4Addr, Iface)>,
+    /// Wrong-interface callbacks received.
+    pub(super) wrong_if_received: u64,
+    /// Entries whose forwarding the asserts changed, for the core to re-validate.
+    pub(super) revalidate: VecDeque<(Option<Ipv4Addr>, Ipv4Addr)>,
 }
 
 impl Pim {
@@ -142,6 +148,9 @@ impl Pim {
             data_pending: Vec::new(),
             bsr: super::bsr::Bsr::default(),
             bsr_pending: None,
+            wrong_if_pending: Vec::new(),
+            wrong_if_received: 0,
+            revalidate: VecDeque::new(),
         }
     }
 
@@ -234,6 +243,7 @@ impl Pim {
                         }
                     }
                     Repr::Bootstrap(b) => self.bootstrap_received(now, iface, src, dst, b),
+                    Repr::Assert(a) => self.assert_received(now, iface, src, &a),
                     _ => {}
                 }
             }
@@ -398,18 +408,34 @@ impl MgmClient for Pim {
         self.queue_local(scope, iface, false);
     }
 
-    /// A new entry: its first packet is a data arrival (4.2), taken in by `handle_alerts`.
+    /// Data of an entry on one of PIM's interfaces that is not the entry's IIF: the assert
+    /// trigger (4.6), queued for `handle_alerts`.
+    fn wrong_interface(
+        &mut self,
+        _mgm: &Mgm,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: InterfaceId,
+        _header: &[u8],
+    ) {
+        self.queue_wrong_interface(source, group, iface);
+    }
+
+    /// A new (or re-validated) entry: its first packet is a data arrival (4.2), taken in by
+    /// `handle_alerts`; PIM's interfaces where we lost an assert for it are left out
+    /// ([`super::tree::Tib::assert_excludes`]).
     fn creation_alert(
         &mut self,
         _mgm: &Mgm,
         source: Ipv4Addr,
         group: Ipv4Addr,
         iif: InterfaceId,
-        _oifs: &mut [OifEntry],
+        oifs: &mut [OifEntry],
     ) {
         if let Some(iif) = Iface::from_id(iif) {
             self.queue_data(source, group, iif);
         }
+        self.assert_creation_alert(source, group, oifs);
     }
 }
 
@@ -468,6 +494,11 @@ impl Protocol for Pim {
         }
     }
 
+    /// Asserts start from data arriving on an outgoing interface.
+    fn wants_wrong_interface(&self) -> bool {
+        true
+    }
+
     fn consumes(&self, ip_protocol: u8, iface: Iface) -> bool {
         ip_protocol == ipv4::PROTOCOL_PIM && self.interfaces.contains_key(&iface)
     }
@@ -497,6 +528,10 @@ impl Protocol for Pim {
 
     fn poll_event(&mut self) -> Option<MembershipEvent> {
         self.memberships.pop_front()
+    }
+
+    fn poll_revalidate(&mut self) -> Option<(Option<Ipv4Addr>, Ipv4Addr)> {
+        self.revalidate.pop_front()
     }
 
     fn poll_rpf_query(&mut self) -> Option<Ipv4Addr> {
@@ -536,6 +571,7 @@ impl Protocol for Pim {
             ShowView::new("pim interface", &self.interface_infos(now)),
             ShowView::new("pim neighbor", &self.neighbor_infos(now)),
             ShowView::new("pim join", &self.join_infos(now)),
+            ShowView::new("pim assert", &self.assert_infos(now)),
         ]
     }
 }

@@ -51,6 +51,8 @@ pub struct InterfaceCounters {
     pub neighbors_restarted: u64,
     /// Other messages received, per type.
     pub received: MessageCounts,
+    /// Asserts sent (AssertCancel included).
+    pub asserts_sent: u64,
     /// Packets refused, per reason.
     pub rejected: BTreeMap<RejectReason, u64>,
 }

@@ -18,7 +18,7 @@ use super::bsr::Bsr;
 use super::config::PimSettings;
 use super::instance::{Pim, PimEvent};
 use super::interface::Interface;
-use super::tree::{Entry, InterfaceParams, LocalMember, Rpf, TreeEnv, TreeEvent};
+use super::tree::{Entry, InterfaceParams, LocalMember, RouteMetric, Rpf, Tib, TreeEnv, TreeEvent};
 use crate::interface::Interface as Iface;
 use crate::protocols::igmp::in_prefix;
 use crate::protocols::pim::StaticRp;
@@ -82,6 +82,14 @@ impl TreeEnv for Env<'_> {
     fn is_ssm(&self, group: Ipv4Addr) -> bool {
         in_prefix(group, self.ssm.0, self.ssm.1)
     }
+
+    fn metric(&self, addr: Ipv4Addr) -> RouteMetric {
+        self.rpf
+            .get(&addr)
+            .copied()
+            .flatten()
+            .map_or(RouteMetric::default(), |r| super::assert::route_metric(&r))
+    }
 }
 
 /// The machines' view of one PIM interface.
@@ -113,6 +121,14 @@ macro_rules! env {
 }
 
 impl Pim {
+    /// Runs `f` on the machines with the environment, then takes their outputs.
+    pub(super) fn with_tree(&mut self, f: impl FnOnce(&mut Tib, &dyn TreeEnv)) {
+        let env = env!(self);
+        f(&mut self.tib, &env);
+        self.rpf_queries.extend(env.missing.into_inner());
+        self.drain_tree();
+    }
+
     /// A Join/Prune from the live neighbour `src` on `iface`, already checked.
     pub(super) fn join_prune_received(&mut self, now: Duration, iface: Iface, msg: &JoinPrune) {
         let env = env!(self);
@@ -215,9 +231,14 @@ impl Pim {
         for e in events {
             match e {
                 PimEvent::NeighborRestarted { iface, address } => {
+                    self.tib.neighbor_gone(now, iface, address, &env);
                     self.tib.neighbor_restarted(now, iface, address, &env)
                 }
-                PimEvent::NeighborUp { .. } | PimEvent::NeighborDown { .. } => routes = true,
+                PimEvent::NeighborDown { iface, address } => {
+                    self.tib.neighbor_gone(now, iface, address, &env);
+                    routes = true;
+                }
+                PimEvent::NeighborUp { .. } => routes = true,
                 // The interface's parameters (I_am_DR) above.
                 PimEvent::DrChanged { .. } => {}
             }
@@ -237,6 +258,7 @@ impl Pim {
         }
         self.rpf_queries.extend(env.missing.into_inner());
         self.drain_tree();
+        self.take_wrong_interface(now);
     }
 
     /// PIM stops on `iface`: its downstream state and local members go, and what that prunes
@@ -256,6 +278,13 @@ impl Pim {
         while let Some(m) = self.tib.poll_join_prune() {
             self.outbox.push_back(m.datagram());
             self.join_prune_sent += 1;
+        }
+        while let Some(a) = self.tib.poll_assert() {
+            self.outbox.push_back(a.datagram());
+            self.count_assert_sent(a.iface);
+        }
+        while let Some(entry) = self.tib.poll_forwarding_change() {
+            self.revalidate.push_back(entry);
         }
         while let Some(e) = self.tib.poll_event() {
             let (entry, iface, join) = match e {

@@ -24,17 +24,27 @@
 //!   leaves on PIM interfaces (the MGM's local join/leave callbacks), RPF from the router's RIB
 //!   (asked through the core: `Protocol::poll_rpf_query`), Join/Prune messages out, and
 //!   outgoing-interface changes as PIM's MGM memberships. SSM and static-RP (*,G) joins;
-//!   not yet: Register, Assert, BSR, (S,G,rpt) prunes in the MGM's entries.
+//!   not yet: Register, (S,G,rpt) prunes in the MGM's entries.
 //! - Data arrival (4.2): the MGM's creation alerts (a new source's first packet) and the
 //!   entries the core's counter sweep saw carry traffic (`Protocol::handle_traffic`, about
 //!   once a second) go to [`tree::Tib::data_arrived`]: the Keepalive Timer, the SPT bit and
 //!   the last hop's switch to the SPT.
 //! - Bootstrap (RFC 5059, as a non-candidate router): `bsr.rs` (the BSR, the RP set, RP(G))
 //!   and `bootstrap.rs` (the checks, the forwarding); `show pim rp`.
+//! - Assert (4.6): the (S,G) and (*,G) machines of `tree/assert.rs` driven by `assert.rs`:
+//!   Asserts from live neighbours (others refused, `not_neighbor`), data on an outgoing
+//!   interface through the MGM's wrong-interface callback (which PIM turns on:
+//!   `Protocol::wants_wrong_interface`), the winner's expiry or restart, Asserts and
+//!   AssertCancels out (counted per interface, `asserts_sent`); metrics from the RIB route's
+//!   origin ([`route_metric`]: connected 0, `rpf_routes` 1, kernel 110). A loser's interface
+//!   leaves PIM's olists, and PIM's creation alert keeps it out of the entries IGMP's members
+//!   or (*,G) joins would still put it in (the core re-validates the entries PIM names:
+//!   `Protocol::poll_revalidate`); RPF' toward a winner upstream. `show pim assert`.
 //!
 //! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
 //! RPF interface, every member interface).
 
+mod assert;
 mod bootstrap;
 pub mod bsr;
 mod config;
@@ -48,6 +58,9 @@ mod packet;
 mod show;
 pub mod tree;
 
+pub use assert::{
+    route_metric, AssertInfo, PREFERENCE_CONFIG, PREFERENCE_CONNECTED, PREFERENCE_KERNEL,
+};
 pub use config::{PimInterfaceSettings, PimSettings, SptSwitchover, StaticRp};
 pub use error::RejectReason;
 pub use instance::{start_seeded, Pim, PimEvent, MAX_EVENTS, PIM_PROTOCOL};

@@ -11,6 +11,7 @@ use dataplane::wire::pim::{
     MIN_SPLIT_LEN, SOURCE_LEN,
 };
 
+use super::assert_state::OutgoingAssert;
 use super::types::{Iface, Neighbor, OutgoingJoinPrune, TreeEvent};
 
 /// Joins and prunes of one group for one neighbour, in a stable order, each entry once.
@@ -26,6 +27,7 @@ pub struct Output {
     pending: BTreeMap<Neighbor, BTreeMap<Ipv4Addr, Lists>>,
     messages: VecDeque<OutgoingJoinPrune>,
     events: VecDeque<TreeEvent>,
+    asserts: VecDeque<OutgoingAssert>,
 }
 
 impl Output {
@@ -61,6 +63,16 @@ impl Output {
             .filter(|(_, groups)| groups.values().any(|l| !l.joins.is_empty()))
             .map(|(to, _)| *to)
             .collect()
+    }
+
+    /// An Assert to send.
+    pub fn assert(&mut self, a: OutgoingAssert) {
+        self.asserts.push_back(a);
+    }
+
+    /// The next Assert to send.
+    pub fn poll_assert(&mut self) -> Option<OutgoingAssert> {
+        self.asserts.pop_front()
     }
 
     /// An outgoing-set event.

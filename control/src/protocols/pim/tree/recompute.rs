@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use dataplane::wire::pim::EncodedSource;
 
+use super::assert;
 use super::ctx::Ctx;
 use super::downstream::{DownstreamExpiry, RptState};
 use super::macros::{
@@ -87,12 +88,21 @@ pub fn group(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
     tidy(g);
     let rp = if ssm { None } else { ctx.env.rp(group) };
     let rpf = rp.and_then(|rp| ctx.env.rpf(rp));
-    let new_nbr = rpf.and_then(|r| r.upstream());
+    if let Some(rp) = rp {
+        g.route_metric = ctx.env.metric(rp);
+    }
+    // RPF'(*,G): the (*,G) assert winner on RPF_interface(RP(G)) when we lost there (4.1.6).
+    let by_assert = super::macros::assert_neighbor(&g.asserts, rpf.map(|r| r.iface));
+    let new_nbr = by_assert.or(rpf.and_then(|r| r.upstream()));
+    let due_to_assert = by_assert.is_some() || g.rpf_by_assert;
+    g.rpf_by_assert = by_assert.is_some();
     let old_rp = g.rp;
     g.rp = rp.or(g.rp);
     if g.upstream.rpf != new_nbr {
         let t_override = new_nbr.map_or(Default::default(), |n| ctx.t_override(n.iface));
-        let sends = g.upstream.rpf_changed(now, new_nbr, false, tp, t_override);
+        let sends = g
+            .upstream
+            .rpf_changed(now, new_nbr, due_to_assert, tp, t_override);
         emit_star(ctx, group, g, sends, old_rp);
     } else if old_rp.is_some() && rp.is_some() && old_rp != rp {
         // RP(G) changed behind the same neighbour. 4.5.6 reacts to RPF' only; waiting a period
@@ -132,6 +142,10 @@ pub fn group(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
     }
     sources.retain(|_, s| !s.is_idle());
     g.sources = sources;
+    // The assert transitions the new values cause (4.6); each removes state, so this ends.
+    if assert::reevaluate(ctx, group, g) {
+        self::group(ctx, group, g);
+    }
 }
 
 /// Drops the downstream machines back in NoInfo (they hold nothing).
@@ -156,10 +170,17 @@ fn source_state(
 ) {
     let (tp, now) = (ctx.cfg.t_periodic, ctx.now);
     let rpf = ctx.env.rpf(source);
-    let new_nbr = rpf.and_then(|r| r.upstream());
+    s.route_metric = ctx.env.metric(source);
+    // RPF'(S,G): the (S,G) assert winner on RPF_interface(S) when we lost there (4.1.6).
+    let by_assert = super::macros::assert_neighbor(&s.asserts, rpf.map(|r| r.iface));
+    let new_nbr = by_assert.or(rpf.and_then(|r| r.upstream()));
+    let due_to_assert = by_assert.is_some() || s.rpf_by_assert;
+    s.rpf_by_assert = by_assert.is_some();
     if s.upstream.rpf != new_nbr {
         let t_override = new_nbr.map_or(Default::default(), |n| ctx.t_override(n.iface));
-        let sends = s.upstream.rpf_changed(now, new_nbr, false, tp, t_override);
+        let sends = s
+            .upstream
+            .rpf_changed(now, new_nbr, due_to_assert, tp, t_override);
         emit_sg(ctx, group, source, sends);
     }
     s.rpf_iface = rpf.map(|r| r.iface);
@@ -262,6 +283,7 @@ pub fn fire_timers(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
         }
     }
     g.sources = sources;
+    assert::fire(ctx, group, g);
     self::group(ctx, group, g);
 }
 
@@ -281,7 +303,7 @@ pub fn next_deadline(g: &GroupState) -> Option<Duration> {
             .chain(s.rpt_upstream.override_timer)
             .chain(s.keepalive)
     });
-    star.chain(sources).min()
+    star.chain(sources).chain(assert::next_deadline(g)).min()
 }
 
 /// The upstream machines of `g` that are joined toward one of `to`: (*,G) and every (S,G).

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use super::assert_state::AssertInfo;
 use super::downstream::{Downstream, RptDownstream};
-use super::types::{Iface, InterfaceParams};
+use super::types::{Iface, InterfaceParams, RouteMetric};
 use super::upstream::{RptUpstream, Upstream};
 
 /// The PIM interfaces the machines know, with their parameters.
@@ -41,6 +42,12 @@ pub struct SourceState {
     /// Made by data (4.2: a Keepalive Timer started for a source without state): once it
     /// holds nothing of its own, it stops announcing what it inherits from (*,G) and goes.
     pub from_data: bool,
+    /// (S,G) assert state per interface (4.6.1), Winner or Loser (NoInfo is no entry).
+    pub asserts: BTreeMap<Iface, AssertInfo>,
+    /// MRIB preference and metric toward S at the last evaluation (spt_assert_metric).
+    pub route_metric: RouteMetric,
+    /// RPF'(S,G) was last set from an assert winner.
+    pub rpf_by_assert: bool,
 }
 
 impl SourceState {
@@ -65,7 +72,8 @@ impl SourceState {
             && self.upstream.join_timer.is_none()
             && self.rpt_upstream.override_timer.is_none()
             && self.rpt_upstream.state != super::upstream::RptUpstreamState::Pruned
-            && self.keepalive.is_none())
+            && self.keepalive.is_none()
+            && self.asserts.is_empty())
     }
 }
 
@@ -87,6 +95,12 @@ pub struct GroupState {
     pub oifs: BTreeSet<Iface>,
     /// Sources with state.
     pub sources: BTreeMap<Ipv4Addr, SourceState>,
+    /// (*,G) assert state per interface (4.6.2), Winner or Loser (NoInfo is no entry).
+    pub asserts: BTreeMap<Iface, AssertInfo>,
+    /// MRIB preference and metric toward RP(G) at the last evaluation (rpt_assert_metric).
+    pub route_metric: RouteMetric,
+    /// RPF'(*,G) was last set from an assert winner.
+    pub rpf_by_assert: bool,
 }
 
 impl GroupState {
@@ -99,5 +113,6 @@ impl GroupState {
             && self.upstream.join_timer.is_none()
             && self.oifs.is_empty()
             && self.sources.is_empty()
+            && self.asserts.is_empty()
     }
 }

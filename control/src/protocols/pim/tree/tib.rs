@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use dataplane::wire::pim::JoinPrune;
+use dataplane::wire::pim::{Assert, JoinPrune};
 
 use crate::protocols::jitter::Jitter;
 
+use super::assert;
+use super::assert_state::OutgoingAssert;
 use super::ctx::Ctx;
 use super::output::Output;
 use super::receive;
@@ -47,6 +49,9 @@ pub struct Tib {
     /// Each group's earliest deadline, and the same ordered by time.
     next: BTreeMap<Ipv4Addr, Duration>,
     by_time: BTreeSet<(Duration, Ipv4Addr)>,
+    /// Entries whose assert losses changed ((group, None) for (*,G)), for the driver to
+    /// re-check their forwarding ([`Tib::poll_forwarding_change`]).
+    forwarding: BTreeSet<(Ipv4Addr, Option<Ipv4Addr>)>,
 }
 
 impl Tib {
@@ -63,6 +68,7 @@ impl Tib {
             entries: 0,
             next: BTreeMap::new(),
             by_time: BTreeSet::new(),
+            forwarding: BTreeSet::new(),
         }
     }
 
@@ -100,7 +106,10 @@ impl Tib {
         };
         for group in &names {
             if let Some(g) = self.groups.get_mut(group) {
+                let before = assert::losers(g);
                 f(&mut ctx, *group, g);
+                let after = assert::losers(g);
+                note_losers(&mut self.forwarding, *group, &before, &after);
             }
         }
         for group in names {
@@ -154,15 +163,18 @@ impl Tib {
         self.run(now, env, None, recompute::group);
     }
 
-    /// A PIM interface went away: its downstream state and local members go with it.
+    /// A PIM interface went away: its downstream state, local members and assert state go
+    /// with it.
     pub fn remove_interface(&mut self, now: Duration, iface: Iface, env: &dyn TreeEnv) {
         self.ifaces.remove(&iface);
         for g in self.groups.values_mut() {
             g.downstream.remove(&iface);
             g.local.remove(&iface);
+            g.asserts.remove(&iface);
             for s in g.sources.values_mut() {
                 s.downstream.remove(&iface);
                 s.rpt.remove(&iface);
+                s.asserts.remove(&iface);
                 s.local_include.remove(&iface);
                 s.local_exclude.remove(&iface);
             }
@@ -249,7 +261,27 @@ impl Tib {
             counters: &mut self.counters,
             room: self.cfg.max_entries.saturating_sub(self.entries),
         };
+        let before: Vec<_> = msg
+            .groups
+            .iter()
+            .map(|set| {
+                self.groups
+                    .get(&set.group.addr)
+                    .map(assert::losers)
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert::joins_for_us(&mut self.groups, &self.ifaces, iface, msg);
         receive::join_prune(&mut ctx, &mut self.groups, iface, msg);
+        for (set, before) in msg.groups.iter().zip(before) {
+            let group = set.group.addr;
+            let after = self
+                .groups
+                .get(&group)
+                .map(assert::losers)
+                .unwrap_or_default();
+            note_losers(&mut self.forwarding, group, &before, &after);
+        }
         for set in &msg.groups {
             self.reindex(set.group.addr);
         }
@@ -373,6 +405,113 @@ impl Tib {
         self.flush();
     }
 
+    /// An Assert from the live neighbour `from` on `iface` (4.6; the driver drops those of
+    /// other senders). A group that is not one multicast address, or an (S,G) assert without
+    /// a source, is counted ([`TreeCounters::bad_assert`]); one for a group without state is
+    /// ignored and counted.
+    pub fn handle_assert(
+        &mut self,
+        now: Duration,
+        iface: Iface,
+        from: Ipv4Addr,
+        msg: &Assert,
+        env: &dyn TreeEnv,
+    ) {
+        let group = msg.group.addr;
+        if msg.group.mask_len != 32 || !group.is_multicast() || msg.group.bidir {
+            self.counters.bad_assert += 1;
+            return;
+        }
+        if !msg.rpt && msg.source.is_unspecified() {
+            self.counters.bad_assert += 1;
+            return;
+        }
+        if !self.ifaces.contains_key(&iface) {
+            self.counters.unknown_interface += 1;
+            return;
+        }
+        if !self.groups.contains_key(&group) {
+            self.counters.assert_ignored += 1;
+            return;
+        }
+        let msg = *msg;
+        self.run(now, env, Some(vec![group]), move |ctx, group, g| {
+            assert::receive(ctx, group, g, iface, from, &msg);
+            recompute::group(ctx, group, g);
+        });
+    }
+
+    /// Data of (`source`, `group`) arrived on `iface`, which is not the entry's incoming
+    /// interface (the MGM's wrong-interface callback): where we could assert and have no
+    /// assert state, we assert (4.6.1, 4.6.2). Nothing for a group without state.
+    pub fn data_on_wrong_interface(
+        &mut self,
+        now: Duration,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: Iface,
+        env: &dyn TreeEnv,
+    ) {
+        if !self.groups.contains_key(&group) {
+            return;
+        }
+        self.run(now, env, Some(vec![group]), move |ctx, group, g| {
+            if assert::data_on_iface(ctx, group, g, source, iface) {
+                recompute::group(ctx, group, g);
+            }
+        });
+    }
+
+    /// Neighbour `addr` on `iface` expired, said goodbye or restarted: the asserts it won
+    /// there are forgotten (4.6.1, 4.6.2: "Current Winner's GenID changes or NLT expires").
+    pub fn neighbor_gone(
+        &mut self,
+        now: Duration,
+        iface: Iface,
+        addr: Ipv4Addr,
+        env: &dyn TreeEnv,
+    ) {
+        self.run(now, env, None, |ctx, group, g| {
+            if assert::neighbor_gone(g, iface, addr) {
+                recompute::group(ctx, group, g);
+            }
+        });
+    }
+
+    /// The next Assert to send.
+    pub fn poll_assert(&mut self) -> Option<OutgoingAssert> {
+        self.out.poll_assert()
+    }
+
+    /// The next entry whose assert losses changed: (source, group), `None` for (*,G) (every
+    /// (S,G) of the group). Its forwarding entries must be built again, asking
+    /// [`Tib::assert_excludes`] for each outgoing interface.
+    pub fn poll_forwarding_change(&mut self) -> Option<(Option<Ipv4Addr>, Ipv4Addr)> {
+        self.forwarding.pop_first().map(|(g, s)| (s, g))
+    }
+
+    /// Whether a forwarding entry of (`source`, `group`) must leave `iface` out because we
+    /// lost an assert there (lost_assert(*,G,I), lost_assert(S,G,rpt,I) or lost_assert(S,G,I))
+    /// and nothing of PIM's puts it back (inherited_olist(S,G)): what keeps IGMP's members
+    /// and (*,G) joins on a LAN where another router won from being served twice.
+    pub fn assert_excludes(&self, source: Ipv4Addr, group: Ipv4Addr, iface: Iface) -> bool {
+        use super::macros::{
+            inherited_olist_sg, lost_assert_sg, lost_assert_sg_rpt, lost_assert_star,
+        };
+        let Some(g) = self.groups.get(&group) else {
+            return false;
+        };
+        match g.sources.get(&source) {
+            Some(s) => {
+                (lost_assert_star(g, iface)
+                    || lost_assert_sg_rpt(g, s, iface)
+                    || lost_assert_sg(&self.ifaces, s, iface))
+                    && !inherited_olist_sg(&self.ifaces, g, s).contains(&iface)
+            }
+            None => lost_assert_star(g, iface),
+        }
+    }
+
     /// The next Join/Prune message to send.
     pub fn poll_join_prune(&mut self) -> Option<OutgoingJoinPrune> {
         self.out.poll_message()
@@ -408,5 +547,17 @@ impl Tib {
     /// The parameters of a PIM interface the machines know.
     pub fn interface(&self, iface: Iface) -> Option<&InterfaceParams> {
         self.ifaces.get(&iface)
+    }
+}
+
+/// Notes in `changes` the entries of `group` whose loser interfaces differ.
+fn note_losers(
+    changes: &mut BTreeSet<(Ipv4Addr, Option<Ipv4Addr>)>,
+    group: Ipv4Addr,
+    before: &BTreeSet<(Option<Ipv4Addr>, Iface)>,
+    after: &BTreeSet<(Option<Ipv4Addr>, Iface)>,
+) {
+    for (source, _) in before.symmetric_difference(after) {
+        changes.insert((group, *source));
     }
 }

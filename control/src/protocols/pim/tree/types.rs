@@ -61,6 +61,21 @@ pub trait TreeEnv {
     fn rpf(&self, addr: Ipv4Addr) -> Option<Rpf>;
     /// The group is in the SSM range (232.0.0.0/8 unless configured): no (*,G) state ever.
     fn is_ssm(&self, group: Ipv4Addr) -> bool;
+    /// The metric preference and metric of the MRIB route toward `addr`, for the assert
+    /// metrics (RFC 7761 4.6.3). Without an override: a connected route's (0, 0).
+    fn metric(&self, _addr: Ipv4Addr) -> RouteMetric {
+        RouteMetric::default()
+    }
+}
+
+/// The metric preference (an administrative distance) and the metric of an MRIB route
+/// (RFC 7761 4.6.3): lower is better, the preference first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
+pub struct RouteMetric {
+    /// Metric preference (31 bits on the wire).
+    pub preference: u32,
+    /// Route metric.
+    pub metric: u32,
 }
 
 /// One PIM interface as the machines need it. Part A's neighbour code fills this in and calls
@@ -238,4 +253,10 @@ pub struct TreeCounters {
     /// Prune(S,G,rpt) entries left out of a Join(*,G)'s group set that did not fit in one
     /// message (sent: the numerically smallest, RFC 7761 4.9.5.2).
     pub rpt_prunes_left_out: u64,
+    /// Asserts whose group is not one multicast address, or an (S,G) assert (R bit clear)
+    /// with source 0.0.0.0.
+    pub bad_assert: u64,
+    /// Asserts that changed nothing where we had no assert state: no state for the group, or
+    /// neither CouldAssert nor AssertTrackingDesired on the interface (4.6).
+    pub assert_ignored: u64,
 }
