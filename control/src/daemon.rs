@@ -377,6 +377,7 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             Request::ShowPimInterface => Response::PimInterfaces(views::pim_interfaces(cfg, &core)),
             Request::ShowPimNeighbor => Response::PimNeighbors(views::pim_neighbors(cfg, &core)),
             Request::ShowPimJoin => Response::PimJoins(views::pim_joins(cfg, &core)),
+            Request::ShowPimRegister => Response::PimRegister(views::pim_register(cfg, &core)),
             Request::Reload => match reload(opts, cfg, &mut core, &mut dp, &clock) {
                 Ok(message) => {
                     println!("mrouter: {message}");

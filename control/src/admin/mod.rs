@@ -21,7 +21,7 @@ pub mod server;
 
 pub use model::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, Request, Response, RpfView,
-    StatsView, WorkerView,
+    PimInterfaceView, PimJoinView, PimNeighborView, PimRegisterRow, PimRegisterView,
+    PimRpRegisterRow, PortStatsView, Request, Response, RpfView, StatsView, WorkerView,
 };
 pub use server::{AdminServer, DEFAULT_SOCKET};

@@ -360,6 +360,51 @@ pub struct PimJoinView {
     pub oifs: Vec<String>,
 }
 
+/// One (S,G) of the first-hop DR's register state (`show pim register`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimRegisterRow {
+    /// S.
+    pub source: Ipv4Addr,
+    /// G.
+    pub group: Ipv4Addr,
+    /// The interface toward S.
+    pub interface: String,
+    /// RP(G), where the Registers go.
+    pub rp: Ipv4Addr,
+    /// "Join", "Prune" or "JoinPending" (RFC 7761 4.4.1).
+    pub state: String,
+    /// Seconds left on the Register-Stop Timer.
+    pub stop_timer_secs: Option<f64>,
+    /// Seconds left on the Keepalive Timer.
+    pub keepalive_secs: f64,
+}
+
+/// One (S,G) registered to this router as the RP (`show pim register`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimRpRegisterRow {
+    /// S.
+    pub source: Ipv4Addr,
+    /// G.
+    pub group: Ipv4Addr,
+    /// The DRs that registered it.
+    pub from: Vec<Ipv4Addr>,
+    /// Seconds since the last Register.
+    pub last_secs: f64,
+    /// SPTbit(S,G): the data arrives natively.
+    pub spt: bool,
+}
+
+/// `show pim register`: the register path's state and counters.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimRegisterView {
+    /// The first-hop DR's register state.
+    pub dr: Vec<PimRegisterRow>,
+    /// What was registered to us as the RP.
+    pub rp: Vec<PimRpRegisterRow>,
+    /// Registers and Register-Stops sent and received, decapsulated, dropped by reason.
+    pub counters: serde_json::Value,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -388,12 +433,14 @@ pub enum Request {
     ShowPimNeighbor,
     /// PIM's join/prune state.
     ShowPimJoin,
+    /// PIM's register path.
+    ShowPimRegister,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 11] = [
+pub const COMMANDS: [&str; 12] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
@@ -404,6 +451,7 @@ pub const COMMANDS: [&str; 11] = [
     "show_pim_interface",
     "show_pim_neighbor",
     "show_pim_join",
+    "show_pim_register",
     "reload",
 ];
 
@@ -467,6 +515,8 @@ pub enum Response {
     PimNeighbors(Vec<PimNeighborView>),
     /// Answer to [`Request::ShowPimJoin`].
     PimJoins(Vec<PimJoinView>),
+    /// Answer to [`Request::ShowPimRegister`].
+    PimRegister(PimRegisterView),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -512,6 +562,7 @@ impl Response {
             Response::PimInterfaces(v) => serde_json::to_value(v),
             Response::PimNeighbors(v) => serde_json::to_value(v),
             Response::PimJoins(v) => serde_json::to_value(v),
+            Response::PimRegister(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }
@@ -545,6 +596,7 @@ mod tests {
             Request::ShowPimInterface,
             Request::ShowPimNeighbor,
             Request::ShowPimJoin,
+            Request::ShowPimRegister,
             Request::ShowRpf {
                 source: Ipv4Addr::new(1, 2, 3, 4),
             },

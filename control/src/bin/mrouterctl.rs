@@ -73,6 +73,9 @@ enum PimShow {
     /// Join/prune state per (*,G) and (S,G): RPF, upstream neighbour, downstream joins, OIFs.
     #[command(alias = "joins", alias = "upstream")]
     Join,
+    /// The register path: per (S,G) register state and timers at the DR, what was registered
+    /// to us as the RP, Registers and Register-Stops sent and received, drops by reason.
+    Register,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +113,9 @@ fn main() -> ExitCode {
         Command::Show(Show::Pim {
             what: PimShow::Join,
         }) => Request::ShowPimJoin,
+        Command::Show(Show::Pim {
+            what: PimShow::Register,
+        }) => Request::ShowPimRegister,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -158,6 +164,7 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowPimInterface, Response::PimInterfaces(_))
             | (Request::ShowPimNeighbor, Response::PimNeighbors(_))
             | (Request::ShowPimJoin, Response::PimJoins(_))
+            | (Request::ShowPimRegister, Response::PimRegister(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }

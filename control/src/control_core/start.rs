@@ -50,6 +50,7 @@ pub fn start(cfg: &Config, now: Duration, registry: &[Registration]) -> Result<S
         latency: MissLatency::default(),
         events: VecDeque::new(),
         twins: Default::default(),
+        unicast: None,
     };
     let started = registry::start_with(registry, cfg, now)?;
     if !started.iter().any(|p| p.as_any().is::<StaticRouting>()) {

@@ -119,5 +119,7 @@ impl Pim {
             }
         }
         self.sync_tree(now);
+        self.register_timeout(now);
+        self.register_sync(now);
     }
 }

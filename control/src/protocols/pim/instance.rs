@@ -104,6 +104,8 @@ pub struct Pim {
     pub(super) join_prune_sent: u64,
     /// The latest `now` the machines saw (for an interface removed without one).
     pub(super) tree_now: Duration,
+    /// The register path (`register.rs`).
+    pub(super) register: super::register::Registers,
 }
 
 impl Pim {
@@ -132,6 +134,7 @@ impl Pim {
             join_prune_not_neighbor: 0,
             join_prune_sent: 0,
             tree_now: Duration::ZERO,
+            register: Default::default(),
         }
     }
 
@@ -214,13 +217,18 @@ impl Pim {
             Ok(packet::Message::Hello(hello)) => self.process_hello(now, iface, src, &hello),
             Ok(packet::Message::Other(msg)) => {
                 packet::count_other(i, &msg);
-                if let Repr::JoinPrune(jp) = msg {
-                    if i.neighbor(src).is_some() {
-                        self.join_prune_received(now, iface, &jp);
-                    } else {
-                        i.reject(super::error::RejectReason::NotNeighbor);
-                        self.join_prune_not_neighbor += 1;
+                match msg {
+                    Repr::JoinPrune(jp) => {
+                        if i.neighbor(src).is_some() {
+                            self.join_prune_received(now, iface, &jp);
+                        } else {
+                            i.reject(super::error::RejectReason::NotNeighbor);
+                            self.join_prune_not_neighbor += 1;
+                        }
                     }
+                    Repr::Register(reg) => self.handle_register(now, iface, src, dst, &reg),
+                    Repr::RegisterStop(stop) => self.handle_register_stop(now, &stop),
+                    _ => {}
                 }
             }
         }
@@ -251,10 +259,10 @@ impl Pim {
     /// The earliest deadline: call [`Pim::handle_timeout`] then.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let hellos = self.interfaces.values().map(Interface::next_deadline).min();
-        match (hellos, self.tib.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [hellos, self.tib.poll_timeout(), self.register_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next datagram to send.
@@ -378,6 +386,14 @@ impl MgmClient for Pim {
     fn local_leave(&mut self, _mgm: &Mgm, scope: SourceGroupEntry, iface: InterfaceId) {
         self.queue_local(scope, iface, false);
     }
+
+    /// Data of (S,G) arrived on an interface of ours (the MGM makes or re-validates its
+    /// entry): for the register path (the DR's CouldRegister, the RP's SPT bit).
+    fn rpf(&mut self, _mgm: &Mgm, request: &mut mgm::RpfRequest<'_>) {
+        if let Some(iface) = Iface::from_id(request.iif) {
+            self.data_arrival(request.source, request.group, iface);
+        }
+    }
 }
 
 impl Protocol for Pim {
@@ -449,6 +465,23 @@ impl Protocol for Pim {
 
     fn handle_alerts(&mut self, now: Duration) {
         self.sync_tree(now);
+        self.register_sync(now);
+    }
+
+    fn handle_entry_copy(&mut self, now: Duration, iface: Iface, ip: &[u8]) {
+        Pim::handle_data_copy(self, now, iface, ip);
+    }
+
+    fn copy_to_control(&self, source: Ipv4Addr, group: Ipv4Addr) -> bool {
+        self.register_copy_wanted(source, group)
+    }
+
+    fn poll_entry_refresh(&mut self) -> Option<(Ipv4Addr, Ipv4Addr)> {
+        Pim::poll_entry_refresh(self)
+    }
+
+    fn poll_forward(&mut self) -> Option<(Iface, Vec<u8>)> {
+        Pim::poll_forward(self)
     }
 
     fn poll_event(&mut self) -> Option<MembershipEvent> {
@@ -492,6 +525,7 @@ impl Protocol for Pim {
             ShowView::new("pim interface", &self.interface_infos(now)),
             ShowView::new("pim neighbor", &self.neighbor_infos(now)),
             ShowView::new("pim join", &self.join_infos(now)),
+            ShowView::new("pim register", &self.register_view(now)),
         ]
     }
 }

@@ -35,7 +35,7 @@ const MAX_RPF_CACHE: usize = 4096;
 /// What the machines read of the rest of PIM at one call: the RIB's answers, the neighbour
 /// table, the static RPs, the SSM range. Addresses the RIB has not answered yet read as "no
 /// route" and are noted, for the core to answer.
-struct Env<'a> {
+pub(super) struct Env<'a> {
     rpf: &'a BTreeMap<Ipv4Addr, Option<RpfRoute>>,
     interfaces: &'a BTreeMap<Iface, Interface>,
     rps: &'a [StaticRp],
@@ -221,6 +221,16 @@ impl Pim {
         self.tib.remove_interface(self.tree_now, iface, &env);
         self.rpf_queries.extend(env.missing.into_inner());
         self.drain_tree();
+    }
+
+    /// Runs `f` on the machines with the environment (the register path, `register.rs`),
+    /// then takes the RPF questions it raised and the machines' outputs.
+    pub(super) fn with_tib<R>(&mut self, f: impl FnOnce(&mut super::tree::Tib, &Env) -> R) -> R {
+        let env = env!(self);
+        let r = f(&mut self.tib, &env);
+        self.rpf_queries.extend(env.missing.into_inner());
+        self.drain_tree();
+        r
     }
 
     /// The machines' outputs into the outbox and the membership queue.

@@ -24,7 +24,14 @@
 //!   leaves on PIM interfaces (the MGM's local join/leave callbacks), RPF from the router's RIB
 //!   (asked through the core: `Protocol::poll_rpf_query`), Join/Prune messages out, and
 //!   outgoing-interface changes as PIM's MGM memberships. SSM and static-RP (*,G) joins;
-//!   not yet: Register, Assert, BSR, (S,G,rpt) prunes in the MGM's entries.
+//!   not yet: Assert, BSR, (S,G,rpt) prunes in the MGM's entries.
+//! - Register (4.4, `register.rs`): the first-hop DR's register state per (S,G) (NoInfo,
+//!   Join, Prune, JoinPending, the Register-Stop Timer, Null-Register probes), its data taken
+//!   from the data plane by flagging the entry `COPY_TO_CONTROL` while in Join; the RP's
+//!   Register handling (decapsulate and forward down inherited_olist(S,G), keepalive so the
+//!   machines join toward the source, Register-Stop on SPTbit or an empty olist, and at once
+//!   when the SPT data arrives); Registers and Register-Stops are unicast datagrams the core
+//!   hands to the kernel; `show pim register`.
 //!
 //! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
 //! RPF interface, every member interface).
@@ -37,6 +44,7 @@ pub mod interface;
 mod join_prune;
 mod neighbor;
 mod packet;
+mod register;
 mod show;
 pub mod tree;
 
@@ -45,6 +53,10 @@ pub use error::RejectReason;
 pub use instance::{start_seeded, Pim, PimEvent, MAX_EVENTS, PIM_PROTOCOL};
 pub use interface::{InterfaceCounters, MessageCounts};
 pub use neighbor::Neighbor;
+pub use register::{
+    DrEntry, RegisterCounters, RegisterInfo, RegisterState, RegisterView, Registers, RpEntry,
+    RpRegisterInfo,
+};
 pub use show::{InterfaceInfo, JoinInfo, NeighborInfo};
 
 /// The registry's line for PIM.
