@@ -52,6 +52,11 @@ impl TreeEnv for Env<'_> {
     }
 
     fn rpf(&self, addr: Ipv4Addr) -> Option<Rpf> {
+        // This router (we are the RP): no RPF interface (TreeEnv's contract; the RP's
+        // Update_SPTbit reads RPF_interface(RP(G)) as none).
+        if self.interfaces.values().any(|i| i.address == addr) {
+            return None;
+        }
         let Some(answer) = self.rpf.get(&addr) else {
             self.missing.borrow_mut().insert(addr);
             return None;

@@ -285,9 +285,13 @@ impl Pim {
     pub(super) fn register_sync(&mut self, now: Duration) {
         let arrivals = std::mem::take(&mut self.register.arrivals);
         for (source, group, iface) in arrivals {
-            self.with_tib(|tib, env| tib.data_arrived(now, source, group, iface, env));
             self.dr_data(now, source, group, iface);
-            self.rp_data(source, group);
+            // At the RP, data of a registered (S,G) may be the SPT's: the machines decide
+            // (Update_SPTbit). Other data arrivals are the SPT switchover's to feed.
+            if self.register.rp.contains_key(&(source, group)) {
+                self.with_tib(|tib, env| tib.data_arrived(now, source, group, iface, env));
+                self.rp_data(source, group);
+            }
         }
         let keys: Vec<(Ipv4Addr, Ipv4Addr)> = self.register.dr.keys().copied().collect();
         for (source, group) in keys {
