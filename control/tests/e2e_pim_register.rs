@@ -156,7 +156,8 @@ fn mrouter_registers_to_frr_as_the_rp_until_register_stop() {
     );
     neighbours(&lab, &frr);
     // FRR's route back to the source's subnet, through mrouter (its RPF for the (S,G) join).
-    frr.vtysh(&["configure terminal", "ip route 10.0.3.0/24 10.0.2.1"]);
+    // (A kernel route in UML, which zebra learns: staticd does not run there.)
+    frr.run("ip route add 10.0.3.0/24 via 10.0.2.1");
     let source = "10.0.3.2";
 
     let rx = lab.receiver(3, GROUP, 120_000);
@@ -167,12 +168,25 @@ fn mrouter_registers_to_frr_as_the_rp_until_register_stop() {
     let sender = lab.sender(2, GROUP, 0, COUNT, 8, 20);
 
     // mrouter registers (its state Join, then the Register-Stop makes it Prune).
-    let reg = wait_ctl(&lab, "register", 90, "register state Prune", |v| {
-        v["dr"].as_array().is_some_and(|a| {
+    let end = Instant::now() + Duration::from_secs(90);
+    let reg = loop {
+        let v = lab.ctl_json(&["show", "pim", "register"]);
+        if v["dr"].as_array().is_some_and(|a| {
             a.iter()
                 .any(|r| r["source"] == source && r["state"] == "Prune")
-        })
-    });
+        }) {
+            break v;
+        }
+        assert!(
+            Instant::now() < end,
+            "mrouter's register state is not Prune: {v}\nmroute: {}\nFRR upstream: {}\nFRR mroute: {}\nFRR log: {}",
+            lab.ctl(&["show", "mroute"]),
+            frr.json("show ip pim upstream json"),
+            frr.json("show ip mroute json"),
+            frr.pimd_log(),
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
     let c = &reg["counters"];
     assert!(c["registers_sent"].as_u64().unwrap() > 0, "{reg}");
     assert!(c["register_stops_received"].as_u64().unwrap() > 0, "{reg}");
