@@ -64,8 +64,8 @@ pub struct ControlCounters {
     pub igmp_send_failed: u64,
     /// Datagrams of the protocols' own IP protocols sent (`Protocol::poll_datagram`).
     pub datagrams_sent: u64,
-    /// Such datagrams not sent: no port for the interface, a unicast destination, or the
-    /// data plane refused the frame.
+    /// Such datagrams not sent: no port for the interface, the data plane refused the frame,
+    /// or the kernel refused a unicast one (also `unicast_refused`).
     pub datagrams_refused: u64,
     /// Unicast datagrams handed to the kernel (`UnicastOut`: PIM's Registers).
     pub unicast_sent: u64,

@@ -119,8 +119,9 @@ pub trait Protocol: MgmClient + Upcast + Any {
         None
     }
 
-    /// The next datagram of its own IP protocol to send to a multicast destination (see
-    /// [`Datagram`]); IGMP's messages go through [`Protocol::poll_transmit`].
+    /// The next datagram of its own IP protocol to send, to a multicast destination out of
+    /// its interface or to a unicast one through the kernel (see [`Datagram`]); IGMP's
+    /// messages go through [`Protocol::poll_transmit`].
     fn poll_datagram(&mut self) -> Option<Datagram> {
         None
     }
