@@ -7,7 +7,8 @@
 //! `COPY_TO_CONTROL`, each copy a Register to the RP); Register-Stop in Join -> Prune (the flag
 //! cleared); the Register-Stop Timer in Prune -> JoinPending with a Null-Register; in
 //! JoinPending, no Register-Stop -> Join, a Register-Stop -> Prune; CouldRegister false
-//! (not DR, SSM, not directly connected, we are the RP) -> no state; no data for
+//! (not DR, SSM, not directly connected, we are the RP) -> no state; RP(G) changed on a
+//! reload -> Join toward the new RP (and no state once the RP is us); no data for
 //! Keepalive_Period in Join -> NoInfo. RP (4.4.2): a Register with no receivers gets a
 //! Register-Stop; with a member it is decapsulated and forwarded, (S,G) is joined toward the
 //! source, and the native data makes the RP send Register-Stop; a Register for a group we are
@@ -634,4 +635,34 @@ fn random_registers_register_stops_and_copies_never_panic() {
     assert!(t.pim().registers().rp.len() <= 2000);
     let sent = t.r.dp.sent.len();
     assert!(sent > 0, "decapsulated packets went out");
+}
+
+/// RP(G) changed (a reload names another RP): Join toward the new RP, from Prune as from
+/// Join; the RP becoming this router ends the state (CouldRegister false).
+#[test]
+fn a_new_rp_restarts_registering_toward_it() {
+    let mut t = T::new(RP);
+    t.first_packet();
+    t.register_stop_from_rp();
+    assert_eq!(t.state(), Some(RegisterState::Prune));
+    let other = ip("10.0.3.9");
+    let new = control::config::parse(&text(other), "core-test.yaml").unwrap();
+    let old = t.r.cfg.clone();
+    t.r.core.reload(t.r.now, &old, &new, &mut t.r.dp).unwrap();
+    t.r.cfg = new;
+    t.input();
+    assert_eq!(t.state(), Some(RegisterState::Join));
+    assert!(t.copying());
+    let since = t.mark();
+    t.copy(1);
+    let regs = t.registers(since);
+    assert_eq!(regs.len(), 1);
+    assert_eq!(regs[0].0, other, "to the new RP");
+
+    let new = control::config::parse(&text(OURS_IF2), "core-test.yaml").unwrap();
+    let old = t.r.cfg.clone();
+    t.r.core.reload(t.r.now, &old, &new, &mut t.r.dp).unwrap();
+    t.input();
+    assert_eq!(t.state(), None, "we are the RP now");
+    assert!(!t.copying());
 }

@@ -178,6 +178,9 @@ pub struct Registers {
     pub(super) refresh: BTreeSet<(Ipv4Addr, Ipv4Addr)>,
     /// Decapsulated packets to send: (interface, whole IPv4 packet).
     pub(super) forwards: VecDeque<(Iface, Vec<u8>)>,
+    /// What CouldRegister read at the last check (DRs, addresses, RPs, SSM range), so the
+    /// states are checked again only when it changed.
+    pub(super) inputs: Option<u64>,
 }
 
 /// One (S,G) of the DR's register state, for `show pim register`.
@@ -293,6 +296,12 @@ impl Pim {
                 self.rp_data(source, group);
             }
         }
+        // The states again, when what CouldRegister reads changed (every turn calls this).
+        let inputs = self.register_inputs();
+        if self.register.inputs == Some(inputs) {
+            return;
+        }
+        self.register.inputs = Some(inputs);
         let keys: Vec<(Ipv4Addr, Ipv4Addr)> = self.register.dr.keys().copied().collect();
         for (source, group) in keys {
             let Some(e) = self.register.dr.get(&(source, group)).copied() else {
@@ -316,6 +325,21 @@ impl Pim {
                 Some(_) => {}
             }
         }
+    }
+
+    /// A digest of what CouldRegister and RP(G) read besides the (S,G): each interface's
+    /// address, prefix and DR, the static RPs, the SSM range.
+    fn register_inputs(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for (id, i) in &self.interfaces {
+            (id.id(), i.address, i.prefix_len, i.is_dr()).hash(&mut h);
+        }
+        for rp in &self.rps {
+            (rp.address, rp.groups).hash(&mut h);
+        }
+        self.ssm_range.hash(&mut h);
+        h.finish()
     }
 
     /// The DR side of a data arrival: CouldRegister -> true starts Join.
