@@ -105,7 +105,7 @@ pub struct Pim {
     /// The latest `now` the machines saw (for an interface removed without one).
     pub(super) tree_now: Duration,
     /// The register path (`register.rs`).
-    pub(super) register: super::register::Registers,
+    pub(super) register: super::register_state::Registers,
 }
 
 impl Pim {

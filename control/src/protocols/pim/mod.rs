@@ -45,6 +45,7 @@ mod join_prune;
 mod neighbor;
 mod packet;
 mod register;
+mod register_state;
 mod show;
 pub mod tree;
 
@@ -53,7 +54,7 @@ pub use error::RejectReason;
 pub use instance::{start_seeded, Pim, PimEvent, MAX_EVENTS, PIM_PROTOCOL};
 pub use interface::{InterfaceCounters, MessageCounts};
 pub use neighbor::Neighbor;
-pub use register::{
+pub use register_state::{
     DrEntry, RegisterCounters, RegisterInfo, RegisterState, RegisterView, Registers, RpEntry,
     RpRegisterInfo,
 };
