@@ -379,6 +379,7 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
             Request::ShowPimJoin => Response::PimJoins(views::pim_joins(cfg, &core)),
             Request::ShowPimRp => Response::PimRp(views::pim_rp(&core)),
             Request::ShowPimAssert => Response::PimAsserts(views::pim_asserts(cfg, &core)),
+            Request::ShowPimRegister => Response::PimRegister(views::pim_register(cfg, &core)),
             Request::Reload => match reload(opts, cfg, &mut core, &mut dp, &clock) {
                 Ok(message) => {
                     println!("mrouter: {message}");

@@ -3,8 +3,8 @@
 
 use crate::admin::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimAssertView, PimInterfaceView, PimJoinView, PimNeighborView, PortStatsView, RpfView,
-    StatsView, WorkerView,
+    PimAssertView, PimInterfaceView, PimJoinView, PimNeighborView, PimRegisterRow, PimRegisterView,
+    PimRpRegisterRow, PortStatsView, RpfView, StatsView, WorkerView,
 };
 use crate::config::Config;
 use crate::control_core::ControlCore;
@@ -180,6 +180,7 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("entry_copies_to_control", total.copied_to_control),
         ("entry_copies_dropped", total.copies_dropped),
         ("entry_copies_received", cc.entry_copies_received),
+        ("entry_flag_refreshes", cc.entry_flag_refreshes),
         ("mfes_installed", cc.mfes_installed),
         ("mfes_updated", cc.mfes_updated),
         ("mfes_deleted", cc.mfes_deleted),
@@ -213,6 +214,10 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
         ("igmp_send_failed", cc.igmp_send_failed),
         ("protocol_datagrams_sent", cc.datagrams_sent),
         ("protocol_datagrams_refused", cc.datagrams_refused),
+        ("protocol_unicast_sent", cc.unicast_sent),
+        ("protocol_unicast_refused", cc.unicast_refused),
+        ("protocol_forwards_sent", cc.forwards_sent),
+        ("protocol_forwards_refused", cc.forwards_refused),
         ("link_changes", cc.link_changes),
         ("control_frames_via_worker", via_worker_sent),
         ("control_frames_via_worker_tx_full", via_worker_tx_full),
@@ -481,6 +486,45 @@ pub fn pim_neighbors(cfg: &Config, core: &ControlCore) -> Vec<PimNeighborView> {
             is_dr: n.is_dr,
         })
         .collect()
+}
+
+/// `show pim register`.
+pub fn pim_register(cfg: &Config, core: &ControlCore) -> PimRegisterView {
+    let Some(pim) = core.protocols().get::<Pim>() else {
+        return PimRegisterView {
+            dr: Vec::new(),
+            rp: Vec::new(),
+            counters: serde_json::Value::Null,
+        };
+    };
+    let v = pim.register_view(core.uptime());
+    PimRegisterView {
+        dr: v
+            .dr
+            .iter()
+            .map(|r| PimRegisterRow {
+                source: r.source,
+                group: r.group,
+                interface: iface_name(cfg, r.iface.id()),
+                rp: r.rp,
+                state: r.state.to_string(),
+                stop_timer_secs: r.stop_timer.map(|d| d.as_secs_f64()),
+                keepalive_secs: r.keepalive.as_secs_f64(),
+            })
+            .collect(),
+        rp: v
+            .rp
+            .iter()
+            .map(|r| PimRpRegisterRow {
+                source: r.source,
+                group: r.group,
+                from: r.from.clone(),
+                last_secs: r.last.as_secs_f64(),
+                spt: r.spt,
+            })
+            .collect(),
+        counters: serde_json::to_value(v.counters).unwrap_or_default(),
+    }
 }
 
 /// `show pim join`.

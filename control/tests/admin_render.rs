@@ -472,3 +472,48 @@ fn pim_assert_rows_show_state_winner_metric_and_timer() {
         ]
     );
 }
+
+#[test]
+fn pim_register_lists_the_drs_state_the_rps_and_the_counters() {
+    let v = PimRegisterView {
+        dr: vec![PimRegisterRow {
+            source: Ipv4Addr::new(10, 0, 3, 2),
+            group: Ipv4Addr::new(239, 1, 2, 3),
+            interface: "if2".into(),
+            rp: Ipv4Addr::new(10, 0, 2, 3),
+            state: "Prune".into(),
+            stop_timer_secs: Some(41.2),
+            keepalive_secs: 205.0,
+        }],
+        rp: vec![PimRpRegisterRow {
+            source: Ipv4Addr::new(10, 0, 9, 2),
+            group: Ipv4Addr::new(239, 1, 2, 4),
+            from: vec![Ipv4Addr::new(10, 0, 9, 1)],
+            last_secs: 3.0,
+            spt: true,
+        }],
+        counters: serde_json::json!({ "registers_sent": 7, "register_stops_received": 1 }),
+    };
+    let text = pim_register(&v);
+    assert_eq!(
+        cells(&text, "10.0.3.2"),
+        [
+            "10.0.3.2",
+            "239.1.2.3",
+            "if2",
+            "10.0.2.3",
+            "Prune",
+            "00:00:41",
+            "00:03:25"
+        ]
+    );
+    assert_eq!(
+        cells(&text, "10.0.9.2"),
+        ["10.0.9.2", "239.1.2.4", "yes", "00:00:03", "10.0.9.1"]
+    );
+    assert_eq!(cells(&text, "registers_sent"), ["registers_sent", "7"]);
+    assert_eq!(
+        cells(&text, "register_stops_received"),
+        ["register_stops_received", "1"]
+    );
+}

@@ -21,7 +21,8 @@ pub mod server;
 
 pub use model::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimAssertView, PimBsrView, PimInterfaceView, PimJoinView, PimNeighborView, PimRpMappingView,
-    PimRpView, PortStatsView, Request, Response, RpfView, StatsView, WorkerView,
+    PimAssertView, PimBsrView, PimInterfaceView, PimJoinView, PimNeighborView, PimRegisterRow,
+    PimRegisterView, PimRpMappingView, PimRpRegisterRow, PimRpView, PortStatsView, Request,
+    Response, RpfView, StatsView, WorkerView,
 };
 pub use server::{AdminServer, DEFAULT_SOCKET};

@@ -431,6 +431,51 @@ pub struct PimAssertView {
     pub timer_secs: f64,
 }
 
+/// One (S,G) of the first-hop DR's register state (`show pim register`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimRegisterRow {
+    /// S.
+    pub source: Ipv4Addr,
+    /// G.
+    pub group: Ipv4Addr,
+    /// The interface toward S.
+    pub interface: String,
+    /// RP(G), where the Registers go.
+    pub rp: Ipv4Addr,
+    /// "Join", "Prune" or "JoinPending" (RFC 7761 4.4.1).
+    pub state: String,
+    /// Seconds left on the Register-Stop Timer.
+    pub stop_timer_secs: Option<f64>,
+    /// Seconds left on the Keepalive Timer.
+    pub keepalive_secs: f64,
+}
+
+/// One (S,G) registered to this router as the RP (`show pim register`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimRpRegisterRow {
+    /// S.
+    pub source: Ipv4Addr,
+    /// G.
+    pub group: Ipv4Addr,
+    /// The DRs that registered it.
+    pub from: Vec<Ipv4Addr>,
+    /// Seconds since the last Register.
+    pub last_secs: f64,
+    /// SPTbit(S,G): the data arrives natively.
+    pub spt: bool,
+}
+
+/// `show pim register`: the register path's state and counters.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PimRegisterView {
+    /// The first-hop DR's register state.
+    pub dr: Vec<PimRegisterRow>,
+    /// What was registered to us as the RP.
+    pub rp: Vec<PimRpRegisterRow>,
+    /// Registers and Register-Stops sent and received, decapsulated, dropped by reason.
+    pub counters: serde_json::Value,
+}
+
 /// A request from `mrouterctl`: one JSON object per line, tagged by `cmd`
 /// (`{"cmd":"show_mroute"}`, `{"cmd":"show_rpf","source":"10.0.1.2"}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -463,12 +508,14 @@ pub enum Request {
     ShowPimRp,
     /// PIM's assert state.
     ShowPimAssert,
+    /// PIM's register path.
+    ShowPimRegister,
     /// Re-read the configuration.
     Reload,
 }
 
 /// The command names, as `cmd` spells them, for error messages.
-pub const COMMANDS: [&str; 13] = [
+pub const COMMANDS: [&str; 14] = [
     "show_mroute",
     "show_interfaces",
     "show_stats",
@@ -481,6 +528,7 @@ pub const COMMANDS: [&str; 13] = [
     "show_pim_join",
     "show_pim_rp",
     "show_pim_assert",
+    "show_pim_register",
     "reload",
 ];
 
@@ -548,6 +596,8 @@ pub enum Response {
     PimRp(PimRpView),
     /// Answer to [`Request::ShowPimAssert`].
     PimAsserts(Vec<PimAssertView>),
+    /// Answer to [`Request::ShowPimRegister`].
+    PimRegister(PimRegisterView),
     /// The configuration was reloaded.
     Reloaded {
         /// What changed.
@@ -595,6 +645,7 @@ impl Response {
             Response::PimJoins(v) => serde_json::to_value(v),
             Response::PimRp(v) => serde_json::to_value(v),
             Response::PimAsserts(v) => serde_json::to_value(v),
+            Response::PimRegister(v) => serde_json::to_value(v),
             Response::Reloaded { message } | Response::Error { message } => {
                 Ok(serde_json::json!({ "message": message }))
             }
@@ -630,6 +681,7 @@ mod tests {
             Request::ShowPimJoin,
             Request::ShowPimRp,
             Request::ShowPimAssert,
+            Request::ShowPimRegister,
             Request::ShowRpf {
                 source: Ipv4Addr::new(1, 2, 3, 4),
             },

@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 
 use super::model::{
     IgmpGroupView, IgmpInterfaceView, IgmpProxyView, InterfaceView, MrouteView, OifView,
-    PimAssertView, PimInterfaceView, PimJoinView, PimNeighborView, PimRpView, Response, RpfView,
-    StatsView, WorkerView,
+    PimAssertView, PimInterfaceView, PimJoinView, PimNeighborView, PimRegisterView, PimRpView,
+    Response, RpfView, StatsView, WorkerView,
 };
 
 /// How a column's cells line up.
@@ -655,6 +655,51 @@ pub fn pim_asserts(v: &[PimAssertView]) -> String {
     out
 }
 
+/// `show pim register`: the DR's register state (FRR's `show ip pim upstream` register
+/// column), what was registered to us as the RP, and the counters.
+pub fn pim_register(v: &PimRegisterView) -> String {
+    let mut out = format!(
+        "{:<15} {:<15} {:<8} {:<15} {:<11} {:>9} {:>9}\n",
+        "Source", "Group", "Iface", "RP", "State", "StopTimer", "Keepalive"
+    );
+    for r in &v.dr {
+        out += &format!(
+            "{:<15} {:<15} {:<8} {:<15} {:<11} {:>9} {:>9}\n",
+            r.source,
+            r.group,
+            r.interface,
+            r.rp,
+            r.state,
+            r.stop_timer_secs.map_or_else(|| "-".into(), hms),
+            hms(r.keepalive_secs)
+        );
+    }
+    if !v.rp.is_empty() {
+        out += &format!(
+            "\nRegistered to us as the RP:\n{:<15} {:<15} {:<4} {:>8} {}\n",
+            "Source", "Group", "SPT", "Last", "From"
+        );
+        for r in &v.rp {
+            let from: Vec<String> = r.from.iter().map(|a| a.to_string()).collect();
+            out += &format!(
+                "{:<15} {:<15} {:<4} {:>8} {}\n",
+                r.source,
+                r.group,
+                if r.spt { "yes" } else { "no" },
+                hms(r.last_secs),
+                from.join(",")
+            );
+        }
+    }
+    if let Some(c) = v.counters.as_object() {
+        out += "\n";
+        for (k, n) in c {
+            out += &format!("{k:<26} {n}\n");
+        }
+    }
+    out
+}
+
 pub fn response(response: &Response) -> String {
     match response {
         Response::Mroute(r) => mroutes(r),
@@ -669,6 +714,7 @@ pub fn response(response: &Response) -> String {
         Response::PimJoins(v) => pim_joins(v),
         Response::PimRp(v) => pim_rp(v),
         Response::PimAsserts(v) => pim_asserts(v),
+        Response::PimRegister(v) => pim_register(v),
         Response::Reloaded { message } => format!("{message}\n"),
         Response::Error { message } => format!("error: {message}\n"),
     }

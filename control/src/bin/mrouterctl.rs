@@ -80,6 +80,9 @@ enum PimShow {
     /// metric, the Assert Timer.
     #[command(alias = "asserts")]
     Assert,
+    /// The register path: per (S,G) register state and timers at the DR, what was registered
+    /// to us as the RP, Registers and Register-Stops sent and received, drops by reason.
+    Register,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +124,9 @@ fn main() -> ExitCode {
         Command::Show(Show::Pim {
             what: PimShow::Assert,
         }) => Request::ShowPimAssert,
+        Command::Show(Show::Pim {
+            what: PimShow::Register,
+        }) => Request::ShowPimRegister,
         Command::Reload => Request::Reload,
     };
     let response = match client::request(&cli.socket, &request, DEFAULT_TIMEOUT) {
@@ -171,6 +177,7 @@ fn answers(request: &Request, response: &Response) -> bool {
             | (Request::ShowPimJoin, Response::PimJoins(_))
             | (Request::ShowPimRp, Response::PimRp(_))
             | (Request::ShowPimAssert, Response::PimAsserts(_))
+            | (Request::ShowPimRegister, Response::PimRegister(_))
             | (Request::Reload, Response::Reloaded { .. })
     )
 }

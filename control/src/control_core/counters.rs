@@ -30,9 +30,11 @@ pub struct ControlCounters {
     /// Hit signals of entries flagged `SIGNAL_ON_HIT` taken from the rings (no protocol sets
     /// the flag yet: counted only).
     pub hits_received: u64,
-    /// Copies of packets of entries flagged `COPY_TO_CONTROL` taken from the workers (no
-    /// protocol sets the flag yet: counted and freed).
+    /// Copies of packets of entries flagged `COPY_TO_CONTROL` taken from the workers (given
+    /// to the protocols: PIM's register path).
     pub entry_copies_received: u64,
+    /// Entries rebuilt because a protocol's `copy_to_control` answer changed.
+    pub entry_flag_refreshes: u64,
     /// Entries installed, updated, deleted in the forwarding table.
     pub mfes_installed: u64,
     /// Entries updated.
@@ -72,9 +74,17 @@ pub struct ControlCounters {
     pub igmp_send_failed: u64,
     /// Datagrams of the protocols' own IP protocols sent (`Protocol::poll_datagram`).
     pub datagrams_sent: u64,
-    /// Such datagrams not sent: no port for the interface, a unicast destination, or the
-    /// data plane refused the frame.
+    /// Such datagrams not sent: no port for the interface, the data plane refused the frame,
+    /// or the kernel refused a unicast one (also `unicast_refused`).
     pub datagrams_refused: u64,
+    /// Unicast datagrams handed to the kernel (`UnicastOut`: PIM's Registers).
+    pub unicast_sent: u64,
+    /// Unicast datagrams the kernel refused (or no kernel path: no twins).
+    pub unicast_refused: u64,
+    /// Packets a protocol forwarded as they are (PIM's decapsulated Registers) sent.
+    pub forwards_sent: u64,
+    /// Such packets not sent (no port, not multicast, refused).
+    pub forwards_refused: u64,
     /// Link state changes seen on the ports (each one refreshes the entries).
     pub link_changes: u64,
     /// Reloads applied.

@@ -36,6 +36,17 @@ pub fn route_of(st: &State, entry: &mgm::MfeEntry, counter: u32) -> Route {
     } else {
         dataplane::fib::EntryFlags::NONE
     };
+    // A protocol that wants the packets (PIM's first-hop DR in register state Join).
+    let flags = if st
+        .host
+        .protocols
+        .iter()
+        .any(|(_, p)| p.copy_to_control(entry.source, entry.group))
+    {
+        flags | dataplane::fib::EntryFlags::COPY_TO_CONTROL
+    } else {
+        flags
+    };
     Route {
         counter,
         iif: st.ports.slot(entry.iif).unwrap_or(u16::MAX),

@@ -43,6 +43,7 @@ mod state;
 mod sweep;
 mod timers;
 mod twins;
+mod unicast;
 
 pub use counters::{ControlCounters, MfeMeta};
 pub use data_plane::{DataPlane, Publication, WorkerSignal};
@@ -56,6 +57,7 @@ pub use protocol_turn::PUNTED_PER_TURN;
 pub use sweep::{SWEEP_EVERY, SWEEP_PER_STEP};
 pub use timers::Timer;
 pub use twins::{TwinCounters, TwinPlan, Twins, FROM_KERNEL_PER_TURN, TWIN_BURST, TWIN_RATE};
+pub use unicast::UnicastOut;
 
 use crate::config::Config;
 use crate::protocols::igmp::Igmp;
@@ -227,6 +229,12 @@ impl ControlCore {
         self.advance(now);
         self.st.twins = Twins::start(twins, self.st.ports.ports(), now, dp);
         self.st.host.kernel = kernel;
+    }
+
+    /// Where the protocols' unicast datagrams go from now (the kernel: PIM's Registers and
+    /// Register-Stops); without it they are refused and counted.
+    pub fn set_unicast_out(&mut self, out: Box<dyn UnicastOut>) {
+        self.st.unicast = Some(out);
     }
 
     /// The interfaces' kernel twins.

@@ -65,11 +65,30 @@ pub fn drain_punted(
     for (port, frame) in to_kernel {
         st.twins.to_kernel(dp, now, port, &frame);
     }
-    // Copies of flagged entries' packets: no protocol asks for them yet (PIM's register
-    // path will), so they are counted and freed.
-    let copies = dp.drain_entry_copies(PUNTED_PER_TURN, &mut |_, _| {});
-    st.counters.entry_copies_received += copies as u64;
-    (taken + copies, for_protocols)
+    // Copies of flagged entries' packets (at most PUNTED_PER_TURN a turn; the workers count
+    // what their copy rings cannot take): to every protocol, each takes its own (PIM's
+    // register path: the entries it flagged).
+    let mut copies = Vec::new();
+    let n = dp.drain_entry_copies(PUNTED_PER_TURN, &mut |port, frame| {
+        let ip = ether::Frame::new_checked(frame)
+            .ok()
+            .filter(|f| f.ethertype() == ether::ETHERTYPE_IPV4)
+            .map(|f| f.payload().to_vec());
+        copies.push((port, ip));
+    });
+    st.counters.entry_copies_received += n as u64;
+    let handles: Vec<ProtocolHandle> = st.host.protocols.iter().map(|(h, _)| h).collect();
+    for (port, ip) in copies {
+        let (Some(iface), Some(ip)) = (Interface::from_id(st.ports.interface(port)), ip) else {
+            continue;
+        };
+        for &h in &handles {
+            if let Some(p) = st.host.protocols.by_handle_mut(h) {
+                p.handle_entry_copy(now, iface, &ip);
+            }
+        }
+    }
+    (taken + n, for_protocols)
 }
 
 /// Sends one IGMP message out of its interface's port.
@@ -90,9 +109,20 @@ fn send_igmp(st: &mut State, dp: &mut dyn DataPlane, t: &Transmit) {
     }
 }
 
-/// Sends one datagram of a protocol's own out of its interface's port (multicast
-/// destinations only: counted as refused otherwise).
+/// Sends one datagram of a protocol's own: a multicast one out of its interface's port, a
+/// unicast one through the kernel (`UnicastOut`, which routes it and resolves the next hop;
+/// refused and counted without one).
 fn send_datagram(st: &mut State, dp: &mut dyn DataPlane, d: &Datagram) {
+    if !d.dst.is_multicast() {
+        let sent = st.unicast.as_mut().is_some_and(|u| u.send(d));
+        if sent {
+            st.counters.unicast_sent += 1;
+        } else {
+            st.counters.unicast_refused += 1;
+            st.counters.datagrams_refused += 1;
+        }
+        return;
+    }
     let Some(frame) = d.frame() else {
         st.counters.datagrams_refused += 1;
         return;
@@ -105,6 +135,62 @@ fn send_datagram(st: &mut State, dp: &mut dyn DataPlane, d: &Datagram) {
         st.counters.datagrams_sent += 1;
     } else {
         st.counters.datagrams_refused += 1;
+    }
+}
+
+/// Sends a whole IPv4 packet a protocol forwards (a multicast destination: PIM's
+/// decapsulated Registers) out of `iface`'s port.
+fn send_forward(st: &mut State, dp: &mut dyn DataPlane, iface: Interface, ip: &[u8]) {
+    let Some(dst) = ipv4::Packet::new_checked(ip)
+        .ok()
+        .map(|p| p.dst_addr())
+        .filter(|d| d.is_multicast())
+    else {
+        st.counters.forwards_refused += 1;
+        return;
+    };
+    let mut frame = Vec::with_capacity(14 + ip.len());
+    frame.extend_from_slice(&ether::multicast_mac(dst).0);
+    frame.extend_from_slice(&[0; 6]); // the port's MAC, set by the data plane
+    frame.extend_from_slice(&ether::ETHERTYPE_IPV4.to_be_bytes());
+    frame.extend_from_slice(ip);
+    let Some((port, frame)) = st.ports.frame_out(iface.id(), &frame) else {
+        st.counters.forwards_refused += 1;
+        return;
+    };
+    if dp.send_frame(port, &frame) {
+        st.counters.forwards_sent += 1;
+    } else {
+        st.counters.forwards_refused += 1;
+    }
+}
+
+/// A protocol's packets to forward and the entries whose flags it changed: the packets go
+/// out, the entries' routes are built again and published.
+fn forwards_and_refreshes(
+    st: &mut State,
+    dp: &mut dyn DataPlane,
+    now: Duration,
+    handle: ProtocolHandle,
+) {
+    let Some(p) = st.host.protocols.by_handle_mut(handle) else {
+        return;
+    };
+    let forwards: Vec<(Interface, Vec<u8>)> = std::iter::from_fn(|| p.poll_forward()).collect();
+    let refresh: std::collections::HashSet<(std::net::Ipv4Addr, std::net::Ipv4Addr)> =
+        std::iter::from_fn(|| p.poll_entry_refresh()).collect();
+    for (iface, ip) in forwards {
+        send_forward(st, dp, iface, &ip);
+    }
+    if !refresh.is_empty() {
+        let n = crate::control_core::fib_sync::refresh_entries(st, dp, now, |m| {
+            refresh.contains(&(m.source, m.group))
+        });
+        if n > 0 {
+            dp.publish();
+            st.counters.publishes += 1;
+            st.counters.entry_flag_refreshes += n as u64;
+        }
     }
 }
 
@@ -170,6 +256,7 @@ pub fn run_protocols(
         for d in datagrams {
             send_datagram(st, dp, &d);
         }
+        forwards_and_refreshes(st, dp, now, handle);
         st.events.extend(
             logs.into_iter()
                 .map(|message| CoreEvent::Protocol { name, message }),
@@ -201,6 +288,7 @@ pub fn run_protocols(
         for d in datagrams {
             send_datagram(st, dp, &d);
         }
+        forwards_and_refreshes(st, dp, now, handle);
     }
 }
 

@@ -53,6 +53,7 @@ pub fn start(cfg: &Config, now: Duration, registry: &[Registration]) -> Result<S
         latency: MissLatency::default(),
         events: VecDeque::new(),
         twins: Default::default(),
+        unicast: None,
     };
     if !started.iter().any(|p| p.as_any().is::<StaticRouting>()) {
         return Err("static routing did not start".into());

@@ -39,4 +39,6 @@ pub struct State {
     pub events: VecDeque<CoreEvent>,
     /// The interfaces' kernel twins (none until `ControlCore::start_twins`).
     pub twins: Twins,
+    /// Where unicast datagrams go (the kernel; none until `ControlCore::set_unicast_out`).
+    pub unicast: Option<Box<dyn crate::control_core::unicast::UnicastOut>>,
 }

@@ -91,6 +91,29 @@ pub trait Protocol: MgmClient + Upcast + Any {
     /// membership changes of the turn.
     fn handle_alerts(&mut self, _now: Duration) {}
 
+    /// A copy of a data packet of an entry it asked to have copied
+    /// ([`Protocol::copy_to_control`]), arrived on `iface`; `ip` is the IPv4 packet.
+    fn handle_entry_copy(&mut self, _now: Duration, _iface: Iface, _ip: &[u8]) {}
+
+    /// Whether the data plane should copy the packets of entry (source, group) to the control
+    /// core (`dataplane::fib::EntryFlags::COPY_TO_CONTROL`: PIM's first-hop DR registers
+    /// them). Read whenever the core builds the entry's route.
+    fn copy_to_control(&self, _source: Ipv4Addr, _group: Ipv4Addr) -> bool {
+        false
+    }
+
+    /// The next entry whose [`Protocol::copy_to_control`] answer changed: the core builds its
+    /// route again.
+    fn poll_entry_refresh(&mut self) -> Option<(Ipv4Addr, Ipv4Addr)> {
+        None
+    }
+
+    /// The next whole IPv4 packet (multicast destination) to send as it is out of `iface`
+    /// (PIM's RP: a Register's decapsulated packet).
+    fn poll_forward(&mut self) -> Option<(Iface, Vec<u8>)> {
+        None
+    }
+
     /// Its earliest deadline.
     fn poll_timeout(&self) -> Option<Duration> {
         None
@@ -115,8 +138,9 @@ pub trait Protocol: MgmClient + Upcast + Any {
         None
     }
 
-    /// The next datagram of its own IP protocol to send to a multicast destination (see
-    /// [`Datagram`]); IGMP's messages go through [`Protocol::poll_transmit`].
+    /// The next datagram of its own IP protocol to send, to a multicast destination out of
+    /// its interface or to a unicast one through the kernel (see [`Datagram`]); IGMP's
+    /// messages go through [`Protocol::poll_transmit`].
     fn poll_datagram(&mut self) -> Option<Datagram> {
         None
     }

@@ -53,15 +53,17 @@ pub struct Traffic {
 
 /// An IPv4 datagram of any protocol to send on `iface` to a multicast destination (PIM's
 /// Hello and Join/Prune to 224.0.0.13, OSPF's to 224.0.0.5, ...): the core builds its header
-/// and its Ethernet frame (destination MAC from the group, the port's source MAC).
+/// and its Ethernet frame (destination MAC from the group, the port's source MAC). A unicast
+/// destination (PIM's Register and Register-Stop) goes to the kernel instead
+/// (`control_core::UnicastOut`), which routes it and resolves the next hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
     /// Interface.
     pub iface: Iface,
     /// Source address: the interface's, as a rule.
     pub src: Ipv4Addr,
-    /// Destination: a multicast group (a unicast destination needs neighbour resolution,
-    /// which the core does not do: such a datagram is refused and counted).
+    /// Destination: a multicast group, or a unicast address (through the kernel; refused and
+    /// counted where there is no kernel path: no twins).
     pub dst: Ipv4Addr,
     /// IP protocol number.
     pub protocol: u8,

@@ -12,6 +12,8 @@
 //! A twin that cannot be made (no `/dev/net/tun`, a name taken) is reported once and left
 //! out: the interface then works as without one.
 
+pub mod raw;
+
 use crate::config::{Config, InterfaceConfig};
 use crate::control_core::{ControlCore, DataPlane, KernelRoutes, TwinPlan};
 use crate::interface::interface_id;
@@ -41,7 +43,16 @@ pub fn start_with_core(
             }
         }
     });
+    let twins = !plans.is_empty();
     core.start_twins(now, plans, kernel, dp);
+    // Unicast PIM (Register, Register-Stop) through the kernel, which routes it over the
+    // twins: only where there are twins.
+    if twins {
+        match raw::RawPim::open() {
+            Ok(raw) => core.set_unicast_out(Box::new(raw)),
+            Err(e) => eprintln!("mrouter: warning: no raw PIM socket (no Register path): {e}"),
+        }
+    }
 }
 
 /// Creates the twin of every interface that has one (`kernel_twin`) and gives it its

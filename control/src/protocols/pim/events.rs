@@ -122,5 +122,7 @@ impl Pim {
             self.rp_set_changed(now);
         }
         self.sync_tree(now);
+        self.register_timeout(now);
+        self.register_sync(now);
     }
 }

@@ -117,6 +117,8 @@ pub struct Pim {
     pub(super) wrong_if_received: u64,
     /// Entries whose forwarding the asserts changed, for the core to re-validate.
     pub(super) revalidate: VecDeque<(Option<Ipv4Addr>, Ipv4Addr)>,
+    /// The register path (`register.rs`).
+    pub(super) register: super::register_state::Registers,
 }
 
 impl Pim {
@@ -151,6 +153,7 @@ impl Pim {
             wrong_if_pending: Vec::new(),
             wrong_if_received: 0,
             revalidate: VecDeque::new(),
+            register: Default::default(),
         }
     }
 
@@ -244,6 +247,8 @@ impl Pim {
                     }
                     Repr::Bootstrap(b) => self.bootstrap_received(now, iface, src, dst, b),
                     Repr::Assert(a) => self.assert_received(now, iface, src, &a),
+                    Repr::Register(reg) => self.handle_register(now, iface, src, dst, &reg),
+                    Repr::RegisterStop(stop) => self.handle_register_stop(now, &stop),
                     _ => {}
                 }
             }
@@ -280,10 +285,10 @@ impl Pim {
             .map(Interface::next_deadline)
             .chain(self.bsr.next_deadline())
             .min();
-        match (hellos, self.tib.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [hellos, self.tib.poll_timeout(), self.register_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next datagram to send.
@@ -437,6 +442,14 @@ impl MgmClient for Pim {
         }
         self.assert_creation_alert(source, group, oifs);
     }
+
+    /// Data of (S,G) arrived on an interface of ours (the MGM makes or re-validates its
+    /// entry): for the register path (the DR's CouldRegister, the RP's SPT bit).
+    fn rpf(&mut self, _mgm: &Mgm, request: &mut mgm::RpfRequest<'_>) {
+        if let Some(iface) = Iface::from_id(request.iif) {
+            self.data_arrival(request.source, request.group, iface);
+        }
+    }
 }
 
 impl Protocol for Pim {
@@ -513,6 +526,23 @@ impl Protocol for Pim {
 
     fn handle_alerts(&mut self, now: Duration) {
         self.sync_tree(now);
+        self.register_sync(now);
+    }
+
+    fn handle_entry_copy(&mut self, now: Duration, iface: Iface, ip: &[u8]) {
+        Pim::handle_data_copy(self, now, iface, ip);
+    }
+
+    fn copy_to_control(&self, source: Ipv4Addr, group: Ipv4Addr) -> bool {
+        self.register_copy_wanted(source, group)
+    }
+
+    fn poll_entry_refresh(&mut self) -> Option<(Ipv4Addr, Ipv4Addr)> {
+        Pim::poll_entry_refresh(self)
+    }
+
+    fn poll_forward(&mut self) -> Option<(Iface, Vec<u8>)> {
+        Pim::poll_forward(self)
     }
 
     fn wants_traffic(&self) -> bool {
@@ -572,6 +602,7 @@ impl Protocol for Pim {
             ShowView::new("pim neighbor", &self.neighbor_infos(now)),
             ShowView::new("pim join", &self.join_infos(now)),
             ShowView::new("pim assert", &self.assert_infos(now)),
+            ShowView::new("pim register", &self.register_view(now)),
         ]
     }
 }

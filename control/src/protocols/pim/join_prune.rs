@@ -36,7 +36,7 @@ const MAX_RPF_CACHE: usize = 4096;
 /// What the machines read of the rest of PIM at one call: the RIB's answers, the neighbour
 /// table, the static RPs, the SSM range. Addresses the RIB has not answered yet read as "no
 /// route" and are noted, for the core to answer.
-struct Env<'a> {
+pub(super) struct Env<'a> {
     rpf: &'a BTreeMap<Ipv4Addr, Option<RpfRoute>>,
     interfaces: &'a BTreeMap<Iface, Interface>,
     rps: &'a [StaticRp],
@@ -55,6 +55,11 @@ impl TreeEnv for Env<'_> {
     }
 
     fn rpf(&self, addr: Ipv4Addr) -> Option<Rpf> {
+        // This router (we are the RP): no RPF interface (TreeEnv's contract; the RP's
+        // Update_SPTbit reads RPF_interface(RP(G)) as none).
+        if self.interfaces.values().any(|i| i.address == addr) {
+            return None;
+        }
         let Some(answer) = self.rpf.get(&addr) else {
             self.missing.borrow_mut().insert(addr);
             return None;
@@ -271,6 +276,16 @@ impl Pim {
         self.tib.remove_interface(self.tree_now, iface, &env);
         self.rpf_queries.extend(env.missing.into_inner());
         self.drain_tree();
+    }
+
+    /// Runs `f` on the machines with the environment (the register path, `register.rs`),
+    /// then takes the RPF questions it raised and the machines' outputs.
+    pub(super) fn with_tib<R>(&mut self, f: impl FnOnce(&mut super::tree::Tib, &Env) -> R) -> R {
+        let env = env!(self);
+        let r = f(&mut self.tib, &env);
+        self.rpf_queries.extend(env.missing.into_inner());
+        self.drain_tree();
+        r
     }
 
     /// The machines' outputs into the outbox and the membership queue.

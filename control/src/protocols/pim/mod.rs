@@ -24,7 +24,7 @@
 //!   leaves on PIM interfaces (the MGM's local join/leave callbacks), RPF from the router's RIB
 //!   (asked through the core: `Protocol::poll_rpf_query`), Join/Prune messages out, and
 //!   outgoing-interface changes as PIM's MGM memberships. SSM and static-RP (*,G) joins;
-//!   not yet: Register, (S,G,rpt) prunes in the MGM's entries.
+//!   not yet: (S,G,rpt) prunes in the MGM's entries.
 //! - Data arrival (4.2): the MGM's creation alerts (a new source's first packet) and the
 //!   entries the core's counter sweep saw carry traffic (`Protocol::handle_traffic`, about
 //!   once a second) go to [`tree::Tib::data_arrived`]: the Keepalive Timer, the SPT bit and
@@ -40,6 +40,13 @@
 //!   leaves PIM's olists, and PIM's creation alert keeps it out of the entries IGMP's members
 //!   or (*,G) joins would still put it in (the core re-validates the entries PIM names:
 //!   `Protocol::poll_revalidate`); RPF' toward a winner upstream. `show pim assert`.
+//! - Register (4.4, `register.rs`): the first-hop DR's register state per (S,G) (NoInfo,
+//!   Join, Prune, JoinPending, the Register-Stop Timer, Null-Register probes), its data taken
+//!   from the data plane by flagging the entry `COPY_TO_CONTROL` while in Join; the RP's
+//!   Register handling (decapsulate and forward down inherited_olist(S,G), keepalive so the
+//!   machines join toward the source, Register-Stop on SPTbit or an empty olist, and at once
+//!   when the SPT data arrives); Registers and Register-Stops are unicast datagrams the core
+//!   hands to the kernel; `show pim register`.
 //!
 //! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
 //! RPF interface, every member interface).
@@ -55,6 +62,8 @@ pub mod interface;
 mod join_prune;
 mod neighbor;
 mod packet;
+mod register;
+mod register_state;
 mod show;
 pub mod tree;
 
@@ -66,6 +75,10 @@ pub use error::RejectReason;
 pub use instance::{start_seeded, Pim, PimEvent, MAX_EVENTS, PIM_PROTOCOL};
 pub use interface::{InterfaceCounters, MessageCounts};
 pub use neighbor::Neighbor;
+pub use register_state::{
+    DrEntry, RegisterCounters, RegisterInfo, RegisterState, RegisterView, Registers, RpEntry,
+    RpRegisterInfo,
+};
 pub use show::{BsrInfo, InterfaceInfo, JoinInfo, NeighborInfo, RpInfo, RpMapping};
 
 /// The registry's line for PIM.

@@ -548,6 +548,44 @@ impl Tib {
     pub fn interface(&self, iface: Iface) -> Option<&InterfaceParams> {
         self.ifaces.get(&iface)
     }
+
+    /// inherited_olist(S,G): where the RP forwards a Register's decapsulated packet (4.4.2:
+    /// inherited_olist(S,G,rpt), plus the (S,G) joins) and whether SPTbit(S,G) is set (the
+    /// data already arrives natively). Empty and false for a group without state.
+    pub fn register_olist(&self, source: Ipv4Addr, group: Ipv4Addr) -> (BTreeSet<Iface>, bool) {
+        let Some(g) = self.groups.get(&group) else {
+            return (BTreeSet::new(), false);
+        };
+        let empty = super::state::SourceState::default();
+        let s = g.sources.get(&source).unwrap_or(&empty);
+        (
+            super::macros::inherited_olist_sg(&self.ifaces, g, s),
+            s.spt_bit,
+        )
+    }
+
+    /// A Register for (S,G) reached us as the RP with SwitchToSptDesired (4.4.2): the
+    /// Keepalive Timer (S,G) runs for `period`, so JoinDesired(S,G) joins toward the source
+    /// while the olist is not empty. Nothing for a group without state (no receivers).
+    pub fn register_keepalive(
+        &mut self,
+        now: Duration,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        period: Duration,
+        env: &dyn TreeEnv,
+    ) {
+        let Some(g) = self.groups.get_mut(&group) else {
+            return;
+        };
+        if !g.sources.contains_key(&source) && self.entries >= self.cfg.max_entries {
+            self.counters.entry_limit += 1;
+            return;
+        }
+        let s = g.sources.entry(source).or_default();
+        s.keepalive = Some(s.keepalive.map_or(now + period, |t| t.max(now + period)));
+        self.run(now, env, Some(vec![group]), recompute::group);
+    }
 }
 
 /// Notes in `changes` the entries of `group` whose loser interfaces differ.
