@@ -730,3 +730,87 @@ fn among_rps_of_one_priority_the_rfc_hash_of_the_group_picks() {
     assert_eq!(pim(&r).rp_of(ip("239.1.2.3")), Some(a));
     assert_eq!(pim(&r).rp_of(ip("239.5.6.7")), Some(b));
 }
+
+/// RFC 7761 4.1.6 pim_include: IGMP's members on a LAN count only where we are the DR. The
+/// MGM puts an interface with IGMP members into every entry of the group; PIM leaves it out of
+/// the entries it creates while another router is the DR there, and the entries are built
+/// again when that changes (the DR's Hellos stop: we become the DR and serve the members).
+#[test]
+fn igmp_members_on_a_pim_lan_are_served_only_by_the_dr() {
+    let mut r = router();
+    let dr = ip("10.0.2.7");
+    let better = Hello {
+        dr_priority: Some(10),
+        ..hello()
+    };
+    r.dp.punted
+        .push_back((1, pim_frame(dr, Repr::Hello(better))));
+    r.input();
+    assert!(!pim(&r).interface(iface(1)).unwrap().is_dr());
+    r.igmp_from_host(
+        1,
+        ip("10.0.2.9"),
+        ip("224.0.0.22"),
+        report(RecordType::AllowNewSources, vec![S]),
+    );
+    r.input();
+    r.miss(S, G, 2);
+    r.input();
+    r.advance(ms(100));
+    assert_eq!(
+        r.dp.oifs(S, G).unwrap_or_default(),
+        vec![],
+        "the DR (10.0.2.7) serves the LAN"
+    );
+    // The DR's holdtime (105 s) runs out without a Hello: we are the DR and serve the member.
+    keep_upstream(&mut r, 120);
+    assert!(pim(&r).interface(iface(1)).unwrap().is_dr());
+    assert_eq!(r.dp.oifs(S, G), Some(vec![(1, 1)]));
+}
+
+/// RFC 7761 4.5.4: a downstream router on the shared tree prunes one source off it (Prune
+/// (S,G,rpt), after it switched to that source's tree elsewhere): the (S,G) entry leaves its
+/// interface out although the (*,G) join the MGM turned into a membership there stays.
+#[test]
+fn an_sg_rpt_prune_takes_the_interface_out_of_that_sources_entry_only() {
+    let mut r = router_with(&rp_text(""));
+    let down = ip("10.0.2.7");
+    r.dp.punted
+        .push_back((1, pim_frame(down, Repr::Hello(hello()))));
+    r.input();
+    let g = ip("239.1.2.3");
+    let s2 = ip("10.9.0.6");
+    let jp = |prunes: Vec<EncodedSource>| JoinPrune {
+        upstream_neighbor: ip("10.0.2.1"),
+        holdtime: 210,
+        groups: vec![GroupSet {
+            group: EncodedGroup::host(g),
+            joins: vec![EncodedSource::star_g(UPSTREAM)],
+            prunes,
+        }],
+    };
+    r.dp.punted
+        .push_back((1, pim_frame(down, Repr::JoinPrune(jp(vec![])))));
+    r.input();
+    for s in [S, s2] {
+        r.miss(s, g, 2);
+        r.input();
+    }
+    r.advance(ms(100));
+    assert_eq!(r.dp.oifs(S, g), Some(vec![(1, 1)]));
+    assert_eq!(r.dp.oifs(s2, g), Some(vec![(1, 1)]));
+    // Join(*,G) with Prune(S,G,rpt) for S only (the only neighbour there: no override wait
+    // beyond the Prune-Pending Timer).
+    r.dp.punted.push_back((
+        1,
+        pim_frame(down, Repr::JoinPrune(jp(vec![EncodedSource::sg_rpt(S)]))),
+    ));
+    r.input();
+    keep_upstream(&mut r, 5);
+    assert_eq!(r.dp.oifs(S, g).unwrap_or_default(), vec![], "S pruned off");
+    assert_eq!(
+        r.dp.oifs(s2, g),
+        Some(vec![(1, 1)]),
+        "the other source stays"
+    );
+}

@@ -143,9 +143,7 @@ impl Pim {
             let Some(iface) = Iface::from_id(o.iface) else {
                 continue;
             };
-            if self.interfaces.contains_key(&iface)
-                && self.tib.assert_excludes(source, group, iface)
-            {
+            if self.interfaces.contains_key(&iface) && self.tib.excludes(source, group, iface) {
                 o.enabled = false;
             }
         }

@@ -427,8 +427,9 @@ impl MgmClient for Pim {
     }
 
     /// A new (or re-validated) entry: its first packet is a data arrival (4.2), taken in by
-    /// `handle_alerts`; PIM's interfaces where we lost an assert for it are left out
-    /// ([`super::tree::Tib::assert_excludes`]).
+    /// `handle_alerts`; PIM's interfaces outside inherited_olist(S,G) are left out (a lost
+    /// assert, an (S,G,rpt) prune, IGMP members where we are not the DR:
+    /// [`super::tree::Tib::excludes`]).
     fn creation_alert(
         &mut self,
         _mgm: &Mgm,

@@ -380,23 +380,6 @@ pub fn neighbor_gone(g: &mut GroupState, i: Iface, addr: Ipv4Addr) -> bool {
     changed
 }
 
-/// The interfaces where we are an assert loser, per entry (`None`: (*,G)): compared before
-/// and after each input to tell the driver which entries' forwarding the asserts changed.
-pub fn losers(g: &GroupState) -> std::collections::BTreeSet<(Option<Ipv4Addr>, Iface)> {
-    let star = g
-        .asserts
-        .iter()
-        .filter(|(_, a)| a.is_loser())
-        .map(|(i, _)| (None, *i));
-    let sources = g.sources.iter().flat_map(|(s, st)| {
-        st.asserts
-            .iter()
-            .filter(|(_, a)| a.is_loser())
-            .map(move |(i, _)| (Some(*s), *i))
-    });
-    star.chain(sources).collect()
-}
-
 /// Fires the due Assert Timers: a winner re-asserts (A3), a loser forgets (A5).
 pub fn fire(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
     let now = ctx.now;

@@ -30,8 +30,8 @@
 //! datagram `Protocol::poll_datagram` returns: to ALL-PIM-ROUTERS, TTL 1); and
 //! [`Tib::poll_event`], outgoing interfaces added to or removed from a (*,G) or (S,G) entry,
 //! never the entry's RPF interface: what the instance gives the MGM; [`Tib::poll_assert`],
-//! the Asserts to send; [`Tib::poll_forwarding_change`] with [`Tib::assert_excludes`], the
-//! entries whose forwarding an assert loss changed. Random timer values come
+//! the Asserts to send; [`Tib::poll_forwarding_change`] with [`Tib::excludes`], the
+//! entries whose exclusions changed (lost asserts, (S,G,rpt) prunes, members where we are not the DR). Random timer values come
 //! from a seeded RNG. [`Tib::groups`] is the state for show views.
 //!
 //! Files: `types.rs` (what crosses to the instance), `downstream.rs` and `upstream.rs` (the

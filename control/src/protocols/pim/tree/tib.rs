@@ -16,7 +16,7 @@ use super::output::Output;
 use super::receive;
 use super::recompute;
 use super::spt::{self, DataArrival};
-use super::state::{GroupState, Interfaces};
+use super::state::{GroupState, Interfaces, SourceState};
 use super::types::{
     Iface, InterfaceParams, Neighbor, OutgoingJoinPrune, TreeConfig, TreeCounters, TreeEnv,
     TreeEvent,
@@ -49,9 +49,11 @@ pub struct Tib {
     /// Each group's earliest deadline, and the same ordered by time.
     next: BTreeMap<Ipv4Addr, Duration>,
     by_time: BTreeSet<(Duration, Ipv4Addr)>,
-    /// Entries whose assert losses changed ((group, None) for (*,G)), for the driver to
+    /// Entries whose exclusions changed ((group, None) for (*,G)), for the driver to
     /// re-check their forwarding ([`Tib::poll_forwarding_change`]).
     forwarding: BTreeSet<(Ipv4Addr, Option<Ipv4Addr>)>,
+    /// Per group, the exclusions last seen ([`exclusions`]).
+    excluded: BTreeMap<Ipv4Addr, BTreeSet<(Option<Ipv4Addr>, Iface)>>,
 }
 
 impl Tib {
@@ -69,6 +71,7 @@ impl Tib {
             next: BTreeMap::new(),
             by_time: BTreeSet::new(),
             forwarding: BTreeSet::new(),
+            excluded: BTreeMap::new(),
         }
     }
 
@@ -106,10 +109,7 @@ impl Tib {
         };
         for group in &names {
             if let Some(g) = self.groups.get_mut(group) {
-                let before = assert::losers(g);
                 f(&mut ctx, *group, g);
-                let after = assert::losers(g);
-                note_losers(&mut self.forwarding, *group, &before, &after);
             }
         }
         for group in names {
@@ -120,6 +120,19 @@ impl Tib {
     /// Puts `group`'s earliest deadline in the index (so that a timeout visits only the groups
     /// due), or drops the group when it holds nothing.
     fn reindex(&mut self, group: Ipv4Addr) {
+        // The entries whose exclusions changed are built again by the driver.
+        let now_excluded = self
+            .groups
+            .get(&group)
+            .map(|g| exclusions(&self.ifaces, g))
+            .unwrap_or_default();
+        let before = self.excluded.remove(&group).unwrap_or_default();
+        for (source, _) in before.symmetric_difference(&now_excluded) {
+            self.forwarding.insert((group, *source));
+        }
+        if !now_excluded.is_empty() {
+            self.excluded.insert(group, now_excluded);
+        }
         if let Some(old) = self.next.remove(&group) {
             self.by_time.remove(&(old, group));
         }
@@ -261,27 +274,8 @@ impl Tib {
             counters: &mut self.counters,
             room: self.cfg.max_entries.saturating_sub(self.entries),
         };
-        let before: Vec<_> = msg
-            .groups
-            .iter()
-            .map(|set| {
-                self.groups
-                    .get(&set.group.addr)
-                    .map(assert::losers)
-                    .unwrap_or_default()
-            })
-            .collect();
         assert::joins_for_us(&mut self.groups, &self.ifaces, iface, msg);
         receive::join_prune(&mut ctx, &mut self.groups, iface, msg);
-        for (set, before) in msg.groups.iter().zip(before) {
-            let group = set.group.addr;
-            let after = self
-                .groups
-                .get(&group)
-                .map(assert::losers)
-                .unwrap_or_default();
-            note_losers(&mut self.forwarding, group, &before, &after);
-        }
         for set in &msg.groups {
             self.reindex(set.group.addr);
         }
@@ -483,33 +477,31 @@ impl Tib {
         self.out.poll_assert()
     }
 
-    /// The next entry whose assert losses changed: (source, group), `None` for (*,G) (every
+    /// The next entry whose exclusions ([`Tib::excludes`]) changed: (source, group), `None` for (*,G) (every
     /// (S,G) of the group). Its forwarding entries must be built again, asking
-    /// [`Tib::assert_excludes`] for each outgoing interface.
+    /// [`Tib::excludes`] for each outgoing interface.
     pub fn poll_forwarding_change(&mut self) -> Option<(Option<Ipv4Addr>, Ipv4Addr)> {
         self.forwarding.pop_first().map(|(g, s)| (s, g))
     }
 
-    /// Whether a forwarding entry of (`source`, `group`) must leave `iface` out because we
-    /// lost an assert there (lost_assert(*,G,I), lost_assert(S,G,rpt,I) or lost_assert(S,G,I))
-    /// and nothing of PIM's puts it back (inherited_olist(S,G)): what keeps IGMP's members
-    /// and (*,G) joins on a LAN where another router won from being served twice.
-    pub fn assert_excludes(&self, source: Ipv4Addr, group: Ipv4Addr, iface: Iface) -> bool {
-        use super::macros::{
-            inherited_olist_sg, lost_assert_sg, lost_assert_sg_rpt, lost_assert_star,
-        };
+    /// Whether a forwarding entry of (`source`, `group`) must leave PIM interface `iface` out:
+    /// PIM holds state for the group and `iface` is not in inherited_olist(S,G). The MGM adds
+    /// an interface to an (S,G) entry for any membership there, IGMP's or PIM's (*,G) joins,
+    /// so without this an interface where we lost an assert (lost_assert), where the shared
+    /// tree's (S,G) is pruned off (an (S,G,rpt) prune), or where IGMP's members are but we are
+    /// not the DR (pim_include) would still be served. With no state for the group PIM has no
+    /// opinion.
+    pub fn excludes(&self, source: Ipv4Addr, group: Ipv4Addr, iface: Iface) -> bool {
+        use super::macros::inherited_olist_sg;
         let Some(g) = self.groups.get(&group) else {
             return false;
         };
-        match g.sources.get(&source) {
-            Some(s) => {
-                (lost_assert_star(g, iface)
-                    || lost_assert_sg_rpt(g, s, iface)
-                    || lost_assert_sg(&self.ifaces, s, iface))
-                    && !inherited_olist_sg(&self.ifaces, g, s).contains(&iface)
-            }
-            None => lost_assert_star(g, iface),
+        if !self.ifaces.contains_key(&iface) {
+            return false;
         }
+        let empty = SourceState::default();
+        let s = g.sources.get(&source).unwrap_or(&empty);
+        !inherited_olist_sg(&self.ifaces, g, s).contains(&iface)
     }
 
     /// The next Join/Prune message to send.
@@ -588,14 +580,34 @@ impl Tib {
     }
 }
 
-/// Notes in `changes` the entries of `group` whose loser interfaces differ.
-fn note_losers(
-    changes: &mut BTreeSet<(Ipv4Addr, Option<Ipv4Addr>)>,
-    group: Ipv4Addr,
-    before: &BTreeSet<(Option<Ipv4Addr>, Iface)>,
-    after: &BTreeSet<(Option<Ipv4Addr>, Iface)>,
-) {
-    for (source, _) in before.symmetric_difference(after) {
-        changes.insert((group, *source));
+/// The interfaces `g`'s forwarding entries must leave out ([`Tib::excludes`]) among those a
+/// membership could put in them (local members, downstream joins and prunes, assert state):
+/// (None, I) for the (S,G) entries without state of their own, (Some(S), I) for the others.
+/// What changes here is what the driver must re-validate.
+fn exclusions(ifaces: &Interfaces, g: &GroupState) -> BTreeSet<(Option<Ipv4Addr>, Iface)> {
+    use super::macros::inherited_olist_sg;
+    let star: BTreeSet<Iface> = g
+        .local
+        .iter()
+        .chain(g.downstream.keys())
+        .chain(g.asserts.keys())
+        .copied()
+        .filter(|i| ifaces.contains_key(i))
+        .collect();
+    let mut out = BTreeSet::new();
+    let empty = SourceState::default();
+    let olist = inherited_olist_sg(ifaces, g, &empty);
+    out.extend(star.difference(&olist).map(|i| (None, *i)));
+    for (source, s) in &g.sources {
+        let olist = inherited_olist_sg(ifaces, g, s);
+        let candidates = star
+            .iter()
+            .chain(s.local_include.iter())
+            .chain(s.downstream.keys())
+            .chain(s.rpt.keys())
+            .chain(s.asserts.keys())
+            .filter(|i| ifaces.contains_key(i) && !olist.contains(i));
+        out.extend(candidates.map(|i| (Some(*source), *i)));
     }
+    out
 }
