@@ -131,28 +131,6 @@ for i in range(10000):
         .unwrap()
 }
 
-/// Waits (at most `secs`) until mrouter's `show pim WHAT --json` satisfies `ok`.
-fn wait_pim(
-    lab: &Lab,
-    what_show: &str,
-    secs: u64,
-    what: &str,
-    ok: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let end = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let v = lab.ctl_json(&["show", "pim", what_show]);
-        if ok(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "mrouter: timed out waiting for {what}: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// FRR's `show ip pim assert` line for (SOURCE, GROUP) on vec0 (8.4 has no JSON for it).
 fn frr_assert_line(frr: &FrrUml) -> Option<String> {
     frr.vtysh(&["show ip pim assert"])
@@ -202,7 +180,7 @@ fn mrouter_and_frr_assert_on_the_receivers_lan_and_only_the_winner_forwards() {
         &[("v0", "10.0.2.3/24"), ("s0", "10.0.3.3/24")],
         PIMD_CONF,
     );
-    wait_pim(&lab, "neighbor", 90, "FRR as neighbour on if1", |v| {
+    lab.wait_pim("neighbor", 90, "FRR as neighbour on if1", |v| {
         v.as_array()
             .is_some_and(|a| a.iter().any(|n| n["address"] == FRR_ADDR))
     });
@@ -244,7 +222,7 @@ fn mrouter_and_frr_assert_on_the_receivers_lan_and_only_the_winner_forwards() {
     let mut downstream = downstream_router(&lab);
     // (mrouter forwards on if1 from then until it loses the assert, which can take only
     // milliseconds: the Join is what is waited for, not if1 among the entry's OIFs.)
-    wait_pim(&lab, "join", 60, "the downstream Join(S,G) on if1", |v| {
+    lab.wait_pim("join", 60, "the downstream Join(S,G) on if1", |v| {
         v.as_array().is_some_and(|a| {
             a.iter().any(|j| {
                 j["source"] == SOURCE

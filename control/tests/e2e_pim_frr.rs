@@ -22,7 +22,7 @@ mod common;
 use common::frr_uml::FrrUml;
 use common::*;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const MROUTER_ADDR: &str = "10.0.2.1";
 const FRR_ADDR: &str = "10.0.2.3";
@@ -78,31 +78,9 @@ fn start_frr_with(lab: &Lab, pimd_conf: &str) -> FrrUml {
     )
 }
 
-/// Waits (at most `secs`) until mrouter's `show pim ARGS` satisfies `ok`; returns it.
-fn wait_ctl(
-    lab: &Lab,
-    what_show: &str,
-    secs: u64,
-    what: &str,
-    ok: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let end = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let v = lab.ctl_json(&["show", "pim", what_show]);
-        if ok(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "mrouter: timed out waiting for {what}: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// mrouter's one neighbour on if1, once it is FRR.
 fn mrouter_sees_frr(lab: &Lab) -> serde_json::Value {
-    let n = wait_ctl(lab, "neighbor", 90, "FRR as neighbour on if1", |v| {
+    let n = lab.wait_pim("neighbor", 90, "FRR as neighbour on if1", |v| {
         v.as_array()
             .is_some_and(|a| a.len() == 1 && a[0]["address"] == FRR_ADDR)
     });
@@ -162,9 +140,7 @@ fn frr_and_mrouter_become_neighbours_and_elect_the_dr_by_priority_then_address()
     );
 
     // Equal priorities: the higher address, FRR's, is the DR on both sides.
-    let i = wait_ctl(&lab, "interface", 60, "FRR as DR", |v| {
-        v[0]["dr"] == FRR_ADDR
-    });
+    let i = lab.wait_pim("interface", 60, "FRR as DR", |v| v[0]["dr"] == FRR_ADDR);
     assert_eq!(i[0]["is_dr"], false, "{i}");
     assert_eq!(i[0]["neighbors"], 1, "{i}");
     frr.wait_json(
@@ -181,7 +157,7 @@ fn frr_and_mrouter_become_neighbours_and_elect_the_dr_by_priority_then_address()
         .replace("hello_interval: 2,", "hello_interval: 2, dr_priority: 10,");
     std::fs::write(&path, text).unwrap();
     router.reload("reloaded");
-    let i = wait_ctl(&lab, "interface", 60, "mrouter as DR", |v| {
+    let i = lab.wait_pim("interface", 60, "mrouter as DR", |v| {
         v[0]["dr"] == MROUTER_ADDR
     });
     assert_eq!(
@@ -215,13 +191,11 @@ fn mrouter_drops_frr_when_its_holdtime_runs_out() {
     let frr = start_frr(&lab);
     mrouter_sees_frr(&lab);
     frr_sees_mrouter(&frr, |_| true);
-    wait_ctl(&lab, "interface", 60, "FRR as DR", |v| {
-        v[0]["dr"] == FRR_ADDR
-    });
+    lab.wait_pim("interface", 60, "FRR as DR", |v| v[0]["dr"] == FRR_ADDR);
 
     // pimd dies without a goodbye: only its holdtime (7 s) tells mrouter.
     frr.kill_pimd();
-    wait_ctl(&lab, "neighbor", 60, "FRR dropped", |v| {
+    lab.wait_pim("neighbor", 60, "FRR dropped", |v| {
         v.as_array().is_some_and(|a| a.is_empty())
     });
     let i = lab.ctl_json(&["show", "pim", "interface"]);
@@ -249,13 +223,13 @@ fn a_restarted_pimd_is_a_new_generation_and_its_priority_counts() {
     let frr = start_frr_with(&lab, &PIMD_CONF.replace("hello 2 7", "hello 2 60"));
     let before = mrouter_sees_frr(&lab);
     frr_sees_mrouter(&frr, |_| true);
-    wait_ctl(&lab, "interface", 60, "mrouter as DR by priority", |v| {
+    lab.wait_pim("interface", 60, "mrouter as DR by priority", |v| {
         v[0]["dr"] == MROUTER_ADDR
     });
 
     frr.kill_pimd();
     frr.start_pimd();
-    let after = wait_ctl(&lab, "neighbor", 60, "FRR's new Generation ID", |v| {
+    let after = lab.wait_pim("neighbor", 60, "FRR's new Generation ID", |v| {
         v[0]["generation_id"] != before["generation_id"] && !v[0]["generation_id"].is_null()
     });
     assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
@@ -278,7 +252,7 @@ fn a_restarted_pimd_is_a_new_generation_and_its_priority_counts() {
         "interface vec0",
         "ip pim drpriority 50",
     ]);
-    let n = wait_ctl(&lab, "neighbor", 60, "FRR's priority 50", |v| {
+    let n = lab.wait_pim("neighbor", 60, "FRR's priority 50", |v| {
         v[0]["dr_priority"] == 50
     });
     assert_eq!(n[0]["is_dr"], true, "{n}");
@@ -489,7 +463,7 @@ fn an_any_source_member_behind_mrouter_is_joined_toward_frr_as_the_rp_then_switc
             .find(|r| r["source"] == SOURCE && r["group"] == ASM_GROUP)
             .cloned()
     };
-    let rows = wait_ctl(&lab, "join", 90, "the SPT bit of (S,G)", |v| {
+    let rows = lab.wait_pim("join", 90, "the SPT bit of (S,G)", |v| {
         row(v).is_some_and(|r| r["spt_bit"] == true)
     });
     let r = row(&rows).unwrap();
@@ -617,7 +591,7 @@ fn a_bootstrap_routers_rp_set_reaches_mrouter_and_through_it_frr() {
         .spawn()
         .unwrap();
 
-    let rp = wait_ctl(&lab, "rp", 60, "the RP set from h2's Bootstraps", |v| {
+    let rp = lab.wait_pim("rp", 60, "the RP set from h2's Bootstraps", |v| {
         v["bsr"]["address"] == "10.0.3.2"
             && v["mappings"]
                 .as_array()

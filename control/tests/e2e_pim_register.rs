@@ -80,31 +80,9 @@ fn config(lab: &Lab, rp: &str, extra: &str) -> PathBuf {
     path
 }
 
-/// Waits (at most `secs`) until mrouter's `show pim WHAT --json` satisfies `ok`; returns it.
-fn wait_ctl(
-    lab: &Lab,
-    what_show: &str,
-    secs: u64,
-    what: &str,
-    ok: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let end = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let v = lab.ctl_json(&["show", "pim", what_show]);
-        if ok(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "mrouter: timed out waiting for {what}: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// Both see each other as PIM neighbours on h1's link.
 fn neighbours(lab: &Lab, frr: &FrrUml) {
-    wait_ctl(lab, "neighbor", 90, "FRR as neighbour on if1", |v| {
+    lab.wait_pim("neighbor", 90, "FRR as neighbour on if1", |v| {
         v.as_array()
             .is_some_and(|a| a.iter().any(|n| n["address"] == FRR_ADDR))
     });
@@ -267,7 +245,7 @@ fn frr_registers_to_mrouter_as_the_rp() {
     let source = "10.0.9.2";
 
     let rx = lab.receiver(2, GROUP, 120_000);
-    wait_ctl(&lab, "join", 30, "h2's (*,G)", |v| {
+    lab.wait_pim("join", 30, "h2's (*,G)", |v| {
         v.as_array()
             .is_some_and(|a| a.iter().any(|j| j["group"] == GROUP && j["source"] == "*"))
     });

@@ -159,6 +159,18 @@ impl Lab {
         }
     }
 
+    /// Polls `mrouterctl --json show pim WHAT_SHOW` until `ok` holds; panics with the last
+    /// answer after `secs` seconds.
+    pub fn wait_pim(
+        &self,
+        what_show: &str,
+        secs: u64,
+        what: &str,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        self.wait_ctl(what, secs, &["show", "pim", what_show], ok)
+    }
+
     /// Has host `h` send one datagram (from `bind`, if given) to `group` and waits until
     /// mrouter holds an entry for it: for tests about steady forwarding rather than a new
     /// source's first packets. Run it before the receivers join.
