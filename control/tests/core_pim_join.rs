@@ -72,9 +72,14 @@ fn hello() -> Hello {
     }
 }
 
-/// The Join/Prune messages sent on `port` since `since`, with their IP source, destination
-/// and TTL checked.
-fn join_prunes(r: &Router, port: u16, since: Duration) -> Vec<JoinPrune> {
+/// The PIM messages sent on `port` since `since` that `pick` keeps, each checked to go to
+/// ALL-PIM-ROUTERS with TTL 1 from the port's address.
+fn pim_sent<T>(
+    r: &Router,
+    port: u16,
+    since: Duration,
+    pick: impl Fn(Repr<'_>) -> Option<T>,
+) -> Vec<T> {
     r.dp.sent
         .iter()
         .filter(|(t, p, _)| *p == port && *t >= since)
@@ -84,16 +89,20 @@ fn join_prunes(r: &Router, port: u16, since: Duration) -> Vec<JoinPrune> {
             if ip.protocol() != ipv4::PROTOCOL_PIM {
                 return None;
             }
-            match Repr::parse_bytes(ip.payload()).ok()? {
-                Repr::JoinPrune(jp) => {
-                    assert_eq!((ip.dst_addr(), ip.ttl()), (ALL_PIM_ROUTERS, 1));
-                    assert_eq!(ip.src_addr(), ip_of(port));
-                    Some(jp)
-                }
-                _ => None,
-            }
+            let kept = pick(Repr::parse_bytes(ip.payload()).ok()?)?;
+            assert_eq!((ip.dst_addr(), ip.ttl()), (ALL_PIM_ROUTERS, 1));
+            assert_eq!(ip.src_addr(), ip_of(port));
+            Some(kept)
         })
         .collect()
+}
+
+/// The Join/Prune messages sent on `port` since `since`.
+fn join_prunes(r: &Router, port: u16, since: Duration) -> Vec<JoinPrune> {
+    pim_sent(r, port, since, |m| match m {
+        Repr::JoinPrune(jp) => Some(jp),
+        _ => None,
+    })
 }
 
 fn ip_of(port: u16) -> Ipv4Addr {
@@ -498,22 +507,10 @@ fn bootstrap(
 
 /// The Bootstraps sent on `port` since `since`.
 fn bootstraps_sent(r: &Router, port: u16, since: Duration) -> Vec<Bootstrap> {
-    r.dp.sent
-        .iter()
-        .filter(|(t, p, _)| *p == port && *t >= since)
-        .filter_map(|(_, _, f)| {
-            let eth = ether::Frame::new_checked(f.as_slice()).ok()?;
-            let ip = ipv4::Packet::new_checked(eth.payload()).ok()?;
-            match Repr::parse_bytes(ip.payload()).ok()? {
-                Repr::Bootstrap(b) => {
-                    assert_eq!((ip.dst_addr(), ip.ttl()), (ALL_PIM_ROUTERS, 1));
-                    assert_eq!(ip.src_addr(), ip_of(port));
-                    Some(b)
-                }
-                _ => None,
-            }
-        })
-        .collect()
+    pim_sent(r, port, since, |m| match m {
+        Repr::Bootstrap(b) => Some(b),
+        _ => None,
+    })
 }
 
 /// Lets `secs` pass with a Hello from the upstream router every 30 s.
