@@ -811,3 +811,18 @@ fn an_sg_rpt_prune_takes_the_interface_out_of_that_sources_entry_only() {
         "the other source stays"
     );
 }
+
+/// Join/Prune messages are split to fit the interface's MTU (the config's, else the port's,
+/// else 1500), less the IP header.
+#[test]
+fn join_prune_messages_are_split_to_the_interfaces_mtu() {
+    let r = router();
+    let len = |r: &Router, i| pim(r).tib().interface(iface(i)).unwrap().max_message_len;
+    assert_eq!(len(&r, 2), 1480);
+    let text = text().replace(
+        "address: 10.0.3.1/24, pim:",
+        "address: 10.0.3.1/24, mtu: 1400, pim:",
+    );
+    let r = router_with(&text);
+    assert_eq!(len(&r, 2), 1380);
+}

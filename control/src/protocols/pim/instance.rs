@@ -185,6 +185,7 @@ impl Pim {
                 neighbors: BTreeMap::new(),
                 dr: address,
                 since: now,
+                mtu: 1500,
                 counters: InterfaceCounters::default(),
             },
         );
@@ -260,6 +261,13 @@ impl Pim {
     /// Hellos were lost, so one goes out soon (as a triggered Hello).
     pub fn link_up(&mut self, now: Duration, iface: Iface) {
         self.trigger_hello(now, iface);
+    }
+
+    /// Sets the MTU of `iface` (Join/Prune messages are split to fit it).
+    pub fn set_mtu(&mut self, iface: Iface, mtu: u16) {
+        if let Some(i) = self.interfaces.get_mut(&iface) {
+            i.mtu = mtu;
+        }
     }
 
     /// Sets the SSM range (the config's `ssm_range`, shared with IGMP).
@@ -636,6 +644,8 @@ pub fn start_seeded(cfg: &Config, now: Duration, seed: u64) -> Started {
         let id = Iface::from_config_index(idx);
         pim.add_interface(now, id, iface.address, iface.prefix_len, s.clone());
         pim.name_interface(id, &iface.name);
+        let port_mtu = cfg.ports.get(iface.port).and_then(|p| p.mtu);
+        pim.set_mtu(id, iface.mtu.or(port_mtu).unwrap_or(1500));
     }
     Ok(Some(Box::new(pim)))
 }

@@ -78,6 +78,9 @@ pub struct Interface {
     pub dr: Ipv4Addr,
     /// When PIM started on it.
     pub since: Duration,
+    /// The interface's MTU (the config's, or its port's; 1500 when neither says): Join/Prune
+    /// messages are split to fit it.
+    pub mtu: u16,
     /// Counters.
     pub counters: InterfaceCounters,
 }

@@ -106,7 +106,8 @@ fn params(i: &Interface) -> InterfaceParams {
         propagation_delay: i.effective_propagation_delay(),
         override_interval: i.effective_override_interval(),
         suppression_enabled: i.suppression_enabled(),
-        max_message_len: 1480,
+        // The IP header's 20 bytes aside; never below what IPv4 guarantees (576).
+        max_message_len: usize::from(i.mtu.max(576)) - 20,
     }
 }
 
