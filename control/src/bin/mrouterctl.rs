@@ -70,8 +70,9 @@ enum PimShow {
     /// PIM neighbours: address, interface, uptime, expiry, DR priority, Generation ID.
     #[command(alias = "neighbors", alias = "neighbour")]
     Neighbor,
-    /// Join/prune state per (*,G) and (S,G): RPF, upstream neighbour, downstream joins, OIFs.
-    #[command(alias = "joins", alias = "upstream")]
+    /// Join/prune state per (*,G) and (S,G): RPF, upstream neighbour, downstream joins, OIFs,
+    /// SPT bit, Keepalive Timer (FRR's `upstream`, `join` and `state` in one).
+    #[command(alias = "joins", alias = "upstream", alias = "state")]
     Join,
     /// RPs per group range: static ones and the Bootstrap router's RP set, with the BSR.
     #[command(alias = "rp-info", alias = "bsr")]
