@@ -48,8 +48,10 @@
 //!   when the SPT data arrives); Registers and Register-Stops are unicast datagrams the core
 //!   hands to the kernel; `show pim register`.
 //!
-//! It owns its interfaces in the MGM; for new entries it takes the MGM's defaults (the RIB's
-//! RPF interface, every member interface).
+//! It owns its interfaces in the MGM; for new entries it takes the RIB's RPF interface and
+//! the member interfaces the MGM offers, less its interfaces outside inherited_olist(S,G)
+//! (lost asserts, (S,G,rpt) prunes, IGMP members where it is not the DR:
+//! [`tree::Tib::excludes`]); entries are built again when those change.
 
 mod assert;
 mod bootstrap;
