@@ -1,9 +1,11 @@
 //! PIM's input, `control::protocols::pim::Pim::handle_packet`: a script of received messages
 //! (arbitrary bytes, sources and destinations) and timer runs on a router with two PIM
 //! interfaces whose settings come from the input within the ranges the config file accepts.
-//! Nothing may panic; every datagram PIM sends must be a valid Hello (or Join/Prune, from the
-//! join/prune machines) from the interface's address to ALL-PIM-ROUTERS with TTL 1; neighbours stay within the limit; the DR is this
-//! router or one of its neighbours; after a timer run nothing is due any more.
+//! Nothing may panic; every link-local message PIM sends (Hello, Join/Prune, Assert, a
+//! forwarded Bootstrap) goes from the interface's address to ALL-PIM-ROUTERS with TTL 1, a
+//! unicast one (Register-Stop) to neither a multicast nor our own address; neighbours stay
+//! within the limit; the DR is this router or one of its neighbours; after a timer run nothing
+//! is due any more.
 //!
 //! Selectors steer the fuzzer past the cheap rejections: by default the bytes become the
 //! options of a Hello (version 2, type 0, checksum filled in) from a host on the subnet to
@@ -52,28 +54,54 @@ fn drain(pim: &mut Pim, now: Duration, timers_run: bool, max_neighbors: usize) {
     while let Some(d) = pim.poll_datagram() {
         let i = d.iface.index() - 1;
         assert!(i < INTERFACES);
-        assert_eq!(
-            (d.src, d.dst, d.ttl, d.protocol),
-            (address(i), ALL_PIM_ROUTERS, 1, ipv4::PROTOCOL_PIM)
-        );
-        assert!(d.frame().is_some(), "a multicast datagram the core can send");
+        assert_eq!(d.protocol, ipv4::PROTOCOL_PIM);
         match Repr::parse_bytes(&d.payload) {
-            Ok(Repr::Hello(h)) => assert!(h.holdtime.is_some() && h.generation_id.is_some()),
-            // The join/prune machines answer joins from neighbours (no RPF here: no joins
-            // upstream, but prune echoes and the like).
-            Ok(Repr::JoinPrune(jp)) => assert!(!jp.groups.is_empty()),
-            other => panic!("sent something other than a Hello or a Join/Prune: {other:?}"),
+            // Link-local messages: from the interface's address to ALL-PIM-ROUTERS, TTL 1.
+            Ok(
+                m @ (Repr::Hello(_) | Repr::JoinPrune(_) | Repr::Assert(_) | Repr::Bootstrap(_)),
+            ) => {
+                assert_eq!(
+                    (d.src, d.dst, d.ttl),
+                    (address(i), ALL_PIM_ROUTERS, 1),
+                    "{m:?}"
+                );
+                assert!(
+                    d.frame().is_some(),
+                    "a multicast datagram the core can send"
+                );
+                match m {
+                    Repr::Hello(h) => assert!(h.holdtime.is_some() && h.generation_id.is_some()),
+                    // The join/prune machines answer joins from neighbours (no RPF here: no
+                    // joins upstream, but prune echoes and the like).
+                    Repr::JoinPrune(jp) => assert!(!jp.groups.is_empty()),
+                    _ => {}
+                }
+            }
+            // Unicast (a Register-Stop answering a Register for a group we are not RP of):
+            // never to a multicast or our own address; the kernel routes it.
+            Ok(Repr::RegisterStop(_) | Repr::Register(_)) => {
+                assert!(!d.dst.is_multicast() && !d.dst.is_unspecified(), "{d:?}");
+                assert!((0..INTERFACES).all(|k| address(k) != d.dst), "{d:?}");
+            }
+            other => panic!("sent something PIM never sends: {other:?}"),
         }
     }
     while pim.poll_pim_event().is_some() {}
     for i in pim.interfaces() {
         assert!(i.neighbors.len() <= max_neighbors);
-        assert!(i.dr == i.address || i.neighbors.contains_key(&i.dr), "DR {}", i.dr);
+        assert!(
+            i.dr == i.address || i.neighbors.contains_key(&i.dr),
+            "DR {}",
+            i.dr
+        );
         let _ = (i.effective_override_interval(), i.jp_override_interval());
         let _ = i.suppression_enabled();
     }
     if let Some(deadline) = pim.poll_timeout().filter(|_| timers_run) {
-        assert!(deadline > now, "deadline {deadline:?} not after now {now:?}");
+        assert!(
+            deadline > now,
+            "deadline {deadline:?} not after now {now:?}"
+        );
     }
 }
 

@@ -10,8 +10,8 @@
 #![no_main]
 
 use dataplane::wire::pim::{
-    Assert, Bootstrap, CandidateRpAdv, GroupSet, Hello, HelloOptions, JoinPrune, Packet,
-    Register, RegisterStop, Repr, HEADER_LEN, MIN_SPLIT_LEN,
+    Assert, Bootstrap, CandidateRpAdv, GroupSet, Hello, HelloOptions, JoinPrune, Packet, Register,
+    RegisterStop, Repr, HEADER_LEN, MIN_SPLIT_LEN,
 };
 use libfuzzer_sys::fuzz_target;
 
