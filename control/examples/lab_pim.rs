@@ -21,11 +21,6 @@ const GROUP: &str = "239.9.9.9";
 const SOURCE: &str = "10.0.9.2";
 const FRR: &str = "10.0.2.3";
 
-fn sh(script: &str) {
-    let st = Command::new("sh").args(["-ec", script]).status().unwrap();
-    assert!(st.success(), "{script}");
-}
-
 fn ctl(socket: &str, bin: &str, args: &[&str]) -> String {
     let out = Command::new(format!("{bin}/mrouterctl"))
         .args(["--socket", socket])
@@ -70,13 +65,7 @@ fn main() {
     );
     // h3, the source, on a link of its own to FRR (s0 in h1's namespace becomes FRR's vec1);
     // netlab.sh down removes its namespace with the lab's.
-    sh(&format!(
-        "ip netns add {h3}; ip -n {h3} link set lo up; \
-         ip link add s0 netns {h1} type veth peer name h3 netns {h3}; \
-         ip -n {h3} addr add {SOURCE}/24 dev h3; ip -n {h3} link set h3 up; \
-         ip -n {h3} route add default via 10.0.9.1; ip -n {h3} route add 224.0.0.0/4 dev h3; \
-         ip netns exec {h3} ethtool -K h3 tx off >/dev/null; ip -n {h1} link set s0 up"
-    ));
+    frr_uml::source_link(&h1, &h3);
     let dir = std::env::temp_dir().join(format!("{prefix}-frr"));
     println!(
         "   starting FRR (zebra, pimd) in User-mode Linux on h1's link as {FRR}, RP of 239.0.0.0/8"

@@ -263,29 +263,9 @@ fn a_restarted_pimd_is_a_new_generation_and_its_priority_counts() {
     );
 }
 
-/// The source behind FRR for the SSM test: host h3 (10.0.9.2/24) in a namespace of the lab's
-/// (netlab's `down` removes it with the others), on a veth whose other end, `s0` in h1's
-/// namespace, becomes FRR's vec1 (10.0.9.1). Tx checksum offload off on the sender, as on the
-/// lab's hosts (frr-as-a-peer.md: UDP would otherwise cross UML with partial checksums).
+/// Host h3 (10.0.9.2) behind FRR's vec1 (`frr_uml::source_link`).
 fn source_link(lab: &Lab) {
-    let h3 = lab.ns("h3");
-    let h1 = lab.ns("h1");
-    let sh = |script: String| {
-        let st = std::process::Command::new("sh")
-            .args(["-ec", &script])
-            .status()
-            .unwrap();
-        assert!(st.success(), "{script}");
-    };
-    sh(format!(
-        "ip netns add {h3}; ip -n {h3} link set lo up; \
-         ip netns exec {h3} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv4.conf.all.rp_filter=0; \
-         ip link add s0 netns {h1} type veth peer name h3 netns {h3}; \
-         ip -n {h3} addr add 10.0.9.2/24 dev h3; ip -n {h3} link set h3 up; \
-         ip -n {h3} route add default via 10.0.9.1; ip -n {h3} route add 224.0.0.0/4 dev h3; \
-         ip netns exec {h3} ethtool -K h3 tx off >/dev/null; \
-         ip -n {h1} link set s0 up"
-    ));
+    common::frr_uml::source_link(&lab.ns("h1"), &lab.ns("h3"));
 }
 
 const SOURCE: &str = "10.0.9.2";

@@ -266,3 +266,21 @@ impl Drop for FrrUml {
         let _ = child.wait();
     }
 }
+
+/// A host behind FRR: namespace `h3` (created here; the lab's teardown removes it with its
+/// other namespaces) with 10.0.9.2/24 on a veth whose other end, `s0` in namespace `h1`, is
+/// for FRR's next `vecN` (10.0.9.1 there). Tx checksum offload off on the host, as on the
+/// lab's hosts (frr-as-a-peer.md: UDP would otherwise cross UML with partial checksums).
+pub fn source_link(h1: &str, h3: &str) {
+    let script = format!(
+        "ip netns add {h3}; ip -n {h3} link set lo up; \
+         ip netns exec {h3} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv4.conf.all.rp_filter=0; \
+         ip link add s0 netns {h1} type veth peer name h3 netns {h3}; \
+         ip -n {h3} addr add 10.0.9.2/24 dev h3; ip -n {h3} link set h3 up; \
+         ip -n {h3} route add default via 10.0.9.1; ip -n {h3} route add 224.0.0.0/4 dev h3; \
+         ip netns exec {h3} ethtool -K h3 tx off >/dev/null; \
+         ip -n {h1} link set s0 up"
+    );
+    let st = Command::new("sh").args(["-ec", &script]).status().unwrap();
+    assert!(st.success(), "{script}");
+}
