@@ -349,7 +349,14 @@ fn iface(v: &serde_json::Value, name: &str) -> serde_json::Value {
         .clone()
 }
 
+// Ignored in the test command: mrouter's worker sometimes segfaults inside DPDK 22.11's memif
+// driver within 2 s of start on this one-queue-pair setup (kernel log: "rte-worker-1 ...
+// segfault" in the memif object's rte_pktmbuf_detach or eth_memif_rx_zc), about 1 run in 6
+// when few hugepages are free, rarely otherwise (seen in CI). Not yet understood: see issue 18's
+// note and the README's known limits. Run it with `cargo nextest run -p control --test
+// e2e_memif --run-ignored all`.
 #[test]
+#[ignore = "intermittent segfault in the memif driver at start (issue 18)"]
 fn a_memif_peer_with_one_queue_pair_forwards_both_ways_gets_queries_and_reconnects() {
     let setup = Setup::new("mq1");
     let mut peer = Peer::start(&setup);
