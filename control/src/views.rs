@@ -273,45 +273,33 @@ pub fn stats(cfg: &Config, core: &ControlCore, dp: &Dataplane) -> StatsView {
 
 /// The RPF route toward `source`.
 pub fn rpf(cfg: &Config, core: &ControlCore, source: Ipv4Addr) -> RpfView {
-    match core.rpf_with_origin(source) {
-        Some((r, true)) => RpfView {
-            source,
-            interface: Some(iface_name(cfg, r.iif)),
-            next_hop: (!r.upstream.is_unspecified()).then_some(r.upstream),
-            prefix: Some(format!(
-                "{}/{}",
-                r.route.network,
-                u32::from(r.route.mask).count_ones()
-            )),
-            origin: Some("kernel".into()),
-        },
-        Some((r, false)) => RpfView {
-            source,
-            interface: Some(iface_name(cfg, r.iif)),
-            next_hop: (!r.upstream.is_unspecified()).then_some(r.upstream),
-            prefix: Some(format!(
-                "{}/{}",
-                r.route.network,
-                u32::from(r.route.mask).count_ones()
-            )),
-            origin: Some(
-                if cfg.interfaces.iter().any(|i| {
-                    i.network() == r.route.network
-                        && u32::from(i.netmask()) == u32::from(r.route.mask)
-                }) {
-                    "connected".into()
-                } else {
-                    "static".into()
-                },
-            ),
-        },
-        None => RpfView {
+    let Some((r, kernel)) = core.rpf_with_origin(source) else {
+        return RpfView {
             source,
             interface: None,
             next_hop: None,
             prefix: None,
             origin: None,
-        },
+        };
+    };
+    let connected = cfg.interfaces.iter().any(|i| {
+        i.network() == r.route.network && u32::from(i.netmask()) == u32::from(r.route.mask)
+    });
+    let origin = match (kernel, connected) {
+        (true, _) => "kernel",
+        (false, true) => "connected",
+        (false, false) => "static",
+    };
+    RpfView {
+        source,
+        interface: Some(iface_name(cfg, r.iif)),
+        next_hop: (!r.upstream.is_unspecified()).then_some(r.upstream),
+        prefix: Some(format!(
+            "{}/{}",
+            r.route.network,
+            u32::from(r.route.mask).count_ones()
+        )),
+        origin: Some(origin.into()),
     }
 }
 

@@ -5,8 +5,6 @@
 
 use super::instance::Pim;
 use crate::interface::Interface as Iface;
-use crate::protocols::shared::Datagram;
-use dataplane::wire::ipv4;
 use dataplane::wire::pim::{Bootstrap, Repr, ALL_PIM_ROUTERS};
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -67,15 +65,8 @@ impl Pim {
         if !msg.no_forward {
             let payload = Repr::Bootstrap(msg).to_bytes();
             for i in self.interfaces.values().filter(|i| i.id != iface) {
-                self.outbox.push_back(Datagram {
-                    iface: i.id,
-                    src: i.address,
-                    dst: ALL_PIM_ROUTERS,
-                    protocol: ipv4::PROTOCOL_PIM,
-                    ttl: 1,
-                    dscp_ecn: 0xc0,
-                    payload: payload.clone(),
-                });
+                self.outbox
+                    .push_back(super::packet::link_local(i, payload.clone()));
                 self.bsr.counters.forwarded += 1;
             }
         }

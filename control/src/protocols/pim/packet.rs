@@ -63,8 +63,13 @@ pub fn count_other(i: &mut Interface, msg: &Repr<'_>) {
     }
 }
 
-/// `i`'s Hello (a goodbye: holdtime 0) to ALL-PIM-ROUTERS, TTL 1, DSCP CS6.
+/// `i`'s Hello (a goodbye: holdtime 0).
 pub fn hello(i: &Interface, goodbye: bool) -> Datagram {
+    link_local(i, Repr::Hello(i.hello(goodbye)).to_bytes())
+}
+
+/// A PIM message out of `i` to ALL-PIM-ROUTERS from its address, TTL 1, DSCP CS6.
+pub fn link_local(i: &Interface, payload: Vec<u8>) -> Datagram {
     Datagram {
         iface: i.id,
         src: i.address,
@@ -72,6 +77,6 @@ pub fn hello(i: &Interface, goodbye: bool) -> Datagram {
         protocol: ipv4::PROTOCOL_PIM,
         ttl: 1,
         dscp_ecn: 0xc0,
-        payload: Repr::Hello(i.hello(goodbye)).to_bytes(),
+        payload,
     }
 }
