@@ -250,6 +250,28 @@ fn data_from_a_connected_source_is_registered_to_the_rp() {
     assert_eq!(v.dr[0].state, RegisterState::Join);
 }
 
+/// The entry a new source's first packet makes is flagged in its very first publication, so
+/// the packets the workers held while it was made are copied (registered) too; before, Join
+/// waited for the core's next turn and the entry went out once without the flag.
+#[test]
+fn the_first_publication_of_a_registering_entry_is_already_flagged() {
+    let mut t = T::new(RP);
+    let before = t.r.dp.publications.len();
+    t.first_packet();
+    let first = t.r.dp.publications[before..]
+        .iter()
+        .flat_map(|(_, changes)| changes)
+        .find_map(|c| match c {
+            Change::Insert((Some(s), g), route) if *s == S && *g == G => Some(route.flags),
+            _ => None,
+        })
+        .expect("the (S,G) entry was published");
+    assert!(
+        first.contains(EntryFlags::COPY_TO_CONTROL),
+        "first publication's flags: {first:?}"
+    );
+}
+
 /// Join -> Prune on Register-Stop: the flag goes, late copies are counted, not sent; the
 /// Register-Stop Timer runs out between 0.5 and 1.5 Register_Suppression_Time less the
 /// probe time (25 to 85 s); Prune -> JoinPending with a Null-Register; JoinPending -> Join

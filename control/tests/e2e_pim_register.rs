@@ -149,6 +149,7 @@ fn mrouter_registers_to_frr_as_the_rp_until_register_stop() {
         std::thread::sleep(Duration::from_millis(500));
     };
     let c = &reg["counters"];
+    eprintln!("mrouter's register counters: {c}");
     assert!(c["registers_sent"].as_u64().unwrap() > 0, "{reg}");
     assert!(c["register_stops_received"].as_u64().unwrap() > 0, "{reg}");
     let row = reg["dr"]

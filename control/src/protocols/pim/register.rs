@@ -115,9 +115,14 @@ impl Pim {
         Some((rp, i.address))
     }
 
-    /// Data of (S,G) arrived on `iface` (the MGM made or re-validated its entry there):
-    /// queued for [`Pim::register_sync`].
+    /// Data of (S,G) arrived on `iface` (the MGM is making or re-validating its entry there).
+    /// The DR side is taken in at once (CouldRegister -> Join), so the entry the MGM is making
+    /// is flagged `COPY_TO_CONTROL` in its first publication and the packets the workers held
+    /// while it was made are registered too (they went unregistered when Join waited for
+    /// the next turn); the RP side is queued for [`Pim::register_sync`].
     pub(super) fn data_arrival(&mut self, source: Ipv4Addr, group: Ipv4Addr, iface: Iface) {
+        // The Keepalive Timer from the last turn's time: at most a turn early of 210 s.
+        self.dr_data(self.tree_now, source, group, iface);
         let r = &mut self.register;
         if r.arrivals.len() >= MAX_ARRIVALS {
             r.counters.arrivals_dropped += 1;
