@@ -151,6 +151,7 @@ fn run(opts: Opts) -> Result<(), String> {
         ipv4mc: None,
         ipv4mc_c256: None,
         l3fwd: None,
+        floor: Some(sibling("mrfloor")).filter(|p| p.exists()),
         work: work.clone(),
         logs: logs.clone(),
     };
@@ -197,6 +198,15 @@ fn run(opts: Opts) -> Result<(), String> {
     let dur = (warmup + window).as_secs_f64() + 25.0;
 
     // Scenarios 1 and 2: fan-out at 64 B, packet sizes at fan-out 2.
+    if env.floor.is_none() && (want("fanout") || want("sizes") || want("stages")) {
+        res.not_available.push(na(
+            "floor",
+            &format!(
+                "{} not found (cargo build --release -p bench --bins)",
+                sibling("mrfloor").display()
+            ),
+        ));
+    }
     let mut cases: Vec<Case> = Vec::new();
     let add_case =
         |scenario: &'static str, name: String, fanout: usize, size: u16| -> Result<Case, String> {
@@ -233,6 +243,11 @@ fn run(opts: Opts) -> Result<(), String> {
                     let (a, m) = programs::ipv4mc_argv(exe, PREFIX, &p, fanout);
                     progs.push((Program::Ipv4MulticastCache256, a, mk(m)));
                 }
+            }
+            // The floor: mrouter's unavoidable work alone, on mrouter's ports and frames.
+            if let Some(exe) = &env.floor {
+                let (a, m) = programs::floor_argv(exe, PREFIX, &dev, fanout, dur);
+                progs.push((Program::Floor, a, mk(m)));
             }
             // l3fwd is a unicast router: it forwards each packet once, so it is the reference
             // for fan-out 1 only.
@@ -271,7 +286,11 @@ fn run(opts: Opts) -> Result<(), String> {
             case.progs.retain(|(p, _, _)| {
                 matches!(
                     p,
-                    Program::Mrouter | Program::MrouterStages | Program::Testpmd | Program::L3fwd
+                    Program::Mrouter
+                        | Program::MrouterStages
+                        | Program::Testpmd
+                        | Program::L3fwd
+                        | Program::Floor
                 )
             });
             cases.push(case);

@@ -194,7 +194,36 @@ fn missed_why(r: &Results) -> Vec<String> {
         );
         Some((pmd, own, text))
     };
+    // What the floor (`mrfloor`, measured in the same case) leaves mrouter under a goal that
+    // allows `allowed` cycles per packet: "" when the floor did not run.
+    let floor = |scenario: &str, case: &str, goal: &str, allowed: f64| -> String {
+        let cyc = |p: &str| summary(scenario, case, p).and_then(|s| s.cycles_per_packet);
+        let (Some(f), Some(m)) = (cyc("floor"), cyc("mrouter")) else {
+            return String::new();
+        };
+        floor_room(case, f, m, goal, allowed)
+    };
     let mut why = Vec::new();
+    if let (Some(x), Some(m1), Some(s1)) = (
+        mrouter("1-fanout", "fan-out 1").and_then(|s| s.ratio_vs_ipv4mc),
+        cycles("fan-out 1", "mrouter"),
+        cycles("fan-out 1", "ipv4_multicast"),
+    ) {
+        if x < 1.3 {
+            why.push(format!(
+                "fan-out 1 vs ipv4_multicast as shipped: mrouter {m1:.0} cycles per packet, \
+                 ipv4_multicast {s1:.0} (a hash lookup of the group, no TTL check or \
+                 decrement); 1.3x of it means {:.0}.{}",
+                s1 / 1.3,
+                floor(
+                    "1-fanout",
+                    "fan-out 1",
+                    "1.3x of the stock sample",
+                    s1 / 1.3
+                )
+            ));
+        }
+    }
     if let (Some(x), Some(m1), Some(l1), Some(t1)) = (
         mrouter("1-fanout", "fan-out 1").and_then(|s| s.ratio_vs_l3fwd),
         cycles("fan-out 1", "mrouter"),
@@ -237,9 +266,10 @@ fn missed_why(r: &Results) -> Vec<String> {
                  no per-flow counters), mrouter {m1:.0} ({:.0} above testpmd: the common-shape \
                  check including the header checksum in software (none of these ports checks \
                  it), the (S,G) lookup, exact per-entry packet/byte/per-OIF counters, the \
-                 rewrite).{detail}",
+                 rewrite).{detail}{}",
                 l1 - t1,
-                m1 - t1
+                m1 - t1,
+                floor("1-fanout", "fan-out 1", "0.9x of l3fwd", l1 / 0.9)
             ));
         }
     }
@@ -268,8 +298,19 @@ fn missed_why(r: &Results) -> Vec<String> {
             "{case}: mrouter takes {m:.0} cycles per input packet, ipv4_multicast with caches of \
              256 {c:.0} (it shares the payload: an indirect mbuf and a header mbuf per port, no \
              copy of the data and no TTL check); 1.5x of it means {:.0}. Every extra port costs \
-             mrouter a fresh mbuf, a copy of the frame, its transmit and the sink's free of it.{detail}",
-            c / 1.5
+             mrouter a fresh mbuf, a copy of the frame, its transmit and the sink's free of it.{detail}{}{}",
+            c / 1.5,
+            if c256.is_some_and(|x| x < goal_c256) {
+                floor("1-fanout", case, "1.5x of the tuned sample", c / goal_c256)
+            } else {
+                String::new()
+            },
+            match cycles(case, "ipv4_multicast") {
+                Some(st) if stock.is_some_and(|x| x < goal_stock) => {
+                    floor("1-fanout", case, "2x of the stock sample", st / goal_stock)
+                }
+                _ => String::new(),
+            }
         ));
     }
     if let (Some(s), Some(m)) = (
@@ -283,8 +324,14 @@ fn missed_why(r: &Results) -> Vec<String> {
                 "1500 B, fan-out 2: mrouter {m:.0} cycles per packet, ipv4_multicast with caches \
                  of 256 {}: mrouter copies the frame whole for the extra port (below COPY_LIMIT), \
                  ipv4_multicast chains a header mbuf to a clone of the payload; the pcap source's \
-                 copy of 1500 bytes into each fresh mbuf dominates both (the stage budget's rx).",
-                c.map_or("n/a".into(), |c| format!("{c:.0}"))
+                 copy of 1500 bytes into each fresh mbuf dominates both (the stage budget's rx).{}",
+                c.map_or("n/a".into(), |c| format!("{c:.0}")),
+                c.map_or(String::new(), |c| floor(
+                    "2-sizes",
+                    "1500 B",
+                    "1.3x of the tuned sample",
+                    c / 1.3
+                ))
             ));
         }
     }
@@ -312,4 +359,49 @@ fn missed_why(r: &Results) -> Vec<String> {
         }
     }
     why
+}
+
+/// What the floor does per input packet in a fan-out case ("fan-out K" or a size case, which
+/// runs at fan-out 2).
+fn floor_does(case: &str) -> String {
+    let k: usize = case
+        .strip_prefix("fan-out ")
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(2);
+    match k {
+        1 => "rx, the rewrite, one transmit, no classification, lookup or counters".into(),
+        2 => {
+            "rx, one copy, the rewrite, two transmits, no classification, lookup or counters".into()
+        }
+        k => format!(
+            "rx, {} copies, the rewrite, {k} transmits, no classification, lookup or counters",
+            k - 1
+        ),
+    }
+}
+
+/// The floor's sentence for a missed target in `case`: the floor takes `floor` cycles per
+/// packet, mrouter `mrouter`, and the goal (`goal`, e.g. "1.5x of the tuned sample") allows
+/// `allowed`; what is left above the floor is all mrouter's classification, lookup and
+/// counters may take, or the goal is below the floor itself.
+pub fn floor_room(case: &str, floor: f64, mrouter: f64, goal: &str, allowed: f64) -> String {
+    let does = floor_does(case);
+    if allowed >= floor {
+        format!(
+            " The floor ({does}) takes {floor:.0} cycles; {goal} allows {allowed:.0}; mrouter's \
+             own classify/lookup/counters get {:.0} (they take {:.0} now: mrouter {mrouter:.0} \
+             less the floor).",
+            allowed - floor,
+            mrouter - floor
+        )
+    } else {
+        format!(
+            " The floor ({does}) takes {floor:.0} cycles; {goal} allows {allowed:.0}, {:.0} \
+             below the floor: not reachable on these ports by a router that does this much, \
+             even with no classification, lookup or counters at all (mrouter takes {:.0} above \
+             the floor).",
+            floor - allowed,
+            mrouter - floor
+        )
+    }
 }
