@@ -105,6 +105,7 @@ fn run(opts: Opts) -> Result<(), String> {
         let text = std::fs::read_to_string(json).map_err(|e| format!("{}: {e}", json.display()))?;
         let results: Results =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json.display()))?;
+        std::fs::create_dir_all(&opts.out).map_err(|e| format!("{}: {e}", opts.out.display()))?;
         report::write(&opts.out, &results).map_err(|e| format!("writing the report: {e}"))?;
         println!("mrbench: report {}", opts.out.join("report.md").display());
         return Ok(());

@@ -196,34 +196,14 @@ fn missed_why(r: &Results) -> Vec<String> {
     };
     // What the floor (`mrfloor`, measured in the same case) leaves mrouter under a goal that
     // allows `allowed` cycles per packet: "" when the floor did not run.
-    let floor = |scenario: &str, case: &str, goal: &str, allowed: f64| -> String {
+    let floor = |scenario: &str, case: &str, goals: &[(&str, f64)]| -> String {
         let cyc = |p: &str| summary(scenario, case, p).and_then(|s| s.cycles_per_packet);
         let (Some(f), Some(m)) = (cyc("floor"), cyc("mrouter")) else {
             return String::new();
         };
-        floor_room(case, f, m, goal, allowed)
+        floor_room(case, f, m, goals)
     };
     let mut why = Vec::new();
-    if let (Some(x), Some(m1), Some(s1)) = (
-        mrouter("1-fanout", "fan-out 1").and_then(|s| s.ratio_vs_ipv4mc),
-        cycles("fan-out 1", "mrouter"),
-        cycles("fan-out 1", "ipv4_multicast"),
-    ) {
-        if x < 1.3 {
-            why.push(format!(
-                "fan-out 1 vs ipv4_multicast as shipped: mrouter {m1:.0} cycles per packet, \
-                 ipv4_multicast {s1:.0} (a hash lookup of the group, no TTL check or \
-                 decrement); 1.3x of it means {:.0}.{}",
-                s1 / 1.3,
-                floor(
-                    "1-fanout",
-                    "fan-out 1",
-                    "1.3x of the stock sample",
-                    s1 / 1.3
-                )
-            ));
-        }
-    }
     if let (Some(x), Some(m1), Some(l1), Some(t1)) = (
         mrouter("1-fanout", "fan-out 1").and_then(|s| s.ratio_vs_l3fwd),
         cycles("fan-out 1", "mrouter"),
@@ -269,7 +249,26 @@ fn missed_why(r: &Results) -> Vec<String> {
                  rewrite).{detail}{}",
                 l1 - t1,
                 m1 - t1,
-                floor("1-fanout", "fan-out 1", "0.9x of l3fwd", l1 / 0.9)
+                floor("1-fanout", "fan-out 1", &[("0.9x of l3fwd", l1 / 0.9)])
+            ));
+        }
+    }
+    if let (Some(x), Some(m1), Some(s1)) = (
+        mrouter("1-fanout", "fan-out 1").and_then(|s| s.ratio_vs_ipv4mc),
+        cycles("fan-out 1", "mrouter"),
+        cycles("fan-out 1", "ipv4_multicast"),
+    ) {
+        if x < 1.3 {
+            why.push(format!(
+                "fan-out 1 vs ipv4_multicast as shipped: mrouter {m1:.0} cycles per packet, \
+                 ipv4_multicast {s1:.0} (a hash lookup of the group, no TTL check or \
+                 decrement); 1.3x of it means {:.0}.{}",
+                s1 / 1.3,
+                floor(
+                    "1-fanout",
+                    "fan-out 1",
+                    &[("1.3x of the stock sample", s1 / 1.3)]
+                )
             ));
         }
     }
@@ -286,6 +285,16 @@ fn missed_why(r: &Results) -> Vec<String> {
         else {
             continue;
         };
+        // The missed goals in cycles per packet: the reference's cycles over the ratio.
+        let mut goals = Vec::new();
+        if c256.is_some_and(|x| x < goal_c256) {
+            goals.push(("1.5x of the tuned sample", c / goal_c256));
+        }
+        if let Some(st) =
+            cycles(case, "ipv4_multicast").filter(|_| stock.is_some_and(|x| x < goal_stock))
+        {
+            goals.push(("2x of the stock sample", st / goal_stock));
+        }
         let detail = budget(case).map_or(String::new(), |(pmd, own, t)| {
             format!(
                 " Per packet {t}: the PMDs alone take {pmd:.0}, {:.0}% of what 1.5x of the \
@@ -298,19 +307,9 @@ fn missed_why(r: &Results) -> Vec<String> {
             "{case}: mrouter takes {m:.0} cycles per input packet, ipv4_multicast with caches of \
              256 {c:.0} (it shares the payload: an indirect mbuf and a header mbuf per port, no \
              copy of the data and no TTL check); 1.5x of it means {:.0}. Every extra port costs \
-             mrouter a fresh mbuf, a copy of the frame, its transmit and the sink's free of it.{detail}{}{}",
+             mrouter a fresh mbuf, a copy of the frame, its transmit and the sink's free of it.{detail}{}",
             c / 1.5,
-            if c256.is_some_and(|x| x < goal_c256) {
-                floor("1-fanout", case, "1.5x of the tuned sample", c / goal_c256)
-            } else {
-                String::new()
-            },
-            match cycles(case, "ipv4_multicast") {
-                Some(st) if stock.is_some_and(|x| x < goal_stock) => {
-                    floor("1-fanout", case, "2x of the stock sample", st / goal_stock)
-                }
-                _ => String::new(),
-            }
+            floor("1-fanout", case, &goals),
         ));
     }
     if let (Some(s), Some(m)) = (
@@ -329,8 +328,7 @@ fn missed_why(r: &Results) -> Vec<String> {
                 c.map_or(String::new(), |c| floor(
                     "2-sizes",
                     "1500 B",
-                    "1.3x of the tuned sample",
-                    c / 1.3
+                    &[("1.3x of the tuned sample", c / 1.3)]
                 ))
             ));
         }
@@ -381,27 +379,33 @@ fn floor_does(case: &str) -> String {
 }
 
 /// The floor's sentence for a missed target in `case`: the floor takes `floor` cycles per
-/// packet, mrouter `mrouter`, and the goal (`goal`, e.g. "1.5x of the tuned sample") allows
-/// `allowed`; what is left above the floor is all mrouter's classification, lookup and
-/// counters may take, or the goal is below the floor itself.
-pub fn floor_room(case: &str, floor: f64, mrouter: f64, goal: &str, allowed: f64) -> String {
-    let does = floor_does(case);
-    if allowed >= floor {
-        format!(
-            " The floor ({does}) takes {floor:.0} cycles; {goal} allows {allowed:.0}; mrouter's \
-             own classify/lookup/counters get {:.0} (they take {:.0} now: mrouter {mrouter:.0} \
-             less the floor).",
-            allowed - floor,
-            mrouter - floor
-        )
-    } else {
-        format!(
-            " The floor ({does}) takes {floor:.0} cycles; {goal} allows {allowed:.0}, {:.0} \
-             below the floor: not reachable on these ports by a router that does this much, \
-             even with no classification, lookup or counters at all (mrouter takes {:.0} above \
-             the floor).",
-            floor - allowed,
-            mrouter - floor
-        )
+/// packet, mrouter `mrouter`; each goal (e.g. "1.5x of the tuned sample") allows some cycles
+/// per packet, of which what is above the floor is all mrouter's classification, lookup and
+/// counters may take; a goal below the floor is out of reach on these ports.
+pub fn floor_room(case: &str, floor: f64, mrouter: f64, goals: &[(&str, f64)]) -> String {
+    let mut t = format!(
+        " The floor ({}) takes {floor:.0} cycles (mrouter {:.0} above it)",
+        floor_does(case),
+        mrouter - floor
+    );
+    for (goal, allowed) in goals {
+        if *allowed >= floor {
+            let _ = write!(
+                t,
+                "; {goal} allows {allowed:.0}, which leaves mrouter's own \
+                 classify/lookup/counters {:.0}",
+                allowed - floor
+            );
+        } else {
+            let _ = write!(
+                t,
+                "; {goal} allows {allowed:.0}, {:.0} below the floor: out of reach on these \
+                 ports for a router that does this much, even with no classification, lookup or \
+                 counters at all",
+                floor - allowed
+            );
+        }
     }
+    t.push('.');
+    t
 }
