@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds mrouter, mcgen and mrbench (release) and runs the benchmark scenarios on this machine's
+# Builds mrouter, mcgen, mrfloor and mrbench (release) and runs the benchmark scenarios on this machine's
 # virtual devices. Writes bench/results/{report.md,results.json,runs.csv,summary.csv,plots/}
 # (logs, generated pcaps and configs go to /tmp/mrbench).
 #
