@@ -104,6 +104,9 @@ fn run(eal_args: &[String], opts: &Opts) -> Result<(), String> {
         mrouter_pool_size(&ports),
         opts.lcore
     );
+    for p in &ports[1..] {
+        println!("mrfloor: sink {} mac {}", p.name(), p.mac());
+    }
     let worker_stop = Arc::clone(&stop);
     let work = opts.work;
     eal.launch(opts.lcore, move || {
