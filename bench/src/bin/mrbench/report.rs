@@ -152,7 +152,7 @@ fn plots(r: &Results) -> Vec<(String, String)> {
         ));
         if scenario != "3-table" {
             let mr: Vec<&&Summary> = rows.iter().filter(|s| s.program == "mrouter").collect();
-            let ratio_series = vec![
+            let mut ratio_series = vec![
                 Series {
                     name: "mrouter / testpmd-io".into(),
                     values: mr.iter().map(|s| s.ratio_vs_testpmd).collect(),
@@ -162,6 +162,12 @@ fn plots(r: &Results) -> Vec<(String, String)> {
                     values: mr.iter().map(|s| s.ratio_vs_ipv4mc).collect(),
                 },
             ];
+            if mr.iter().any(|s| s.ratio_vs_floor.is_some()) {
+                ratio_series.push(Series {
+                    name: "mrouter / floor".into(),
+                    values: mr.iter().map(|s| s.ratio_vs_floor).collect(),
+                });
+            }
             let cats: Vec<String> = mr.iter().map(|s| s.case.clone()).collect();
             out.push((
                 file.replace(".svg", "-ratio.svg"),
@@ -669,6 +675,9 @@ mod tests {
             ),
             "{summary}"
         );
+        let ratio = std::fs::read_to_string(dir.join("plots").join("fanout-ratio.svg"))
+            .expect("fanout-ratio.svg");
+        assert!(ratio.contains("mrouter / floor"));
         let runs = std::fs::read_to_string(dir.join("runs.csv")).expect("runs.csv");
         assert_eq!(runs.lines().filter(|l| l.contains(",floor,")).count(), 3);
         let _ = std::fs::remove_dir_all(&dir);
