@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds mrouter, mcgen and mrbench (release) and runs the benchmark scenarios on this machine's
+# Builds mrouter, mcgen, mrfloor and mrbench (release) and runs the benchmark scenarios on this machine's
 # virtual devices. Writes bench/results/{report.md,results.json,runs.csv,summary.csv,plots/}
 # (logs, generated pcaps and configs go to /tmp/mrbench).
 #
-#   scripts/bench.sh            # every scenario, 5 A/B pairs: about 10 minutes
-#   scripts/bench.sh --quick    # about 2 minutes
+#   scripts/bench.sh            # every scenario, 5 A/B pairs: about 17 minutes
+#   scripts/bench.sh --quick    # about 4 minutes
 #   scripts/bench.sh --scenarios fanout,latency --pairs 7 --out /tmp/r
 #
 # Needs root (hugepages, DPDK runtime dirs), dpdk-testpmd (apt: dpdk-dev) and the

@@ -5,6 +5,7 @@
 //! generator's packet stamp, frame building, a DPDK telemetry client, statistics helpers and the
 //! SVG plots.
 
+pub mod floor;
 pub mod flow;
 pub mod frames;
 pub mod plot;

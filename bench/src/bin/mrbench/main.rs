@@ -105,6 +105,7 @@ fn run(opts: Opts) -> Result<(), String> {
         let text = std::fs::read_to_string(json).map_err(|e| format!("{}: {e}", json.display()))?;
         let results: Results =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json.display()))?;
+        std::fs::create_dir_all(&opts.out).map_err(|e| format!("{}: {e}", opts.out.display()))?;
         report::write(&opts.out, &results).map_err(|e| format!("writing the report: {e}"))?;
         println!("mrbench: report {}", opts.out.join("report.md").display());
         return Ok(());
@@ -151,6 +152,7 @@ fn run(opts: Opts) -> Result<(), String> {
         ipv4mc: None,
         ipv4mc_c256: None,
         l3fwd: None,
+        floor: Some(sibling("mrfloor")).filter(|p| p.exists()),
         work: work.clone(),
         logs: logs.clone(),
     };
@@ -197,6 +199,15 @@ fn run(opts: Opts) -> Result<(), String> {
     let dur = (warmup + window).as_secs_f64() + 25.0;
 
     // Scenarios 1 and 2: fan-out at 64 B, packet sizes at fan-out 2.
+    if env.floor.is_none() && (want("fanout") || want("sizes") || want("stages")) {
+        res.not_available.push(na(
+            "floor",
+            &format!(
+                "{} not found (cargo build --release -p bench --bins)",
+                sibling("mrfloor").display()
+            ),
+        ));
+    }
     let mut cases: Vec<Case> = Vec::new();
     let add_case =
         |scenario: &'static str, name: String, fanout: usize, size: u16| -> Result<Case, String> {
@@ -233,6 +244,11 @@ fn run(opts: Opts) -> Result<(), String> {
                     let (a, m) = programs::ipv4mc_argv(exe, PREFIX, &p, fanout);
                     progs.push((Program::Ipv4MulticastCache256, a, mk(m)));
                 }
+            }
+            // The floor: mrouter's unavoidable work alone, on mrouter's ports and frames.
+            if let Some(exe) = &env.floor {
+                let (a, m) = programs::floor_argv(exe, PREFIX, &dev, fanout, dur);
+                progs.push((Program::Floor, a, mk(m)));
             }
             // l3fwd is a unicast router: it forwards each packet once, so it is the reference
             // for fan-out 1 only.
@@ -271,7 +287,11 @@ fn run(opts: Opts) -> Result<(), String> {
             case.progs.retain(|(p, _, _)| {
                 matches!(
                     p,
-                    Program::Mrouter | Program::MrouterStages | Program::Testpmd | Program::L3fwd
+                    Program::Mrouter
+                        | Program::MrouterStages
+                        | Program::Testpmd
+                        | Program::L3fwd
+                        | Program::Floor
                 )
             });
             cases.push(case);

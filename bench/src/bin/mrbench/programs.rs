@@ -27,6 +27,9 @@ pub enum Program {
     Ipv4MulticastCache256,
     /// DPDK's l3fwd example (LPM mode, `--parse-ptype`), forwarding unicast frames.
     L3fwd,
+    /// `mrfloor`: only what a byte-exact copying multicast router cannot avoid on these ports
+    /// (`--work rewrite` at fan-out 1, `--work copy` above), the lower bound for mrouter.
+    Floor,
 }
 
 impl Program {
@@ -38,6 +41,7 @@ impl Program {
             Program::Ipv4Multicast => "ipv4_multicast",
             Program::Ipv4MulticastCache256 => "ipv4_multicast-c256",
             Program::L3fwd => "l3fwd",
+            Program::Floor => "floor",
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct Env {
     pub ipv4mc_c256: Option<PathBuf>,
     /// The patched l3fwd build, if it built.
     pub l3fwd: Option<PathBuf>,
+    /// The `mrfloor` binary, if it exists.
+    pub floor: Option<PathBuf>,
     pub work: PathBuf,
     pub logs: PathBuf,
 }
@@ -187,6 +193,54 @@ pub fn mrouter_argv(env: &Env, prefix: &str, config: &Path, duration: f64) -> Ve
         "--duration".into(),
         format!("{duration:.0}"),
     ]
+}
+
+/// The floor's work at `fanout`: the rewrite alone at fan-out 1, whole copies above.
+pub fn floor_work(fanout: usize) -> bench::floor::Work {
+    if fanout == 1 {
+        bench::floor::Work::Rewrite
+    } else {
+        bench::floor::Work::Copy
+    }
+}
+
+/// `mrfloor` on mrouter's ports (the pcap source `source_device` as port 0, null sinks
+/// `net_null1..=fanout` as ports 1..=fanout, as in [`mrouter_config`]), lcores 0 (main) and 1
+/// (forwarding), doing [`floor_work`] for `duration` seconds.
+pub fn floor_argv(
+    exe: &Path,
+    prefix: &str,
+    source_device: &str,
+    fanout: usize,
+    duration: f64,
+) -> (Vec<String>, Measure) {
+    let mut argv: Vec<String> = vec![
+        exe.display().to_string(),
+        "-l".into(),
+        "0,1".into(),
+        "--no-pci".into(),
+        "--file-prefix".into(),
+        prefix.into(),
+        "--vdev".into(),
+        source_device.into(),
+    ];
+    for i in 1..=fanout {
+        argv.push("--vdev".into());
+        argv.push(format!("net_null{i},no-rx=1"));
+    }
+    argv.extend([
+        "--".into(),
+        "--fanout".into(),
+        fanout.to_string(),
+        "--work".into(),
+        floor_work(fanout).name().into(),
+        "--duration".into(),
+        format!("{duration:.0}"),
+    ]);
+    (
+        argv,
+        measure(fanout as u16 + 1, 0, (1..=fanout as u16).collect()),
+    )
 }
 
 /// A reference program's command line on the two-port setup: `exe` on `lcores`, the pcap

@@ -52,11 +52,11 @@ pub fn write(out: &Path, r: &Results) -> io::Result<()> {
         );
     }
     std::fs::write(out.join("runs.csv"), csv)?;
-    let mut csv = String::from("scenario,case,program,runs_ok,rx_mpps,tx_mpps,cycles_per_packet,ratio_vs_testpmd,ratio_vs_ipv4mc,ratio_vs_ipv4mc_c256,ratio_vs_l3fwd,ratio_vs_first_case\n");
+    let mut csv = String::from("scenario,case,program,runs_ok,rx_mpps,tx_mpps,cycles_per_packet,ratio_vs_testpmd,ratio_vs_ipv4mc,ratio_vs_ipv4mc_c256,ratio_vs_l3fwd,ratio_vs_first_case,ratio_vs_floor\n");
     for s in &r.summaries {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             s.scenario,
             s.case,
             s.program,
@@ -68,7 +68,8 @@ pub fn write(out: &Path, r: &Results) -> io::Result<()> {
             f(s.ratio_vs_ipv4mc, 3),
             f(s.ratio_vs_ipv4mc_c256, 3),
             f(s.ratio_vs_l3fwd, 3),
-            f(s.ratio_vs_first_case, 3)
+            f(s.ratio_vs_first_case, 3),
+            f(s.ratio_vs_floor, 3)
         );
     }
     std::fs::write(out.join("summary.csv"), csv)?;
@@ -151,7 +152,7 @@ fn plots(r: &Results) -> Vec<(String, String)> {
         ));
         if scenario != "3-table" {
             let mr: Vec<&&Summary> = rows.iter().filter(|s| s.program == "mrouter").collect();
-            let ratio_series = vec![
+            let mut ratio_series = vec![
                 Series {
                     name: "mrouter / testpmd-io".into(),
                     values: mr.iter().map(|s| s.ratio_vs_testpmd).collect(),
@@ -161,6 +162,12 @@ fn plots(r: &Results) -> Vec<(String, String)> {
                     values: mr.iter().map(|s| s.ratio_vs_ipv4mc).collect(),
                 },
             ];
+            if mr.iter().any(|s| s.ratio_vs_floor.is_some()) {
+                ratio_series.push(Series {
+                    name: "mrouter / floor".into(),
+                    values: mr.iter().map(|s| s.ratio_vs_floor).collect(),
+                });
+            }
             let cats: Vec<String> = mr.iter().map(|s| s.case.clone()).collect();
             out.push((
                 file.replace(".svg", "-ratio.svg"),
@@ -202,6 +209,14 @@ fn plots(r: &Results) -> Vec<(String, String)> {
     out
 }
 
+/// What the `floor` rows are, above every table that has one.
+const FLOOR_NOTE: &str = "`floor` is `mrfloor` on mrouter's ports and frames: at fan-out 1 \
+     the rewrite every forwarded multicast packet needs (group MAC, port MAC, TTL - 1, \
+     incremental checksum), above it K - 1 whole copies of the frame and the received mbuf, \
+     each rewritten, to ports 1..=K; mrouter's mbuf pool, cache, copy and tx buffering, and \
+     no classification, lookup or counters: the least a byte-exact copying multicast router \
+     does on these ports.";
+
 fn markdown(r: &Results, plots: &[(String, String)]) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "# mrouter benchmark report\n");
@@ -238,12 +253,15 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
             continue;
         }
         let _ = writeln!(m, "## {title}\n");
-        let _ = writeln!(m, "| case | program | runs | input Mpps | output Mpps | cycles/packet | mrouter/testpmd | mrouter/l3fwd | mrouter/ipv4_multicast | mrouter/ipv4_multicast-c256 |");
-        let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|");
+        if rows.iter().any(|s| s.program == "floor") {
+            let _ = writeln!(m, "{FLOOR_NOTE}\n");
+        }
+        let _ = writeln!(m, "| case | program | runs | input Mpps | output Mpps | cycles/packet | mrouter/testpmd | mrouter/l3fwd | mrouter/ipv4_multicast | mrouter/ipv4_multicast-c256 | mrouter/floor |");
+        let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|");
         for s in rows {
             let _ = writeln!(
                 m,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.case,
                 s.program,
                 s.runs_ok,
@@ -253,7 +271,8 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
                 f(s.ratio_vs_testpmd, 2),
                 f(s.ratio_vs_l3fwd, 2),
                 f(s.ratio_vs_ipv4mc, 2),
-                f(s.ratio_vs_ipv4mc_c256, 2)
+                f(s.ratio_vs_ipv4mc_c256, 2),
+                f(s.ratio_vs_floor, 2)
             );
         }
         m.push('\n');
@@ -393,11 +412,23 @@ fn stage_section(m: &mut String, r: &Results) {
          each mbuf); classify, lookup, counters and replicate are mrouter's; turn is the \
          per-turn work (TSC, quiescent state, counters, empty polls). The TSC reads themselves \
          cost a few cycles per packet: compare the stage total with mrouter's plain \
-         cycles/packet in the same case. testpmd io and l3fwd are measured in the same \
-         interleaved rounds.\n"
+         cycles/packet in the same case. testpmd io{} are measured in the same \
+         interleaved rounds.\n",
+        if scenario_rows(r, "7-stages")
+            .iter()
+            .any(|s| s.program == "floor")
+        {
+            ", l3fwd and the floor (`mrfloor`: the rewrite at fan-out 1, one copy and the \
+             rewrite at fan-out 2)"
+        } else {
+            " and l3fwd"
+        }
     );
-    let _ = writeln!(m, "| case | rx | classify | lookup | counters | replicate | tx | turn | stage total | mrouter plain | testpmd io | l3fwd | mrouter's own (classify..replicate) |");
-    let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(m, "| case | rx | classify | lookup | counters | replicate | tx | turn | stage total | mrouter plain | testpmd io | l3fwd | floor | mrouter's own (classify..replicate) |");
+    let _ = writeln!(
+        m,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for case in &cases {
         let s = |f: &str| stage_median(r, case, f);
         let prog = |p: &str| {
@@ -412,7 +443,7 @@ fn stage_section(m: &mut String, r: &Results) {
             .sum::<Option<f64>>();
         let _ = writeln!(
             m,
-            "| {case} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {case} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             f(s("rx"), 1),
             f(s("classify"), 1),
             f(s("lookup"), 1),
@@ -424,6 +455,7 @@ fn stage_section(m: &mut String, r: &Results) {
             f(prog("mrouter"), 0),
             f(prog("testpmd-io"), 0),
             f(prog("l3fwd"), 0),
+            f(prog("floor"), 0),
             f(own, 1),
         );
     }
@@ -532,4 +564,157 @@ fn storm_sections(m: &mut String, r: &Results) {
         );
     }
     m.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{summarize, Run};
+    use crate::runner::Sample;
+
+    fn run(case: &str, program: &str, pair: usize, mpps: f64, cycles: f64) -> Run {
+        Run {
+            scenario: "1-fanout".into(),
+            case: case.into(),
+            program: program.into(),
+            pair,
+            ok: true,
+            sample: Sample {
+                secs: 1.0,
+                rx_packets: (mpps * 1e6) as u64,
+                tx_packets: (mpps * 2e6) as u64,
+                rx_mpps: mpps,
+                tx_mpps: mpps * 2.0,
+                ..Default::default()
+            },
+            cycles_per_packet: Some(cycles),
+            error: None,
+            stages: None,
+        }
+    }
+
+    /// Fan-out 2 with mrouter at 10 Mpps (250 cycles), the floor at 20 (125), ipv4_multicast
+    /// with caches of 256 at 12 (210) and as shipped at 9 (280).
+    fn fanout2() -> Results {
+        let mut runs = Vec::new();
+        for pair in 0..3 {
+            runs.push(run("fan-out 2", "mrouter", pair, 10.0, 250.0));
+            runs.push(run("fan-out 2", "testpmd-io", pair, 45.0, 55.0));
+            runs.push(run("fan-out 2", "ipv4_multicast", pair, 9.0, 280.0));
+            runs.push(run("fan-out 2", "ipv4_multicast-c256", pair, 12.0, 210.0));
+            runs.push(run("fan-out 2", "floor", pair, 20.0, 125.0));
+        }
+        Results {
+            tsc_hz: 2.5e9,
+            pairs: 3,
+            summaries: summarize(&runs),
+            runs,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn fanout_table_has_the_floor_row_and_mrouter_over_floor() {
+        let r = fanout2();
+        let mrouter = r
+            .summaries
+            .iter()
+            .find(|s| s.program == "mrouter")
+            .expect("mrouter summary");
+        assert_eq!(mrouter.ratio_vs_floor, Some(0.5));
+        let floor = r
+            .summaries
+            .iter()
+            .find(|s| s.program == "floor")
+            .expect("floor summary");
+        assert_eq!(floor.ratio_vs_floor, None, "ratios are mrouter's only");
+        let md = markdown(&r, &[]);
+        assert!(md.contains(FLOOR_NOTE), "{md}");
+        assert!(
+            md.contains("| mrouter/ipv4_multicast-c256 | mrouter/floor |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| fan-out 2 | mrouter | 3 | 10.00 | 20.00 | 250 | 0.22 | n/a | 1.11 | 0.83 | 0.50 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| fan-out 2 | floor | 3 | 20.00 | 40.00 | 125 | n/a | n/a | n/a | n/a | n/a |"
+            ),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn missed_target_says_what_the_floor_leaves_mrouter() {
+        let md = markdown(&fanout2(), &[]);
+        // 1.5x of the tuned sample: 210 / 1.5 = 140 cycles, 15 above the floor's 125; 2x of
+        // the stock sample: 280 / 2 = 140 as well.
+        assert!(
+            md.contains(
+                "The floor (rx, one copy, the rewrite, two transmits, no classification, lookup \
+                 or counters) takes 125 cycles (mrouter 125 above it); 1.5x of the tuned sample \
+                 allows 140, which leaves mrouter's own classify/lookup/counters 15; 2x of the \
+                 stock sample allows 140, which leaves mrouter's own classify/lookup/counters 15."
+            ),
+            "{md}"
+        );
+        let csv_header = "ratio_vs_first_case,ratio_vs_floor";
+        let dir = std::env::temp_dir().join(format!("mrbench-report-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        write(&dir, &fanout2()).expect("write");
+        let summary = std::fs::read_to_string(dir.join("summary.csv")).expect("summary.csv");
+        assert!(summary
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with(csv_header)));
+        assert!(
+            summary.contains(
+                "1-fanout,fan-out 2,mrouter,3,10.000,20.000,250.0,0.222,1.111,0.833,n/a,n/a,0.500"
+            ),
+            "{summary}"
+        );
+        let ratio = std::fs::read_to_string(dir.join("plots").join("fanout-ratio.svg"))
+            .expect("fanout-ratio.svg");
+        assert!(ratio.contains("mrouter / floor"));
+        let runs = std::fs::read_to_string(dir.join("runs.csv")).expect("runs.csv");
+        assert_eq!(runs.lines().filter(|l| l.contains(",floor,")).count(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_goal_below_the_floor_is_called_unreachable() {
+        let t = crate::targets::floor_room(
+            "fan-out 4",
+            300.0,
+            400.0,
+            &[("1.5x of the tuned sample", 250.0)],
+        );
+        assert!(t.contains("rx, 3 copies, the rewrite, 4 transmits"), "{t}");
+        assert!(t.contains("(mrouter 100 above it)"), "{t}");
+        assert!(
+            t.contains("allows 250, 50 below the floor: out of reach"),
+            "{t}"
+        );
+        let t = crate::targets::floor_room("fan-out 1", 90.0, 110.0, &[("0.9x of l3fwd", 80.0)]);
+        assert!(t.contains("(rx, the rewrite, one transmit,"), "{t}");
+    }
+
+    #[test]
+    fn results_from_before_the_floor_still_render() {
+        // The checked-in results.json of the last full run (written before the floor existed,
+        // or after: either must parse and render).
+        let old: Results =
+            serde_json::from_str(include_str!("../../../results/results.json")).expect("parse");
+        let md = markdown(&old, &[]);
+        assert!(md.contains("## 1. Fan-out (64 B)"));
+        assert!(md.contains("| mrouter/floor |"));
+        // A summary written before the field existed has none.
+        let json = r#"{"scenario":"1-fanout","case":"fan-out 1","program":"mrouter","runs_ok":1,
+            "rx_mpps":1.0,"tx_mpps":1.0,"cycles_per_packet":100.0,"ratio_vs_testpmd":0.5,
+            "ratio_vs_ipv4mc":1.0,"ratio_vs_first_case":null}"#;
+        let s: Summary = serde_json::from_str(json).expect("old summary");
+        assert_eq!(s.ratio_vs_floor, None);
+    }
 }

@@ -44,6 +44,9 @@ pub struct Summary {
     /// The same against l3fwd (fan-out 1 only).
     #[serde(default)]
     pub ratio_vs_l3fwd: Option<f64>,
+    /// The same against `mrfloor` (the lower bound: rewrite at fan-out 1, copies above).
+    #[serde(default)]
+    pub ratio_vs_floor: Option<f64>,
     /// Scenario 3: median over rounds of rx Mpps / rx Mpps with a 1-entry table.
     pub ratio_vs_first_case: Option<f64>,
 }
@@ -149,6 +152,7 @@ pub fn summarize(runs: &[Run]) -> Vec<Summary> {
                 ratio_vs_ipv4mc: ratio("ipv4_multicast"),
                 ratio_vs_ipv4mc_c256: ratio("ipv4_multicast-c256"),
                 ratio_vs_l3fwd: ratio("l3fwd"),
+                ratio_vs_floor: ratio("floor"),
                 ratio_vs_first_case: vs_first,
             }
         })

@@ -194,6 +194,15 @@ fn missed_why(r: &Results) -> Vec<String> {
         );
         Some((pmd, own, text))
     };
+    // What the floor (`mrfloor`, measured in the same case) leaves mrouter under a goal that
+    // allows `allowed` cycles per packet: "" when the floor did not run.
+    let floor = |scenario: &str, case: &str, goals: &[(&str, f64)]| -> String {
+        let cyc = |p: &str| summary(scenario, case, p).and_then(|s| s.cycles_per_packet);
+        let (Some(f), Some(m)) = (cyc("floor"), cyc("mrouter")) else {
+            return String::new();
+        };
+        floor_room(case, f, m, goals)
+    };
     let mut why = Vec::new();
     if let (Some(x), Some(m1), Some(l1), Some(t1)) = (
         mrouter("1-fanout", "fan-out 1").and_then(|s| s.ratio_vs_l3fwd),
@@ -237,9 +246,29 @@ fn missed_why(r: &Results) -> Vec<String> {
                  no per-flow counters), mrouter {m1:.0} ({:.0} above testpmd: the common-shape \
                  check including the header checksum in software (none of these ports checks \
                  it), the (S,G) lookup, exact per-entry packet/byte/per-OIF counters, the \
-                 rewrite).{detail}",
+                 rewrite).{detail}{}",
                 l1 - t1,
-                m1 - t1
+                m1 - t1,
+                floor("1-fanout", "fan-out 1", &[("0.9x of l3fwd", l1 / 0.9)])
+            ));
+        }
+    }
+    if let (Some(x), Some(m1), Some(s1)) = (
+        mrouter("1-fanout", "fan-out 1").and_then(|s| s.ratio_vs_ipv4mc),
+        cycles("fan-out 1", "mrouter"),
+        cycles("fan-out 1", "ipv4_multicast"),
+    ) {
+        if x < 1.3 {
+            why.push(format!(
+                "fan-out 1 vs ipv4_multicast as shipped: mrouter {m1:.0} cycles per packet, \
+                 ipv4_multicast {s1:.0} (a hash lookup of the group, no TTL check or \
+                 decrement); 1.3x of it means {:.0}.{}",
+                s1 / 1.3,
+                floor(
+                    "1-fanout",
+                    "fan-out 1",
+                    &[("1.3x of the stock sample", s1 / 1.3)]
+                )
             ));
         }
     }
@@ -256,6 +285,16 @@ fn missed_why(r: &Results) -> Vec<String> {
         else {
             continue;
         };
+        // The missed goals in cycles per packet: the reference's cycles over the ratio.
+        let mut goals = Vec::new();
+        if c256.is_some_and(|x| x < goal_c256) {
+            goals.push(("1.5x of the tuned sample", c / goal_c256));
+        }
+        if let Some(st) =
+            cycles(case, "ipv4_multicast").filter(|_| stock.is_some_and(|x| x < goal_stock))
+        {
+            goals.push(("2x of the stock sample", st / goal_stock));
+        }
         let detail = budget(case).map_or(String::new(), |(pmd, own, t)| {
             format!(
                 " Per packet {t}: the PMDs alone take {pmd:.0}, {:.0}% of what 1.5x of the \
@@ -268,8 +307,9 @@ fn missed_why(r: &Results) -> Vec<String> {
             "{case}: mrouter takes {m:.0} cycles per input packet, ipv4_multicast with caches of \
              256 {c:.0} (it shares the payload: an indirect mbuf and a header mbuf per port, no \
              copy of the data and no TTL check); 1.5x of it means {:.0}. Every extra port costs \
-             mrouter a fresh mbuf, a copy of the frame, its transmit and the sink's free of it.{detail}",
-            c / 1.5
+             mrouter a fresh mbuf, a copy of the frame, its transmit and the sink's free of it.{detail}{}",
+            c / 1.5,
+            floor("1-fanout", case, &goals),
         ));
     }
     if let (Some(s), Some(m)) = (
@@ -283,8 +323,13 @@ fn missed_why(r: &Results) -> Vec<String> {
                 "1500 B, fan-out 2: mrouter {m:.0} cycles per packet, ipv4_multicast with caches \
                  of 256 {}: mrouter copies the frame whole for the extra port (below COPY_LIMIT), \
                  ipv4_multicast chains a header mbuf to a clone of the payload; the pcap source's \
-                 copy of 1500 bytes into each fresh mbuf dominates both (the stage budget's rx).",
-                c.map_or("n/a".into(), |c| format!("{c:.0}"))
+                 copy of 1500 bytes into each fresh mbuf dominates both (the stage budget's rx).{}",
+                c.map_or("n/a".into(), |c| format!("{c:.0}")),
+                c.map_or(String::new(), |c| floor(
+                    "2-sizes",
+                    "1500 B",
+                    &[("1.3x of the tuned sample", c / 1.3)]
+                ))
             ));
         }
     }
@@ -312,4 +357,55 @@ fn missed_why(r: &Results) -> Vec<String> {
         }
     }
     why
+}
+
+/// What the floor does per input packet in a fan-out case ("fan-out K" or a size case, which
+/// runs at fan-out 2).
+fn floor_does(case: &str) -> String {
+    let k: usize = case
+        .strip_prefix("fan-out ")
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(2);
+    match k {
+        1 => "rx, the rewrite, one transmit, no classification, lookup or counters".into(),
+        2 => {
+            "rx, one copy, the rewrite, two transmits, no classification, lookup or counters".into()
+        }
+        k => format!(
+            "rx, {} copies, the rewrite, {k} transmits, no classification, lookup or counters",
+            k - 1
+        ),
+    }
+}
+
+/// The floor's sentence for a missed target in `case`: the floor takes `floor` cycles per
+/// packet, mrouter `mrouter`; each goal (e.g. "1.5x of the tuned sample") allows some cycles
+/// per packet, of which what is above the floor is all mrouter's classification, lookup and
+/// counters may take; a goal below the floor is out of reach on these ports.
+pub fn floor_room(case: &str, floor: f64, mrouter: f64, goals: &[(&str, f64)]) -> String {
+    let mut t = format!(
+        " The floor ({}) takes {floor:.0} cycles (mrouter {:.0} above it)",
+        floor_does(case),
+        mrouter - floor
+    );
+    for (goal, allowed) in goals {
+        if *allowed >= floor {
+            let _ = write!(
+                t,
+                "; {goal} allows {allowed:.0}, which leaves mrouter's own \
+                 classify/lookup/counters {:.0}",
+                allowed - floor
+            );
+        } else {
+            let _ = write!(
+                t,
+                "; {goal} allows {allowed:.0}, {:.0} below the floor: out of reach on these \
+                 ports for a router that does this much, even with no classification, lookup or \
+                 counters at all",
+                floor - allowed
+            );
+        }
+    }
+    t.push('.');
+    t
 }
