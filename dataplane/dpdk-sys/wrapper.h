@@ -14,3 +14,6 @@
 
 /* rte_errno is a __thread variable: Rust cannot read it, so a getter lives in shim.c. */
 int mrouter_rte_errno(void);
+/* The memif driver's control-channel lock of `port` (DPDK 22.11 layout, checked against the
+ * port's id, role and socket), or NULL: see shim.c. */
+volatile int *mrouter_memif_cc_lock(uint16_t port, uint32_t id, int server, const char *socket);

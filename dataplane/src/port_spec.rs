@@ -91,6 +91,14 @@ impl PortSpec {
         )
     }
 
+    /// A memif port's identity in its devargs, as the driver keeps it: `id=` (default 0),
+    /// whether `role=server` (the default role is client) and `socket=` (default
+    /// `/run/memif.sock`), for [`crate::dpdk::Port::guard_memif_bursts`]. None for other
+    /// devices.
+    pub fn memif_identity(&self) -> Option<(u32, bool, &str)> {
+        memif_identity(&self.device)
+    }
+
     /// The EAL arguments that create or allow the device.
     pub fn eal_args(&self) -> [String; 2] {
         if self.is_vdev() {
@@ -99,6 +107,25 @@ impl PortSpec {
             ["-a".into(), self.device.clone()]
         }
     }
+}
+
+/// [`PortSpec::memif_identity`] of a device string (`net_memif0,role=server,...`).
+pub fn memif_identity(device: &str) -> Option<(u32, bool, &str)> {
+    if !device.starts_with("net_memif") {
+        return None;
+    }
+    let arg = |key: &str| {
+        device
+            .split(',')
+            .skip(1)
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    };
+    let id = arg("id").map_or(Some(0), |v| v.parse().ok())?;
+    Some((
+        id,
+        arg("role") == Some("server"),
+        arg("socket").unwrap_or("/run/memif.sock"),
+    ))
 }
 
 /// EAL arguments for a process that runs on virtual devices only, with no hugepages and no
@@ -144,4 +171,28 @@ pub fn port_mtu(spec: &PortSpec, port: &Port) -> u16 {
         .and_then(|s| s.trim().parse::<u32>().ok())
         .unwrap_or_else(|| u32::from(port.mtu()));
     kernel.min(ring).min(u32::from(u16::MAX)) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memif_identity;
+
+    #[test]
+    fn a_memif_devices_identity_is_its_id_role_and_socket_with_the_drivers_defaults() {
+        assert_eq!(
+            memif_identity("net_memif0"),
+            Some((0, false, "/run/memif.sock"))
+        );
+        assert_eq!(
+            memif_identity("net_memif3,role=server,socket=/run/m.sock,id=7,rsize=12"),
+            Some((7, true, "/run/m.sock"))
+        );
+        assert_eq!(
+            memif_identity("net_memif1,role=client,socket=/tmp/x"),
+            Some((0, false, "/tmp/x"))
+        );
+        // An id the driver would refuse too; other devices have none.
+        assert_eq!(memif_identity("net_memif0,id=x"), None);
+        assert_eq!(memif_identity("net_af_packet0,iface=eth0"), None);
+    }
 }

@@ -7,7 +7,7 @@ use crate::dpdk::{Eal, Mempool, Port, PortStats, BURST};
 use crate::fib::rcu::{self, FibWriter};
 use crate::fib::ForwardingTable;
 use crate::port_set::{PortSet, PortSetup};
-pub use crate::port_spec::{port_mtu, vdev_eal_args, PortSpec};
+pub use crate::port_spec::{memif_identity, port_mtu, vdev_eal_args, PortSpec};
 pub use crate::settings::{DataplaneLimits, StartError, DEFAULT_MBUF_DATA_ROOM};
 use crate::worker::control_link;
 use crate::worker::entry_counters::EntryCounters;
@@ -132,6 +132,14 @@ impl Dataplane {
                 }
             }
             port.configure(spec.rx_queues, txq, QUEUE_DESC, &pool)?;
+            if let Some((id, server, socket)) = spec.memif_identity() {
+                if !port.guard_memif_bursts(id, server, socket) {
+                    eprintln!(
+                        "mrouter: warning: port {index} ({}): the memif driver's disconnect lock was not found (a DPDK other than 22.11?): a peer that goes away while a worker polls this port may crash mrouter",
+                        port.name()
+                    );
+                }
+            }
             if let Some(mtu) = spec.mtu {
                 port.set_mtu(mtu).map_err(|source| StartError::PortMtu {
                     port: index,

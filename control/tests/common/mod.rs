@@ -531,8 +531,31 @@ impl Drop for Lab {
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
         // mrouter removes its DPDK runtime directory when it exits cleanly; this is for a
-        // router the test killed (a failed test's Router drop).
-        let _ = std::fs::remove_dir_all(std::path::Path::new("/var/run/dpdk").join(&self.prefix));
+        // router the test killed (a failed test's Router drop), which also leaves its
+        // hugepage files behind.
+        remove_dpdk_files(&self.prefix);
+    }
+}
+
+/// Removes what a DPDK process with file prefix `prefix` leaves behind when it is killed or
+/// crashes: its runtime directory and its hugepage files (`/dev/hugepages/PREFIXmap_N`, which
+/// hold their pages until removed, so free hugepages shrank over a suite run). Only this
+/// prefix's files (the name must be the prefix, `map_` and a number), and only once the
+/// process is gone (the callers drop their Router first).
+pub fn remove_dpdk_files(prefix: &str) {
+    let _ = std::fs::remove_dir_all(Path::new("/var/run/dpdk").join(prefix));
+    let Ok(dir) = std::fs::read_dir("/dev/hugepages") else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let ours = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix)?.strip_prefix("map_"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if ours {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 use super::{check, DpdkError, Mbuf, Mempool, BURST};
 use std::ffi::CString;
 use std::fmt;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 use std::sync::Mutex;
 
 // RTE_ETH_RSS_* are RTE_BIT64() expression macros, which bindgen cannot translate.
@@ -76,6 +78,47 @@ pub struct Port {
     /// The device checks IPv4 header checksums on receive (set by `configure` where offered;
     /// read when rx queues are handed out).
     rx_ip_checksum: std::sync::atomic::AtomicBool,
+    /// The driver lock every burst on this port's queues holds (memif: see
+    /// [`Port::guard_memif_bursts`]); null for none. Read when queues are handed out.
+    burst_lock: AtomicPtr<i32>,
+}
+
+/// A driver's spinlock (an `rte_spinlock_t`: an int, 0 free, 1 held) that a queue holds
+/// around each burst.
+#[derive(Debug, Clone, Copy)]
+struct BurstLock(NonNull<AtomicI32>);
+
+// SAFETY: the lock lives in the driver's device data until the port is closed, which happens
+// after every queue of the port is dropped; taking and releasing it are atomic operations.
+unsafe impl Send for BurstLock {}
+
+impl BurstLock {
+    /// Takes the lock (spinning: the driver holds it only for the few system calls of a
+    /// disconnect), released when the returned guard drops.
+    #[inline]
+    fn hold(self) -> HeldBurstLock {
+        // SAFETY: see the Send impl: the lock outlives the queue that holds it.
+        let lock = unsafe { self.0.as_ref() };
+        while lock
+            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            while lock.load(Ordering::Relaxed) != 0 {
+                std::hint::spin_loop();
+            }
+        }
+        HeldBurstLock(self)
+    }
+}
+
+struct HeldBurstLock(BurstLock);
+
+impl Drop for HeldBurstLock {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: as in `hold`.
+        unsafe { self.0 .0.as_ref() }.store(0, Ordering::Release);
+    }
 }
 
 impl Port {
@@ -97,7 +140,41 @@ impl Port {
             name: name.to_owned(),
             taken: Mutex::new((Vec::new(), Vec::new())),
             rx_ip_checksum: std::sync::atomic::AtomicBool::new(false),
+            burst_lock: AtomicPtr::new(std::ptr::null_mut()),
         })
+    }
+
+    /// Makes every queue of this memif port handed out from now on hold the driver's
+    /// control-channel lock around each burst. DPDK 22.11's memif driver unmaps a
+    /// connection's shared memory when the peer goes away (in EAL's interrupt thread) or the
+    /// port stops, and its bursts check the connection only on entry: a worker inside a
+    /// burst at that moment touched unmapped memory and mrouter died (issue 18). The teardown
+    /// takes this lock between marking the connection down and unmapping, so a burst made
+    /// under it either ends before the unmapping or sees the connection down. `id`, `server`
+    /// and `socket` are the port's devargs (`id=`, `role=`, `socket=`), checked against the
+    /// driver's data (whose layout is DPDK 22.11's: see `mrouter_memif_cc_lock` in
+    /// dpdk-sys's shim.c). False when the lock was not found (another DPDK version, or the
+    /// devargs do not match): bursts then go without it. Call it before taking queues.
+    pub fn guard_memif_bursts(&self, id: u32, server: bool, socket: &str) -> bool {
+        let Ok(csocket) = CString::new(socket) else {
+            return false;
+        };
+        // SAFETY: csocket is a valid C string; the function only reads DPDK's device data.
+        let lock = unsafe {
+            dpdk_sys::mrouter_memif_cc_lock(self.id, id, i32::from(server), csocket.as_ptr())
+        };
+        self.burst_lock.store(lock, Ordering::Relaxed);
+        !lock.is_null()
+    }
+
+    /// Whether bursts on this port's queues hold a driver lock ([`Port::guard_memif_bursts`]).
+    pub fn bursts_guarded(&self) -> bool {
+        !self.burst_lock.load(Ordering::Relaxed).is_null()
+    }
+
+    fn burst_lock(&self) -> Option<BurstLock> {
+        // AtomicI32 has the size and alignment of the driver's int.
+        NonNull::new(self.burst_lock.load(Ordering::Relaxed).cast::<AtomicI32>()).map(BurstLock)
     }
 
     /// The DPDK port id.
@@ -366,6 +443,7 @@ impl Port {
             hw_ip_checksum: self
                 .rx_ip_checksum
                 .load(std::sync::atomic::Ordering::Relaxed),
+            lock: self.burst_lock(),
         })
     }
 
@@ -381,6 +459,7 @@ impl Port {
             queue: q,
             len: 0,
             pkts: [std::ptr::null_mut(); TX_BUFFER],
+            lock: self.burst_lock(),
         })
     }
 }
@@ -391,6 +470,8 @@ pub struct RxQueue {
     port: u16,
     queue: u16,
     hw_ip_checksum: bool,
+    /// Held around each burst (memif: see [`Port::guard_memif_bursts`]).
+    lock: Option<BurstLock>,
 }
 
 // SAFETY: the queue handle is unique (see Port::take_rx_queue); moving it to a worker lcore
@@ -424,12 +505,14 @@ impl RxQueue {
         // valid owned pointers into the spare capacity (at least BURST slots), which we then
         // mark initialised. The queue handle is unique, so no other thread polls it.
         unsafe {
+            let held = self.lock.map(BurstLock::hold);
             let n = dpdk_sys::rte_eth_rx_burst(
                 self.port,
                 self.queue,
                 spare.as_mut_ptr() as *mut *mut dpdk_sys::rte_mbuf,
                 BURST as u16,
             ) as usize;
+            drop(held);
             out.set_len(out.len() + n);
             n
         }
@@ -446,6 +529,8 @@ pub struct TxQueue {
     queue: u16,
     len: usize,
     pkts: [*mut dpdk_sys::rte_mbuf; TX_BUFFER],
+    /// Held around each burst (memif: see [`Port::guard_memif_bursts`]).
+    lock: Option<BurstLock>,
 }
 
 // SAFETY: the queue handle is unique (see Port::take_tx_queue) and the buffered pointers are
@@ -483,6 +568,7 @@ impl TxQueue {
         if self.len == 0 {
             return 0;
         }
+        let held = self.lock.map(BurstLock::hold);
         // SAFETY: pkts[..len] are owned mbuf pointers; tx_burst takes ownership of the first
         // `sent`. The queue handle is unique.
         let sent = unsafe {
@@ -493,6 +579,7 @@ impl TxQueue {
                 self.len as u16,
             )
         } as usize;
+        drop(held);
         let unsent = self.len - sent;
         if unsent > 0 {
             // SAFETY: pkts[sent..len] are still ours; free them in one call.

@@ -22,6 +22,7 @@ use bench::frames::{self, FrameSpec};
 use bench::stamp::{self, Stamp};
 use clap::Parser;
 use dataplane::dpdk::{tsc, tsc_hz, Eal, Mbuf, Mempool, Port, PortStats, RxQueue, TxQueue, BURST};
+use dataplane::router::memif_identity;
 use igmp::{igmp_turn, IgmpChurn, IgmpSent};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -103,6 +104,22 @@ fn main() {
     }
 }
 
+/// The devargs of vdev `name` in the EAL arguments (`--vdev X` or `--vdev=X`).
+fn vdev_args<'a>(eal_args: &'a [String], name: &str) -> Option<&'a str> {
+    let mut args = eal_args.iter();
+    while let Some(a) = args.next() {
+        let dev = match a.strip_prefix("--vdev=") {
+            Some(d) => d,
+            None if a == "--vdev" => args.next()?,
+            None => continue,
+        };
+        if dev.split(',').next() == Some(name) {
+            return Some(dev);
+        }
+    }
+    None
+}
+
 fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
     let plan = config::plan(opts)?;
     let streams: Vec<Stream> = plan
@@ -148,6 +165,16 @@ fn run(eal_args: &[String], opts: &config::Opts) -> Result<(), String> {
     for p in &ports {
         let q = opts.queues.max(1);
         p.configure(q, q, 1024, &pool).map_err(|e| e.to_string())?;
+        // A memif peer (mrouter) that stops while this thread polls would otherwise crash
+        // mcgen inside the driver (see `Port::guard_memif_bursts`).
+        if let Some((id, server, socket)) = vdev_args(eal_args, p.name()).and_then(memif_identity) {
+            if !p.guard_memif_bursts(id, server, socket) {
+                eprintln!(
+                    "mcgen: warning: port {}: the memif driver's disconnect lock was not found: stop mcgen before its peer",
+                    p.name()
+                );
+            }
+        }
         p.start().map_err(|e| e.to_string())?;
         let _ = p.enable_allmulticast(); // not every vdev has either mode; tx ports need neither
     }
