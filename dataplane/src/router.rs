@@ -58,6 +58,17 @@ pub struct Dataplane {
     taps: Vec<crate::tap::KernelTap>,
 }
 
+/// The packet pool's size: every rx and tx descriptor (`descs`), the lcore caches of the
+/// workers and the control core with a burst's stash each, what the workers may hold in their
+/// pending queues, and 4096 to spare; a power of two less one (what the mempool sizes best).
+/// (`mrfloor`, the benchmark's floor program, sizes its pool the same way.)
+pub fn pool_size(descs: u32, workers: u32, limits: &DataplaneLimits) -> u32 {
+    let held = (limits.pending_flows * limits.pending_per_flow + limits.pending_shared) as u32;
+    (descs + (workers + 1) * (POOL_CACHE + BURST as u32 * 16) + workers * held + 4096)
+        .next_power_of_two()
+        - 1
+}
+
 impl Dataplane {
     /// Configures and starts `ports` (port index = position in the slice), then starts one
     /// worker per lcore in `worker_lcores`, or a single worker on the main lcore when it is
@@ -91,14 +102,7 @@ impl Dataplane {
                 (p.rx_queues as u32 + p.tx_queues.max(n_workers as u16) as u32) * QUEUE_DESC as u32
             })
             .sum();
-        // Room for what the workers may hold in their pending queues, too.
-        let held = limits.pending_flows * limits.pending_per_flow + limits.pending_shared;
-        let pool_size = (descs
-            + (n_workers as u32 + 1) * (POOL_CACHE + BURST as u32 * 16)
-            + n_workers as u32 * held as u32
-            + 4096)
-            .next_power_of_two()
-            - 1;
+        let pool_size = pool_size(descs, n_workers as u32, &limits);
         let room = limits
             .mbuf_data_room
             .saturating_add(crate::dpdk::MBUF_HEADROOM);

@@ -48,11 +48,7 @@ fn mrouter_pool_size(ports: &[Port]) -> u32 {
         .iter()
         .map(|p| (1 + tx_queues(p) as u32) * u32::from(QUEUE_DESC))
         .sum();
-    let l = DataplaneLimits::default();
-    let held = (l.pending_flows * l.pending_per_flow + l.pending_shared) as u32;
-    (descs + (workers + 1) * (POOL_CACHE + BURST as u32 * 16) + workers * held + 4096)
-        .next_power_of_two()
-        - 1
+    dataplane::router::pool_size(descs, workers, &DataplaneLimits::default())
 }
 
 /// Tx queues as mrouter configures them with one worker: its own and the control core's where
