@@ -94,26 +94,8 @@ fn the_section_is_read_and_checked_with_lines_and_fields() {
     assert!(cfg.protocols.get::<PimSettings>().is_none());
 }
 
-/// A neighbour's Hello on `port` from `src`, as a worker punts it.
 fn hello_frame(src: Ipv4Addr, hello: &Hello) -> Vec<u8> {
-    let payload = Repr::Hello(hello.clone()).to_bytes();
-    let mut ip = vec![0u8; ipv4::HEADER_LEN + payload.len()];
-    ipv4::Repr {
-        src_addr: src,
-        dst_addr: ALL_PIM_ROUTERS,
-        protocol: ipv4::PROTOCOL_PIM,
-        payload_len: payload.len(),
-        ttl: 1,
-        dscp_ecn: 0xc0,
-    }
-    .emit(&mut ipv4::Packet::new_unchecked(&mut ip[..]));
-    ip[ipv4::HEADER_LEN..].copy_from_slice(&payload);
-    let mut f = Vec::new();
-    f.extend_from_slice(&ether::multicast_mac(ALL_PIM_ROUTERS).0);
-    f.extend_from_slice(&[2, 0, 0, 0, 0, 9]);
-    f.extend_from_slice(&ether::ETHERTYPE_IPV4.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f
+    pim_frame_to(src, ALL_PIM_ROUTERS, &Repr::Hello(hello.clone()).to_bytes())
 }
 
 /// The PIM Hellos the core sent on `port`: (time, IP source, Hello).

@@ -39,23 +39,7 @@ const G: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
 
 /// A PIM message from `src` as a worker punts it.
 fn pim_frame(src: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let mut ip = vec![0u8; ipv4::HEADER_LEN + payload.len()];
-    ipv4::Repr {
-        src_addr: src,
-        dst_addr: ALL_PIM_ROUTERS,
-        protocol: ipv4::PROTOCOL_PIM,
-        payload_len: payload.len(),
-        ttl: 1,
-        dscp_ecn: 0xc0,
-    }
-    .emit(&mut ipv4::Packet::new_unchecked(&mut ip[..]));
-    ip[ipv4::HEADER_LEN..].copy_from_slice(payload);
-    let mut f = Vec::new();
-    f.extend_from_slice(&ether::multicast_mac(ALL_PIM_ROUTERS).0);
-    f.extend_from_slice(&[2, 0, 0, 0, 0, 9]);
-    f.extend_from_slice(&ether::ETHERTYPE_IPV4.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f
+    pim_frame_to(src, ALL_PIM_ROUTERS, payload)
 }
 
 fn hello(dr_priority: u32) -> Vec<u8> {

@@ -450,3 +450,25 @@ interfaces:
 "#
     )
 }
+
+/// A PIM message (`payload`, checksummed) from `src` to `dst` as a worker punts it: TTL 1,
+/// DSCP CS6, in a frame to ALL-PIM-ROUTERS' MAC.
+pub fn pim_frame_to(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
+    let mut ip = vec![0u8; ipv4::HEADER_LEN + payload.len()];
+    ipv4::Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol: ipv4::PROTOCOL_PIM,
+        payload_len: payload.len(),
+        ttl: 1,
+        dscp_ecn: 0xc0,
+    }
+    .emit(&mut ipv4::Packet::new_unchecked(&mut ip[..]));
+    ip[ipv4::HEADER_LEN..].copy_from_slice(payload);
+    let mut f = Vec::new();
+    f.extend_from_slice(&ether::multicast_mac(dataplane::wire::pim::ALL_PIM_ROUTERS).0);
+    f.extend_from_slice(&[2, 0, 0, 0, 0, 9]);
+    f.extend_from_slice(&ether::ETHERTYPE_IPV4.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f
+}

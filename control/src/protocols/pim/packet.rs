@@ -70,13 +70,5 @@ pub fn hello(i: &Interface, goodbye: bool) -> Datagram {
 
 /// A PIM message out of `i` to ALL-PIM-ROUTERS from its address, TTL 1, DSCP CS6.
 pub fn link_local(i: &Interface, payload: Vec<u8>) -> Datagram {
-    Datagram {
-        iface: i.id,
-        src: i.address,
-        dst: ALL_PIM_ROUTERS,
-        protocol: ipv4::PROTOCOL_PIM,
-        ttl: 1,
-        dscp_ecn: 0xc0,
-        payload,
-    }
+    super::tree::types::link_local_datagram(i.id, i.address, payload)
 }

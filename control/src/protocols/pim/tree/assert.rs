@@ -380,16 +380,20 @@ pub fn neighbor_gone(g: &mut GroupState, i: Iface, addr: Ipv4Addr) -> bool {
     changed
 }
 
-/// Fires the due Assert Timers: a winner re-asserts (A3), a loser forgets (A5).
-pub fn fire(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
-    let now = ctx.now;
-    let due: Vec<(Iface, AssertInfo)> = g
-        .asserts
+/// The assert states of one (*,G) or (S,G) whose Assert Timer is due, copied out so the
+/// caller may change the map.
+fn due(asserts: &BTreeMap<Iface, AssertInfo>, now: Duration) -> Vec<(Iface, AssertInfo)> {
+    asserts
         .iter()
         .filter(|(_, a)| a.timer <= now)
         .map(|(i, a)| (*i, *a))
-        .collect();
-    for (i, a) in due {
+        .collect()
+}
+
+/// Fires the due Assert Timers: a winner re-asserts (A3), a loser forgets (A5).
+pub fn fire(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
+    let now = ctx.now;
+    for (i, a) in due(&g.asserts, now) {
         if a.is_winner() {
             let mine = my_metric_star(ctx.ifaces, g, i);
             win(ctx, &mut g.asserts, group, Ipv4Addr::UNSPECIFIED, i, mine);
@@ -399,13 +403,7 @@ pub fn fire(ctx: &mut Ctx<'_>, group: Ipv4Addr, g: &mut GroupState) {
     }
     let mut sources = std::mem::take(&mut g.sources);
     for (source, s) in sources.iter_mut() {
-        let due: Vec<(Iface, AssertInfo)> = s
-            .asserts
-            .iter()
-            .filter(|(_, a)| a.timer <= now)
-            .map(|(i, a)| (*i, *a))
-            .collect();
-        for (i, a) in due {
+        for (i, a) in due(&s.asserts, now) {
             if a.is_winner() {
                 let mine = my_metric_sg(ctx.ifaces, g, s, i);
                 win(ctx, &mut s.asserts, group, *source, i, mine);

@@ -7,12 +7,11 @@ use std::cmp::Reverse;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use dataplane::wire::ipv4::PROTOCOL_PIM;
-use dataplane::wire::pim::{Assert, Repr, ALL_PIM_ROUTERS};
+use dataplane::wire::pim::{Assert, Repr};
 
 use crate::protocols::shared::Datagram;
 
-use super::types::{Iface, RouteMetric};
+use super::types::{link_local_datagram, Iface, RouteMetric};
 
 /// Assert_Time (4.11): how long assert state lasts without a refresh.
 pub const ASSERT_TIME: Duration = Duration::from_secs(180);
@@ -129,15 +128,7 @@ pub struct OutgoingAssert {
 impl OutgoingAssert {
     /// The datagram the control core sends: PIM to ALL-PIM-ROUTERS, TTL 1, DSCP CS6.
     pub fn datagram(&self) -> Datagram {
-        Datagram {
-            iface: self.iface,
-            src: self.src,
-            dst: ALL_PIM_ROUTERS,
-            protocol: PROTOCOL_PIM,
-            ttl: 1,
-            dscp_ecn: 0xc0,
-            payload: Repr::Assert(self.message).to_bytes(),
-        }
+        link_local_datagram(self.iface, self.src, Repr::Assert(self.message).to_bytes())
     }
 }
 

@@ -219,19 +219,29 @@ pub struct OutgoingJoinPrune {
     pub message: JoinPrune,
 }
 
+/// A link-local PIM datagram out of `iface` from `src`: PIM (103) to ALL-PIM-ROUTERS with
+/// TTL 1 and DSCP CS6 (Hellos, Join/Prunes, Asserts, forwarded Bootstraps).
+pub fn link_local_datagram(iface: Iface, src: Ipv4Addr, payload: Vec<u8>) -> Datagram {
+    Datagram {
+        iface,
+        src,
+        dst: ALL_PIM_ROUTERS,
+        protocol: PROTOCOL_PIM,
+        ttl: 1,
+        dscp_ecn: 0xc0,
+        payload,
+    }
+}
+
 impl OutgoingJoinPrune {
-    /// The datagram the control core sends (`Protocol::poll_datagram`): PIM (103) to
-    /// ALL-PIM-ROUTERS with TTL 1 and DSCP CS6, the message with its checksum as payload.
+    /// The datagram the control core sends (`Protocol::poll_datagram`): link-local, the
+    /// message with its checksum as payload.
     pub fn datagram(&self) -> Datagram {
-        Datagram {
-            iface: self.iface,
-            src: self.src,
-            dst: ALL_PIM_ROUTERS,
-            protocol: PROTOCOL_PIM,
-            ttl: 1,
-            dscp_ecn: 0xc0,
-            payload: Repr::JoinPrune(self.message.clone()).to_bytes(),
-        }
+        link_local_datagram(
+            self.iface,
+            self.src,
+            Repr::JoinPrune(self.message.clone()).to_bytes(),
+        )
     }
 }
 
