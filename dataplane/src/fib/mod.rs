@@ -25,6 +25,45 @@ pub struct Oif {
 /// How many outgoing interfaces an [`OifList`] holds inline.
 pub const INLINE_OIFS: usize = 3;
 
+/// How many places of an inline [`OifList`] are in use: an enum, so the compiler knows it is
+/// at most [`INLINE_OIFS`] and slices the list without a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum InlineLen {
+    /// None.
+    L0 = 0,
+    /// One.
+    L1 = 1,
+    /// Two.
+    L2 = 2,
+    /// Three ([`INLINE_OIFS`]).
+    L3 = 3,
+}
+
+const _: () = assert!(INLINE_OIFS == InlineLen::L3 as usize);
+
+impl InlineLen {
+    /// `n`, or [`INLINE_OIFS`] if it is more.
+    pub fn clamped(n: usize) -> InlineLen {
+        match n {
+            0 => InlineLen::L0,
+            1 => InlineLen::L1,
+            2 => InlineLen::L2,
+            _ => InlineLen::L3,
+        }
+    }
+}
+
+impl OifList {
+    /// The first `len` of `oifs` (at most all three), inline.
+    pub fn inline(oifs: [Oif; INLINE_OIFS], len: usize) -> OifList {
+        OifList::Inline {
+            len: InlineLen::clamped(len),
+            oifs,
+        }
+    }
+}
+
 /// The outgoing interfaces of a route. Up to [`INLINE_OIFS`] live inside the entry itself, so a
 /// lookup that found the entry has them in the same cache line (no pointer to chase, no
 /// allocation); longer lists are shared (`Arc`), so copying a table bucket on publish copies a
@@ -34,7 +73,7 @@ pub enum OifList {
     /// `len` entries of `oifs`.
     Inline {
         /// Number of entries in use.
-        len: u8,
+        len: InlineLen,
         /// The entries (the first `len`).
         oifs: [Oif; INLINE_OIFS],
     },
@@ -47,7 +86,8 @@ impl std::ops::Deref for OifList {
     #[inline]
     fn deref(&self) -> &[Oif] {
         match self {
-            OifList::Inline { len, oifs } => &oifs[..usize::from(*len).min(INLINE_OIFS)],
+            // An `InlineLen` is at most INLINE_OIFS: no bounds check.
+            OifList::Inline { len, oifs } => &oifs[..*len as usize],
             OifList::Shared(a) => a,
         }
     }
@@ -68,10 +108,7 @@ impl From<Vec<Oif>> for OifList {
                 ttl_threshold: 0,
             }; INLINE_OIFS];
             oifs[..v.len()].copy_from_slice(&v);
-            OifList::Inline {
-                len: v.len() as u8,
-                oifs,
-            }
+            OifList::inline(oifs, v.len())
         } else {
             OifList::Shared(v.into())
         }
@@ -285,7 +322,10 @@ mod tests {
         assert_eq!(route(0, &[1, 2, 3, 4]).oifs.len(), 4, "a shared list");
         assert!(matches!(
             route(0, &[1, 2, 3]).oifs,
-            OifList::Inline { len: 3, .. }
+            OifList::Inline {
+                len: InlineLen::L3,
+                ..
+            }
         ));
         // An entry with its inline OIFs stays within half a cache line.
         assert!(

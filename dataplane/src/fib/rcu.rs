@@ -122,6 +122,13 @@ fn key(source: u32, group: u32) -> u64 {
     (u64::from(source) << 32) | u64::from(group)
 }
 
+/// The slot of key `k`: multiplicative hashing (Knuth) of the seeded key, whose high bits are
+/// the best mixed. Always below [`SHARDS`].
+#[inline(always)]
+fn hash_slot(k: u64, seed: u64) -> usize {
+    ((k ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SHARDS.trailing_zeros())) as usize
+}
+
 #[repr(align(64))]
 struct ReaderSlot(AtomicU64);
 
@@ -136,9 +143,7 @@ struct Shared {
 impl Shared {
     #[inline]
     fn slot(&self, k: u64) -> usize {
-        // Multiplicative hashing (Knuth) of the seeded key; the high bits are the best mixed.
-        ((k ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SHARDS.trailing_zeros()))
-            as usize
+        hash_slot(k, self.seed)
     }
 }
 
@@ -207,12 +212,62 @@ pub struct FibReader {
     reader: usize,
 }
 
+/// What a batched lookup's first two steps need of the table, taken from the reader once per
+/// burst ([`FibReader::slots`]): the hash seed and the slots as an array of exactly
+/// [`SHARDS`], so a hashed slot (always below it) indexes without a bounds check.
+#[derive(Clone, Copy)]
+pub struct Slots<'a> {
+    seed: u64,
+    shards: &'a [AtomicPtr<Bucket>; SHARDS],
+}
+
+impl<'a> Slots<'a> {
+    /// The slot (S,G) hashes to (as [`FibReader::slot_of`]).
+    #[inline(always)]
+    pub fn slot(&self, source: u32, group: u32) -> usize {
+        hash_slot(key(source, group), self.seed)
+    }
+
+    /// Starts loading `slot` (as [`FibReader::prefetch_slot_at`]).
+    #[inline(always)]
+    pub fn prefetch(&self, slot: usize) {
+        crate::dpdk::prefetch(&self.shards[slot & (SHARDS - 1)]);
+    }
+
+    /// The bucket of `slot`, whose lines start loading (as [`FibReader::load_bucket`]).
+    #[inline(always)]
+    pub fn load_bucket(&self, slot: usize) -> BucketRef<'a> {
+        let p = self.shards[slot & (SHARDS - 1)].load(Ordering::Acquire);
+        if p.is_null() {
+            return BucketRef(None);
+        }
+        crate::dpdk::prefetch(p);
+        crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(64));
+        crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(127));
+        // SAFETY: as in `FibReader::load_bucket`: `'a` borrows the reader, so the bucket
+        // outlives every use (it is freed only after the reader's next quiescent state).
+        BucketRef(Some(unsafe { &*p }))
+    }
+}
+
 impl FibReader {
     /// The route for `source` -> `group` (host order): exact (S,G) first, then (*,G).
     #[inline]
     pub fn lookup(&self, source: u32, group: u32) -> Option<&Route> {
         self.get(key(source, group))
             .or_else(|| self.get(key(0, group)))
+    }
+
+    /// The seed and slots for a burst's batched lookups ([`Slots`]).
+    #[inline]
+    pub fn slots(&self) -> Slots<'_> {
+        Slots {
+            seed: self.shared.seed,
+            // An invariant, not input: `new` makes the table exactly SHARDS slots long.
+            shards: (*self.shared.shards)
+                .try_into()
+                .expect("the table has SHARDS slots"),
+        }
     }
 
     /// The slot (S,G) hashes to, for the steps of a batched lookup, which then need not hash

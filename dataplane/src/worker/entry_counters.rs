@@ -19,7 +19,9 @@ const PER_LINE: usize = 64 / std::mem::size_of::<AtomicU64>();
 
 /// One worker's counters for every index.
 pub struct EntryCounters {
+    /// `indices` blocks of `stride` counters.
     blocks: crate::bigmem::ZeroedSlice<AtomicU64>,
+    indices: usize,
     /// Counters per index: 2 + `ports`, rounded up to whole cache lines.
     stride: usize,
     ports: usize,
@@ -40,25 +42,34 @@ impl EntryCounters {
         let stride = (2 + ports).div_ceil(PER_LINE) * PER_LINE;
         EntryCounters {
             blocks: crate::bigmem::ZeroedSlice::new(indices * stride),
+            indices,
             stride,
             ports,
             wrong_if: crate::bigmem::ZeroedSlice::new(indices),
         }
     }
 
-    /// `index`'s block, `None` when out of range (one range check: the array holds exactly
-    /// `indices` blocks, and a index index times the stride cannot overflow a 64-bit usize).
+    /// `index`'s block (its packets, bytes and `ports` copy counts), `None` when out of range.
+    /// One compare: the array holds exactly `indices` blocks of `stride` counters, each at
+    /// least `2 + ports`, so an index below `indices` has its whole block in the array.
     #[inline]
     fn block(&self, index: u32) -> Option<&[AtomicU64]> {
-        let start = index as usize * self.stride;
-        self.blocks.get(start..start + 2 + self.ports)
+        let index = index as usize;
+        if index >= self.indices {
+            return None;
+        }
+        let start = index * self.stride;
+        debug_assert!(start + 2 + self.ports <= self.blocks.len());
+        // SAFETY: index < indices, so start + stride <= indices * stride = blocks.len(), and
+        // 2 + ports <= stride (`new`).
+        Some(unsafe { self.blocks.get_unchecked(start..start + 2 + self.ports) })
     }
 
     /// `index`'s counters, found once for a packet and all its copies (counting through the
     /// handle does nothing when `index` is out of range). Only the owning worker counts.
     #[inline]
     pub fn entry(&self, index: u32) -> EntryCounts<'_> {
-        EntryCounts(self.block(index))
+        EntryCounts(self.block(index).unwrap_or_default())
     }
 
     /// Starts loading `index`'s first counter line (a batched lookup's last step; an index
@@ -114,9 +125,10 @@ impl EntryCounters {
     }
 }
 
-/// One entry's counters in one worker's array ([`EntryCounters::entry`]).
+/// One entry's counters in one worker's array ([`EntryCounters::entry`]): its block, empty for
+/// an index out of range.
 #[derive(Clone, Copy, Default)]
-pub struct EntryCounts<'a>(Option<&'a [AtomicU64]>);
+pub struct EntryCounts<'a>(&'a [AtomicU64]);
 
 impl EntryCounts<'_> {
     /// Counts one packet of `len` bytes. Called only by the owning worker, so load + store
@@ -129,16 +141,16 @@ impl EntryCounts<'_> {
     /// Counts `packets` packets of `bytes` bytes in all. Called only by the owning worker.
     #[inline]
     pub fn count_many(self, packets: u64, bytes: u64) {
-        if let Some(b) = self.0 {
-            bump(&b[0], packets);
-            bump(&b[1], bytes);
+        if let [p, b, ..] = self.0 {
+            bump(p, packets);
+            bump(b, bytes);
         }
     }
 
     /// Counts one copy handed to `port`'s tx queue (ignored for a port out of range).
     #[inline]
     pub fn count_out(self, port: u16) {
-        if let Some(c) = self.0.and_then(|b| b.get(2 + usize::from(port))) {
+        if let Some(c) = self.0.get(2 + usize::from(port)) {
             bump(c, 1);
         }
     }

@@ -17,7 +17,7 @@ pub mod signal;
 pub mod stats;
 pub mod vlan;
 
-pub use mcast_input::{classify, classify_fast, Flow};
+pub use mcast_input::{classify, classify_fast, classify_fast4, Flow, LANES};
 pub use signal::{Punted, Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
@@ -266,15 +266,41 @@ fn forward_burst(
 ) {
     let n = burst.len().min(BURST);
     let fib = ctx.fib;
+    let slots = fib.slots();
     let mut flows = [Flow::default(); BURST];
-    let mut slots = [0usize; BURST];
+    let mut slot_of = [0usize; BURST];
     let mut other = [Verdict::Punt; BURST];
-    let mut lookup = 0u32;
-    for (i, m) in burst[..n].iter().enumerate() {
-        let frame = m.data();
+    // Frames are classified four at a time by the fast path's lane-wise checks; the ones it
+    // does not take (and a tail of fewer than four) go one by one. Each flow taken is hashed
+    // at once and its table slot starts loading (the lookup's first step).
+    let mut fast = 0u32;
+    let mut i = 0;
+    while i + LANES <= n {
+        let group = &burst[i..i + LANES];
+        let frames: [&[u8]; LANES] = std::array::from_fn(|k| group[k].data());
         // Software verification only where the device did not find the checksum good.
+        let verify = if hw_checksum {
+            (0..LANES).fold(0, |v, k| v | u32::from(!group[k].ip_checksum_good()) << k)
+        } else {
+            (1 << LANES) - 1
+        };
+        let took = classify_fast4(frames, verify, &mut flows[i..i + LANES]);
+        for k in bits(took) {
+            let (flow, at) = (&flows[i + k], &mut slot_of[i + k]);
+            *at = slots.slot(flow.source, flow.group);
+            slots.prefetch(*at);
+        }
+        fast |= took << i;
+        i += LANES;
+    }
+    let mut lookup = fast;
+    let all = ((1u64 << n) - 1) as u32;
+    for i in bits(all & !fast) {
+        let m = &burst[i];
+        let frame = m.data();
         let verify = !(hw_checksum && m.ip_checksum_good());
-        let flow = match classify_fast(frame, verify) {
+        let tail = i >= n & !(LANES - 1);
+        let flow = match tail.then(|| classify_fast(frame, verify)).flatten() {
             Some(flow) => flow,
             None => match classify_slow(frame, in_port, ctx.exceptions) {
                 Ok(flow) => flow,
@@ -284,18 +310,16 @@ fn forward_burst(
                 }
             },
         };
-        // The lookup's first step while the flow is in registers: hash it once and start
-        // loading its table slot.
         flows[i] = flow;
-        slots[i] = fib.slot_of(flow.source, flow.group);
-        fib.prefetch_slot_at(slots[i]);
+        slot_of[i] = slots.slot(flow.source, flow.group);
+        slots.prefetch(slot_of[i]);
         lookup |= 1 << i;
     }
     clock.mark(Stage::Classify);
 
     let mut buckets = [BucketRef::default(); BURST];
     for i in bits(lookup) {
-        buckets[i] = fib.load_bucket(slots[i]);
+        buckets[i] = slots.load_bucket(slot_of[i]);
     }
     let mut routes: [Option<&Route>; BURST] = [None; BURST];
     let mut hit = 0u32;
@@ -328,6 +352,21 @@ fn forward_burst(
 
     clock.mark(Stage::Counters);
 
+    if hit == all && ctx.pending.held_flows == 0 {
+        // Every packet hit and no flow is held (the common case under load): no verdicts to
+        // dispatch, and no held packet can appear (only a miss holds one).
+        for (i, m) in burst.drain(..).enumerate() {
+            // Below BURST anyway (n is); the mask tells the compiler.
+            let i = i & (BURST - 1);
+            if let Some(route) = routes[i] {
+                let counts = ctx.entries.entry(route.counter);
+                counts.count(m.pkt_len());
+                replicate::replicate(m, &flows[i], route, counts, &mut ctx.out, c);
+            }
+        }
+        clock.mark(Stage::Replicate);
+        return;
+    }
     for (i, m) in burst.drain(..).enumerate() {
         let bit = 1u32 << i;
         if hit & bit != 0 {
@@ -519,7 +558,7 @@ fn flagged(m: Mbuf, flow: &Flow, route: &Route, in_port: u16, ctx: &mut Ctx<'_>,
                 *slot = o;
                 len += 1;
             }
-            crate::fib::OifList::Inline { len, oifs }
+            crate::fib::OifList::inline(oifs, len)
         } else {
             rest.collect()
         };
