@@ -101,11 +101,13 @@ pub fn rewrite_whole(frame: &mut [u8], group: u32, mac: [u8; 6]) {
     let Some(f) = frame.get_mut(..ether::HEADER_LEN + 12) else {
         return;
     };
-    let g = group.to_be_bytes();
-    let mut macs = [0u8; 12];
-    macs[..6].copy_from_slice(&[0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]);
-    macs[6..].copy_from_slice(&mac);
-    f[..12].copy_from_slice(&macs);
+    // Both MACs as two little-endian stores: bytes 0-7 are 01:00:5e, the group's low 23 bits
+    // (big-endian) and the source MAC's first two bytes; bytes 8-11 the rest of it.
+    let low23 = u64::from((group & 0x007f_ffff).swap_bytes());
+    let head = 0x005e_0001 | low23 << 16 | u64::from(u16::from_le_bytes([mac[0], mac[1]])) << 48;
+    let tail = u32::from_le_bytes([mac[2], mac[3], mac[4], mac[5]]);
+    f[..8].copy_from_slice(&head.to_le_bytes());
+    f[8..12].copy_from_slice(&tail.to_le_bytes());
     let h = ether::HEADER_LEN;
     let ttl = f[h + 8];
     if ttl == 0 {
