@@ -22,16 +22,28 @@ pub enum Work {
     /// bulk, as mrouter takes them) each with its port's source MAC, and the received mbuf
     /// itself to the last port.
     Copy,
+    /// Fan-out K with the payload shared instead of copied: the rewrite once, then for each
+    /// of ports 1..K - 1 a fresh header mbuf (the rewritten Ethernet and IPv4 headers, with
+    /// the port's source MAC) chained to an indirect mbuf over the rest of the received
+    /// packet (`Mbuf::header_chain`, what mrouter sends above its `COPY_LIMIT`), and the
+    /// received mbuf itself to port K, as mrouter and ipv4_multicast (at fan-out 2) do.
+    Chain,
 }
 
 impl Work {
-    /// The option's spelling (`io`, `rewrite`, `copy`).
+    /// The option's spelling (`io`, `rewrite`, `copy`, `chain`).
     pub fn name(self) -> &'static str {
         match self {
             Work::Io => "io",
             Work::Rewrite => "rewrite",
             Work::Copy => "copy",
+            Work::Chain => "chain",
         }
+    }
+
+    /// Whether the work sends to more than one port (copy and chain).
+    pub fn fans_out(self) -> bool {
+        matches!(self, Work::Copy | Work::Chain)
     }
 }
 
@@ -40,7 +52,7 @@ impl Work {
 #[command(
     name = "mrfloor",
     about = "The per-packet floor of a copying multicast router on the given ports: rx on \
-             port 0, then only the unavoidable work (io, rewrite or copy) to ports 1..=K"
+             port 0, then only the unavoidable work (io, rewrite, copy or chain) to ports 1..=K"
 )]
 pub struct Opts {
     /// Sink ports (1..=8): ports 1..=K get the packets.
@@ -109,9 +121,9 @@ impl Opts {
                 self.duration
             ));
         }
-        if self.work != Work::Copy && self.fanout != 1 {
+        if !self.work.fans_out() && self.fanout != 1 {
             return Err(format!(
-                "--work {} sends to port 1 only; --fanout {} needs --work copy",
+                "--work {} sends to port 1 only; --fanout {} needs --work copy or chain",
                 self.work.name(),
                 self.fanout
             ));

@@ -39,6 +39,12 @@ fn ports_are_the_vdevs_in_order_source_first() {
         o.ports_to_open(&eal).unwrap(),
         args("net_pcap0 net_null1 net_null2")
     );
+    let (o, eal) = parse(&format!("{EAL} -- --fanout 3 --work chain")).unwrap();
+    assert_eq!((o.fanout, o.work), (3, Work::Chain));
+    assert_eq!(
+        o.ports_to_open(&eal).unwrap(),
+        args("net_pcap0 net_null1 net_null2 net_null3")
+    );
     let (o, eal) = parse(&format!("{EAL} -- --work rewrite")).unwrap();
     assert_eq!(o.ports_to_open(&eal).unwrap(), args("net_pcap0 net_null1"));
     let (o, eal) = parse(&format!("{EAL} -- --work io --ports a,b")).unwrap();
@@ -50,6 +56,9 @@ fn defaults_are_copy_at_fanout_1_on_lcore_1() {
     let (o, _) = parse("mrfloor -- ").unwrap();
     assert_eq!((o.fanout, o.work, o.lcore), (1, Work::Copy, 1));
     assert_eq!(Work::Rewrite.name(), "rewrite");
+    assert_eq!(Work::Chain.name(), "chain");
+    assert!(Work::Chain.fans_out() && Work::Copy.fans_out());
+    assert!(!Work::Io.fans_out() && !Work::Rewrite.fans_out());
 }
 
 #[test]
@@ -66,7 +75,7 @@ fn bad_options_are_refused_with_a_reason() {
         "{}",
         err("--fanout 4")
     );
-    assert!(err("--work io --fanout 2").contains("needs --work copy"));
+    assert!(err("--work io --fanout 2").contains("needs --work copy or chain"));
     assert!(err("--work rewrite --fanout 3").contains("needs --work copy"));
     assert!(err("--duration 0").contains("positive"));
     assert!(err("--duration nan").contains("positive"));

@@ -1,7 +1,8 @@
 //! `mrfloor` on real DPDK ports (a `net_pcap` source reading a file once, `net_pcap` sinks
 //! writing files): every sink gets every frame, rewritten byte for byte as mrouter rewrites a
-//! forwarded copy (io: unchanged). Runs without hugepages (`--no-huge`), as root like every
-//! DPDK test of this project.
+//! forwarded copy (io: unchanged; chain: header mbufs chained to the shared payload, which
+//! the pcap sinks write out as one frame each). Runs without hugepages (`--no-huge`), as root
+//! like every DPDK test of this project.
 
 use bench::frames::{template, FrameSpec};
 use dataplane::wire::ipv4;
@@ -10,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const FRAMES: usize = 24;
+
+/// Each sink's MAC and the frames it sent.
+type Sinks = Vec<([u8; 6], Vec<Vec<u8>>)>;
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mrfloor-test-{name}-{}", std::process::id()));
@@ -20,24 +24,45 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Input frames: 24 senders to 239.1.2.3 with TTL 16, 64 and 300 bytes.
 fn input() -> Vec<Vec<u8>> {
+    frames_of(&[64, 300])
+}
+
+/// 24 frames from 24 senders to 239.1.2.3 with TTL 16, their sizes taking turns from
+/// `sizes`; every frame's payload differs (the sender and the size are in it), so a copy
+/// carrying another frame's bytes shows.
+fn frames_of(sizes: &[u16]) -> Vec<Vec<u8>> {
     (0..FRAMES)
         .map(|i| {
-            template(&FrameSpec {
+            let mut f = template(&FrameSpec {
                 source: Ipv4Addr::new(10, 0, 1, 2 + i as u8),
                 group: Ipv4Addr::new(239, 1, 2, 3),
                 ttl: 16,
-                size: if i % 2 == 0 { 64 } else { 300 },
+                size: sizes[i % sizes.len()],
                 vlan: None,
-            })
+            });
+            for (k, b) in f.iter_mut().enumerate().skip(42) {
+                *b = (i as u8).wrapping_mul(31).wrapping_add(k as u8);
+            }
+            f
         })
         .collect()
 }
 
 /// Runs mrfloor with `work` at `fanout` on a pcap source and pcap sinks; gives each sink's
 /// MAC and the frames it sent.
-fn run(dir: &Path, work: &str, fanout: usize) -> Vec<([u8; 6], Vec<Vec<u8>>)> {
+fn run(dir: &Path, work: &str, fanout: usize) -> Sinks {
+    run_with(dir, work, fanout, &input())
+}
+
+/// [`run`] with `frames` as the input.
+fn run_with(dir: &Path, work: &str, fanout: usize, frames: &[Vec<u8>]) -> Sinks {
+    run_full(dir, work, fanout, frames).0
+}
+
+/// [`run_with`], also giving mrfloor's standard output.
+fn run_full(dir: &Path, work: &str, fanout: usize, frames: &[Vec<u8>]) -> (Sinks, String) {
     let src = dir.join("in.pcap");
-    dataplane::pcap::write_file(&src, &input()).expect("write input");
+    dataplane::pcap::write_file(&src, frames).expect("write input");
     let prefix = format!("mrfloor-t{}-{work}-{fanout}", std::process::id());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mrfloor"));
     cmd.args([
@@ -66,7 +91,7 @@ fn run(dir: &Path, work: &str, fanout: usize) -> Vec<([u8; 6], Vec<Vec<u8>>)> {
         "mrfloor failed: {stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (1..=fanout)
+    let sinks = (1..=fanout)
         .map(|i| {
             let mac = stdout
                 .lines()
@@ -80,7 +105,8 @@ fn run(dir: &Path, work: &str, fanout: usize) -> Vec<([u8; 6], Vec<Vec<u8>>)> {
                 .expect("read sink pcap");
             (mac.try_into().expect("6 bytes"), frames)
         })
-        .collect()
+        .collect();
+    (sinks, stdout)
 }
 
 /// What mrouter sends for `frame` on a port with MAC `mac`: the group's MAC, the port's, TTL
@@ -108,6 +134,28 @@ fn copy_sends_every_frame_rewritten_to_every_sink() {
         assert_eq!(frames.len(), FRAMES);
         for (sent, frame) in frames.iter().zip(&want) {
             check_forwarded(sent, frame, mac);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn chain_sends_every_frame_rewritten_to_every_sink_at_64_and_1500_bytes() {
+    let dir = scratch("chain");
+    let want = frames_of(&[64, 1500]);
+    for fanout in [2, 3] {
+        let (sinks, stdout) = run_full(&dir, "chain", fanout, &want);
+        // Every extra copy was a header chain (none fell back to a whole copy).
+        assert!(
+            stdout.contains("mrfloor: copies made whole instead of chained: 0\n"),
+            "{stdout}"
+        );
+        assert_eq!(sinks.len(), fanout);
+        for (mac, frames) in sinks {
+            assert_eq!(frames.len(), FRAMES, "fan-out {fanout}");
+            for (sent, frame) in frames.iter().zip(&want) {
+                check_forwarded(sent, frame, mac);
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,7 +3,7 @@
 //! `mrbench` measures every program (port counters through DPDK telemetry).
 //!
 //!   mrfloor -l 0,1 --no-pci --file-prefix F --vdev net_pcap0,... --vdev net_null1,no-rx=1 \
-//!       [--vdev net_null2,no-rx=1 ...] -- --fanout K --work io|rewrite|copy --duration S
+//!       [--vdev net_null2,no-rx=1 ...] -- --fanout K --work io|rewrite|copy|chain --duration S
 //!
 //! One forwarding lcore polls port 0 and does only what such a router cannot avoid, using
 //! mrouter's own building blocks (its mbuf pool and cache sizes, its buffered tx queues, its
@@ -14,18 +14,29 @@
 //! - `rewrite`: fan-out 1 with the rewrite (group MAC, port MAC, TTL - 1, RFC 1624 checksum);
 //! - `copy`: fan-out K: the rewrite, K - 1 whole copies and the received mbuf, each with its
 //!   port's source MAC, to ports 1..=K.
+//! - `chain`: fan-out K with the payload shared: the rewrite, then K - 1 header chains
+//!   (`Mbuf::header_chain`: a fresh mbuf holding the rewritten Ethernet and IPv4 headers,
+//!   chained to an indirect mbuf over the rest of the received packet, the scheme mrouter uses
+//!   above its `COPY_LIMIT`) and the received mbuf itself, each with its port's source MAC.
+//!   Sending K chains and dropping the received mbuf's own reference instead would cost one
+//!   more header mbuf, indirect mbuf, attach and detach per packet, so it is not the floor of
+//!   the scheme; ipv4_multicast also sends the received mbuf to the last port at fan-out 2
+//!   (its `MCAST_CLONE_PORTS`). Every sink must be able to send multi-segment mbufs
+//!   (`Port::supports_chains`, as mrouter checks); mrfloor refuses to start otherwise.
 //!
 //! It trusts every frame to be an untagged IPv4 packet (the benchmark's pcaps are); a short
-//! frame is sent on without the rewrite, never read past its end.
+//! frame is sent on without the rewrite, never read past its end (in `chain` mode it, and a
+//! frame whose IPv4 header length is below 20 bytes, is copied whole).
 
 use bench::floor::{group_of, split_args, Opts, Work};
 use clap::Parser;
 use dataplane::dpdk::{
-    Eal, Mbuf, MbufStash, Mempool, Port, RxQueue, TxQueue, BURST, MBUF_HEADROOM,
+    Eal, Mbuf, MbufStash, Mempool, Port, RxQueue, TxQueue, BURST, ETHER_HEADER_LEN, MBUF_HEADROOM,
+    SHARED_FROM,
 };
 use dataplane::router::{DataplaneLimits, POOL_CACHE, QUEUE_DESC};
 use dataplane::worker::replicate::{rewrite_for_forwarding, rewrite_whole};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,6 +76,16 @@ fn run(eal_args: &[String], opts: &Opts) -> Result<(), String> {
         .map(|n| Port::by_name(n))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
+    if opts.work == Work::Chain {
+        if let Some(p) = ports[1..].iter().find(|p| !p.supports_chains()) {
+            return Err(format!(
+                "--work chain: sink {} (driver {}) cannot send multi-segment mbufs (no \
+                 multi-segment tx offload), so it cannot take header chains",
+                p.name(),
+                p.driver_name()
+            ));
+        }
+    }
     let room = DataplaneLimits::default()
         .mbuf_data_room
         .saturating_add(MBUF_HEADROOM);
@@ -105,8 +126,11 @@ fn run(eal_args: &[String], opts: &Opts) -> Result<(), String> {
     }
     let worker_stop = Arc::clone(&stop);
     let work = opts.work;
+    let whole = Arc::new(AtomicU64::new(0));
+    let worker_whole = Arc::clone(&whole);
     eal.launch(opts.lcore, move || {
-        forward(work, rxq, txqs, &macs, pool, &worker_stop);
+        let n = forward(work, rxq, txqs, &macs, pool, &worker_stop);
+        worker_whole.store(n, Ordering::Relaxed);
         0
     })
     .map_err(|e| e.to_string())?;
@@ -122,6 +146,12 @@ fn run(eal_args: &[String], opts: &Opts) -> Result<(), String> {
         "mrfloor: received {} (missed {}, no mbuf {}), sent {out}",
         s0.ipackets, s0.imissed, s0.rx_nombuf
     );
+    if work == Work::Chain {
+        println!(
+            "mrfloor: copies made whole instead of chained: {}",
+            whole.load(Ordering::Relaxed)
+        );
+    }
     for p in &ports {
         let _ = p.close();
     }
@@ -138,7 +168,8 @@ fn set_source_mac(header: &mut [u8], mac: [u8; 6]) {
 }
 
 /// The forwarding loop: a burst from the source, the work on each packet, every tx queue
-/// flushed once per turn (as mrouter's worker does).
+/// flushed once per turn (as mrouter's worker does). Gives the number of copies the chain
+/// work made whole (frames too short for a header chain, or a header chain refused).
 fn forward(
     work: Work,
     mut rxq: RxQueue,
@@ -146,8 +177,9 @@ fn forward(
     macs: &[[u8; 6]],
     pool: Mempool,
     stop: &AtomicBool,
-) {
+) -> u64 {
     let k = tx.len();
+    let mut whole = 0u64;
     let mut burst: Vec<Mbuf> = Vec::with_capacity(BURST);
     let mut stash = MbufStash::with_capacity(BURST * 16);
     while !stop.load(Ordering::Relaxed) {
@@ -187,10 +219,43 @@ fn forward(
                         stash.release();
                     }
                 }
+                Work::Chain => {
+                    // Two fresh mbufs per extra copy: the header and the indirect payload.
+                    stash.fill(&pool, n * (k - 1) * 2);
+                    stash.prefetch();
+                    for mut m in burst.drain(..) {
+                        let group = group_of(m.data());
+                        let header_len = match m.data().get(ETHER_HEADER_LEN) {
+                            Some(&vihl) if m.data().len() >= SHARED_FROM => {
+                                rewrite_for_forwarding(m.data_mut(), group);
+                                ETHER_HEADER_LEN + usize::from(vihl & 0x0f) * 4
+                            }
+                            _ => 0,
+                        };
+                        for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
+                            // header_chain refuses a header shorter than Ethernet + 20 bytes
+                            // or longer than the frame: such a frame is copied whole.
+                            let c = m.header_chain(&pool, &mut stash, header_len).or_else(|| {
+                                whole += 1;
+                                m.copy_one_segment(&pool, &mut stash)
+                            });
+                            if let Some(mut c) = c {
+                                set_source_mac(c.header_mut(), *mac);
+                                q.push(c);
+                            }
+                        }
+                        set_source_mac(m.header_mut(), macs[k - 1]);
+                        tx[k - 1].push(m);
+                    }
+                    if !stash.is_empty() {
+                        stash.release();
+                    }
+                }
             }
         }
         for q in &mut tx {
             q.flush();
         }
     }
+    whole
 }

@@ -247,8 +247,18 @@ fn run(opts: Opts) -> Result<(), String> {
             }
             // The floor: mrouter's unavoidable work alone, on mrouter's ports and frames.
             if let Some(exe) = &env.floor {
-                let (a, m) = programs::floor_argv(exe, PREFIX, &dev, fanout, dur);
+                let work = programs::floor_work(fanout);
+                let (a, m) = programs::floor_argv(exe, PREFIX, &dev, fanout, work, dur);
                 progs.push((Program::Floor, a, mk(m)));
+                // The packet-size cases also get the floor of the other way to send a copy:
+                // a header chained to the shared payload (what ipv4_multicast does, and
+                // mrouter above its COPY_LIMIT), so that a missed size target is held against
+                // the lower of the two.
+                if scenario == "2-sizes" && fanout > 1 {
+                    let chain = bench::floor::Work::Chain;
+                    let (a, m) = programs::floor_argv(exe, PREFIX, &dev, fanout, chain, dur);
+                    progs.push((Program::FloorChain, a, mk(m)));
+                }
             }
             // l3fwd is a unicast router: it forwards each packet once, so it is the reference
             // for fan-out 1 only.

@@ -30,6 +30,10 @@ pub enum Program {
     /// `mrfloor`: only what a byte-exact copying multicast router cannot avoid on these ports
     /// (`--work rewrite` at fan-out 1, `--work copy` above), the lower bound for mrouter.
     Floor,
+    /// `mrfloor --work chain`: the same with the payload shared (K - 1 header mbufs chained
+    /// to indirect mbufs over the received packet, and the received mbuf), the lower bound
+    /// of the scheme ipv4_multicast and mrouter above its `COPY_LIMIT` use.
+    FloorChain,
 }
 
 impl Program {
@@ -42,6 +46,7 @@ impl Program {
             Program::Ipv4MulticastCache256 => "ipv4_multicast-c256",
             Program::L3fwd => "l3fwd",
             Program::Floor => "floor",
+            Program::FloorChain => "floor-chain",
         }
     }
 }
@@ -206,12 +211,14 @@ pub fn floor_work(fanout: usize) -> bench::floor::Work {
 
 /// `mrfloor` on mrouter's ports (the pcap source `source_device` as port 0, null sinks
 /// `net_null1..=fanout` as ports 1..=fanout, as in [`mrouter_config`]), lcores 0 (main) and 1
-/// (forwarding), doing [`floor_work`] for `duration` seconds.
+/// (forwarding), doing `work` ([`floor_work`] for the floor, `chain` for the chain floor) for
+/// `duration` seconds.
 pub fn floor_argv(
     exe: &Path,
     prefix: &str,
     source_device: &str,
     fanout: usize,
+    work: bench::floor::Work,
     duration: f64,
 ) -> (Vec<String>, Measure) {
     let mut argv: Vec<String> = vec![
@@ -233,7 +240,7 @@ pub fn floor_argv(
         "--fanout".into(),
         fanout.to_string(),
         "--work".into(),
-        floor_work(fanout).name().into(),
+        work.name().into(),
         "--duration".into(),
         format!("{duration:.0}"),
     ]);
