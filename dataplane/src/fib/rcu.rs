@@ -199,7 +199,7 @@ pub fn new(readers: usize) -> (FibWriter, Vec<FibReader>) {
     (writer, readers)
 }
 
-/// A slot's bucket as a batched lookup loaded it ([`FibReader::load_bucket`]); valid while the
+/// A slot's bucket as a batched lookup loaded it ([`Slots::load_bucket`]); valid while the
 /// reader is borrowed (until its next quiescent state).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BucketRef<'a>(Option<&'a Bucket>);
@@ -222,19 +222,20 @@ pub struct Slots<'a> {
 }
 
 impl<'a> Slots<'a> {
-    /// The slot (S,G) hashes to (as [`FibReader::slot_of`]).
+    /// The slot (S,G) hashes to: always below [`SHARDS`].
     #[inline(always)]
     pub fn slot(&self, source: u32, group: u32) -> usize {
         hash_slot(key(source, group), self.seed)
     }
 
-    /// Starts loading `slot` (as [`FibReader::prefetch_slot_at`]).
+    /// A batched lookup's first step: start loading `slot`.
     #[inline(always)]
     pub fn prefetch(&self, slot: usize) {
         crate::dpdk::prefetch(&self.shards[slot & (SHARDS - 1)]);
     }
 
-    /// The bucket of `slot`, whose lines start loading (as [`FibReader::load_bucket`]).
+    /// Its second step: the bucket of `slot`, whose lines start loading, kept for
+    /// [`FibReader::lookup_in`].
     #[inline(always)]
     pub fn load_bucket(&self, slot: usize) -> BucketRef<'a> {
         let p = self.shards[slot & (SHARDS - 1)].load(Ordering::Acquire);
@@ -244,8 +245,9 @@ impl<'a> Slots<'a> {
         crate::dpdk::prefetch(p);
         crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(64));
         crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(127));
-        // SAFETY: as in `FibReader::load_bucket`: `'a` borrows the reader, so the bucket
-        // outlives every use (it is freed only after the reader's next quiescent state).
+        // SAFETY: p is a published bucket. The writer frees it only after this reader has
+        // stored an epoch newer than the swap that retired it, which happens in
+        // `quiescent(&mut self)`; `'a` borrows the reader, so the bucket cannot outlive that.
         BucketRef(Some(unsafe { &*p }))
     }
 }
@@ -270,43 +272,8 @@ impl FibReader {
         }
     }
 
-    /// The slot (S,G) hashes to, for the steps of a batched lookup, which then need not hash
-    /// the key again. Always below [`SHARDS`].
-    #[inline]
-    pub fn slot_of(&self, source: u32, group: u32) -> usize {
-        self.shared.slot(key(source, group))
-    }
-
-    /// First step of a batched lookup: start loading the slot [`FibReader::slot_of`] gave.
-    #[inline]
-    pub fn prefetch_slot_at(&self, slot: usize) {
-        if let Some(s) = self.shared.shards.get(slot) {
-            crate::dpdk::prefetch(s);
-        }
-    }
-
-    /// Second step of a batched lookup by slot, keeping what it loaded: the slot's bucket
-    /// (its cache lines start loading) for [`FibReader::lookup_in`].
-    #[inline]
-    pub fn load_bucket(&self, slot: usize) -> BucketRef<'_> {
-        let p = match self.shared.shards.get(slot) {
-            Some(s) => s.load(Ordering::Acquire),
-            None => std::ptr::null_mut(),
-        };
-        if p.is_null() {
-            return BucketRef(None);
-        }
-        crate::dpdk::prefetch(p);
-        crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(64));
-        crate::dpdk::prefetch(p.cast::<u8>().wrapping_add(127));
-        // SAFETY: p is a published bucket. The writer frees it only after this reader has
-        // stored an epoch newer than the swap that retired it, which happens in
-        // `quiescent(&mut self)`; the returned reference borrows self, so it cannot outlive that.
-        BucketRef(Some(unsafe { &*p }))
-    }
-
     /// Last step: the route for `source` -> `group` whose (S,G) bucket `bucket` is (from
-    /// [`FibReader::load_bucket`] of `slot_of(source, group)`): exact (S,G) first, then (*,G).
+    /// [`Slots::load_bucket`] of `Slots::slot(source, group)`): exact (S,G) first, then (*,G).
     #[inline]
     pub fn lookup_in<'a>(
         &'a self,

@@ -298,6 +298,16 @@ mod tests {
         )
     }
 
+    /// A reproducible stream of pseudo-random numbers (xorshift64) for the mutation tests.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     fn refill_checksum(f: &mut [u8]) {
         let mut ip = ipv4::Packet::new_unchecked(&mut f[14..]);
         ip.fill_checksum();
@@ -420,13 +430,7 @@ mod tests {
     /// above 1: mutate every header byte of valid frames (and truncate them) and compare.
     #[test]
     fn the_fast_path_never_disagrees_with_the_full_classifier() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d_u64);
         let mut accepted = 0;
         for round in 0..200_000 {
             let mut f = frame("10.0.1.2", "239.1.1.1", 16);
@@ -458,13 +462,7 @@ mod tests {
     /// to verify the checksum or not.
     #[test]
     fn four_lanes_agree_with_the_one_frame_fast_path() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15_u64);
         let mut accepted = 0;
         let mut refused = 0;
         for round in 0..100_000 {
@@ -476,11 +474,11 @@ mod tests {
                             let i = (next() % 40) as usize;
                             f[i] = next() as u8;
                         }
-                        if next() % 3 == 0 && ipv4::Packet::new_checked(&f[14..]).is_ok() {
+                        if next().is_multiple_of(3) && ipv4::Packet::new_checked(&f[14..]).is_ok() {
                             refill_checksum(&mut f);
                         }
                     }
-                    if next() % 13 == 0 {
+                    if next().is_multiple_of(13) {
                         f.truncate((next() % f.len() as u64) as usize);
                     }
                     f
