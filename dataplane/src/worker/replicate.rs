@@ -166,6 +166,26 @@ pub fn replicate_many(
 ) {
     let len = m.pkt_len();
     rewrite_for_forwarding(m.data_mut(), flow.group);
+    // Two ports that both take the packet whole (the common fan-out 2): what the loop below
+    // does for them, without its bookkeeping: a copy to the first, the received mbuf to the
+    // second.
+    if let [a, b] = route.oifs[..] {
+        if let (Some(pa), Some(pb)) = (
+            out.ports.get(usize::from(a.port)),
+            out.ports.get(usize::from(b.port)),
+        ) {
+            let pb_mac = pb.mac;
+            if flow.ttl > a.ttl_threshold
+                && flow.ttl > b.ttl_threshold
+                && len <= pa.max_frame
+                && len <= pb.max_frame
+            {
+                copy_to(&m, a.port, out, counts, c);
+                set_source_mac(m.header_mut(), pb_mac);
+                return send(out, counts, b.port, m, c);
+            }
+        }
+    }
     let (mut waiting, mut fragmented) = (None, false);
     for o in route.oifs.iter() {
         if flow.ttl <= o.ttl_threshold {
