@@ -359,9 +359,7 @@ fn forward_burst(
             // Below BURST anyway (n is); the mask tells the compiler.
             let i = i & (BURST - 1);
             if let Some(route) = routes[i] {
-                let counts = ctx.entries.entry(route.counter);
-                counts.count(m.pkt_len());
-                replicate::replicate(m, &flows[i], route, counts, &mut ctx.out, c);
+                forward_hit(m, &flows[i], route, ctx, c);
             }
         }
         clock.mark(Stage::Replicate);
@@ -374,11 +372,7 @@ fn forward_burst(
                 if ctx.pending.held_flows > 0 {
                     send_held_first(&flows[i], route, ctx, c);
                 }
-                // Counted here, on the line the lookup pass prefetched, beside the copies'
-                // counts that replicate adds.
-                let counts = ctx.entries.entry(route.counter);
-                counts.count(m.pkt_len());
-                replicate::replicate(m, &flows[i], route, counts, &mut ctx.out, c);
+                forward_hit(m, &flows[i], route, ctx, c);
             }
         } else if lookup & bit != 0 {
             if let (true, Some(route)) = (ctx.pending.held_flows > 0, routes[i]) {
@@ -478,6 +472,14 @@ fn route_packet(
     if route.iif != in_port {
         return wrong_interface(flow, route, in_port, ctx, c);
     }
+    forward_hit(m, flow, route, ctx, c);
+}
+
+/// A packet of an entry without flags that came in on its incoming port: counted on the entry
+/// (on the counter line the lookup pass prefetched, beside the copies' counts that replicate
+/// adds) and replicated.
+#[inline(always)]
+fn forward_hit(m: Mbuf, flow: &Flow, route: &Route, ctx: &mut Ctx<'_>, c: &mut Counters) {
     let counts = ctx.entries.entry(route.counter);
     counts.count(m.pkt_len());
     replicate::replicate(m, flow, route, counts, &mut ctx.out, c);

@@ -617,6 +617,17 @@ mod tests {
 
     /// Fan-out 2 with mrouter at 10 Mpps (250 cycles), the floor at 20 (125), ipv4_multicast
     /// with caches of 256 at 12 (210) and as shipped at 9 (280).
+    /// Three pairs of `runs` at 2.5 GHz, summarised as mrbench does.
+    fn results_of(runs: Vec<Run>) -> Results {
+        Results {
+            tsc_hz: 2.5e9,
+            pairs: 3,
+            summaries: summarize(&runs),
+            runs,
+            ..Default::default()
+        }
+    }
+
     fn fanout2() -> Results {
         let mut runs = Vec::new();
         for pair in 0..3 {
@@ -626,13 +637,7 @@ mod tests {
             runs.push(run("fan-out 2", "ipv4_multicast-c256", pair, 12.0, 210.0));
             runs.push(run("fan-out 2", "floor", pair, 20.0, 125.0));
         }
-        Results {
-            tsc_hz: 2.5e9,
-            pairs: 3,
-            summaries: summarize(&runs),
-            runs,
-            ..Default::default()
-        }
+        results_of(runs)
     }
 
     #[test]
@@ -738,13 +743,7 @@ mod tests {
                 add("floor-chain", 2500.0 / c, c);
             }
         }
-        Results {
-            tsc_hz: 2.5e9,
-            pairs: 3,
-            summaries: summarize(&runs),
-            runs,
-            ..Default::default()
-        }
+        results_of(runs)
     }
 
     #[test]
