@@ -206,10 +206,26 @@ fn forward(
                         if m.data().len() >= 34 {
                             rewrite_for_forwarding(m.data_mut(), group);
                         }
-                        for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
-                            if let Some(mut c) = m.copy_one_segment(&pool, &mut stash) {
-                                set_source_mac(c.header_mut(), *mac);
-                                q.push(c);
+                        // mrouter's copies: the source read once, each copy's MAC written
+                        // with its data (a chained frame, never from this source, is copied
+                        // by `copy_one_segment`).
+                        match m.copy_source() {
+                            Some(src) => {
+                                for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
+                                    if let Some(c) =
+                                        src.copy_with_source_mac(&pool, &mut stash, *mac)
+                                    {
+                                        q.push(c);
+                                    }
+                                }
+                            }
+                            None => {
+                                for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
+                                    if let Some(mut c) = m.copy_one_segment(&pool, &mut stash) {
+                                        set_source_mac(c.header_mut(), *mac);
+                                        q.push(c);
+                                    }
+                                }
                             }
                         }
                         set_source_mac(m.header_mut(), macs[k - 1]);

@@ -57,11 +57,29 @@ impl InlineLen {
 impl OifList {
     /// The first `len` of `oifs` (at most all three), inline.
     pub fn inline(oifs: [Oif; INLINE_OIFS], len: usize) -> OifList {
+        let len = InlineLen::clamped(len);
         OifList::Inline {
-            len: InlineLen::clamped(len),
+            len,
+            max_threshold: max_threshold(&oifs[..len as usize]),
             oifs,
         }
     }
+
+    /// The highest TTL threshold in the list (0 for an empty one): a packet whose TTL is
+    /// above it passes every outgoing interface's (one compare on the workers' fast path
+    /// instead of one per interface).
+    #[inline(always)]
+    pub fn max_threshold(&self) -> u8 {
+        match self {
+            OifList::Inline { max_threshold, .. } | OifList::Shared { max_threshold, .. } => {
+                *max_threshold
+            }
+        }
+    }
+}
+
+fn max_threshold(oifs: &[Oif]) -> u8 {
+    oifs.iter().map(|o| o.ttl_threshold).max().unwrap_or(0)
 }
 
 /// The outgoing interfaces of a route. Up to [`INLINE_OIFS`] live inside the entry itself, so a
@@ -74,11 +92,18 @@ pub enum OifList {
     Inline {
         /// Number of entries in use.
         len: InlineLen,
+        /// The highest TTL threshold of the entries in use ([`OifList::max_threshold`]).
+        max_threshold: u8,
         /// The entries (the first `len`).
         oifs: [Oif; INLINE_OIFS],
     },
     /// A longer list.
-    Shared(std::sync::Arc<[Oif]>),
+    Shared {
+        /// The highest TTL threshold of the list ([`OifList::max_threshold`]).
+        max_threshold: u8,
+        /// The entries.
+        list: std::sync::Arc<[Oif]>,
+    },
 }
 
 impl std::ops::Deref for OifList {
@@ -87,8 +112,8 @@ impl std::ops::Deref for OifList {
     fn deref(&self) -> &[Oif] {
         match self {
             // An `InlineLen` is at most INLINE_OIFS: no bounds check.
-            OifList::Inline { len, oifs } => &oifs[..*len as usize],
-            OifList::Shared(a) => a,
+            OifList::Inline { len, oifs, .. } => &oifs[..*len as usize],
+            OifList::Shared { list, .. } => list,
         }
     }
 }
@@ -110,7 +135,10 @@ impl From<Vec<Oif>> for OifList {
             oifs[..v.len()].copy_from_slice(&v);
             OifList::inline(oifs, v.len())
         } else {
-            OifList::Shared(v.into())
+            OifList::Shared {
+                max_threshold: max_threshold(&v),
+                list: v.into(),
+            }
         }
     }
 }
@@ -308,6 +336,31 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn an_oif_list_knows_its_highest_ttl_threshold_inline_or_shared() {
+        let list = |t: &[u8]| -> OifList {
+            t.iter()
+                .enumerate()
+                .map(|(k, &ttl_threshold)| Oif {
+                    port: k as u16,
+                    ttl_threshold,
+                })
+                .collect()
+        };
+        assert_eq!(list(&[]).max_threshold(), 0);
+        assert_eq!(list(&[1]).max_threshold(), 1);
+        assert_eq!(list(&[1, 64, 8]).max_threshold(), 64, "inline");
+        assert_eq!(list(&[1, 2, 3, 200, 4]).max_threshold(), 200, "shared");
+        // The places an inline list does not use do not count.
+        let mut oifs = [Oif {
+            port: 0,
+            ttl_threshold: 1,
+        }; INLINE_OIFS];
+        oifs[2].ttl_threshold = 255;
+        assert_eq!(OifList::inline(oifs, 2).max_threshold(), 1);
+        assert_eq!(OifList::inline(oifs, 3).max_threshold(), 255);
     }
 
     #[test]

@@ -159,6 +159,7 @@ impl Worker {
                 ports: &self.ports,
                 stash: &mut self.stash,
                 copy_limit: self.copy_limit,
+                whole_max: replicate::whole_max(&self.ports, self.copy_limit),
                 fragments: &self.fragments,
                 vlans: &self.vlans,
             },

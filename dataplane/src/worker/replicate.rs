@@ -16,7 +16,7 @@
 use super::entry_counters::EntryCounts;
 use super::fragment::{self, Refused};
 use super::{Counters, DropReason, Flow};
-use crate::dpdk::{Mbuf, MbufStash, Mempool, TxQueue};
+use crate::dpdk::{CopySource, Mbuf, MbufStash, Mempool, TxQueue};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Packets up to this many bytes (every frame of a standard 1500-byte MTU) are copied whole;
@@ -66,6 +66,9 @@ pub struct Egress<'a> {
     /// Packets up to this many bytes are copied whole, larger ones share their payload
     /// ([`COPY_LIMIT`] unless a test asks otherwise).
     pub copy_limit: u32,
+    /// The largest packet every port takes whole and that is copied whole: the copy limit or
+    /// the smallest port's largest frame, whichever is less (see [`whole_max`]).
+    pub whole_max: u32,
     /// Fragments this worker sent, by slot (port index, or a VLAN interface's slot; written
     /// by this worker only).
     pub fragments: &'a [AtomicU64],
@@ -87,7 +90,7 @@ pub fn extra_copies(route: &Route, len: u32, copy_limit: u32) -> usize {
 /// the entry.
 #[inline]
 pub fn prefetch_oifs(route: &Route) {
-    if let crate::fib::OifList::Shared(list) = &route.oifs {
+    if let crate::fib::OifList::Shared { list, .. } = &route.oifs {
         crate::dpdk::prefetch(list.as_ptr());
     }
 }
@@ -166,24 +169,17 @@ pub fn replicate_many(
 ) {
     let len = m.pkt_len();
     rewrite_for_forwarding(m.data_mut(), flow.group);
-    // Two ports that both take the packet whole (the common fan-out 2): what the loop below
-    // does for them, without its bookkeeping: a copy to the first, the received mbuf to the
-    // second.
-    if let [a, b] = route.oifs[..] {
-        if let (Some(pa), Some(pb)) = (
-            out.ports.get(usize::from(a.port)),
-            out.ports.get(usize::from(b.port)),
-        ) {
-            let pb_mac = pb.mac;
-            if flow.ttl > a.ttl_threshold
-                && flow.ttl > b.ttl_threshold
-                && len <= pa.max_frame
-                && len <= pb.max_frame
-            {
-                copy_to(&m, a.port, out, counts, c);
-                set_source_mac(m.header_mut(), pb_mac);
-                return send(out, counts, b.port, m, c);
+    // The common case: every port takes the packet whole and it is small enough to copy:
+    // a copy to each port but the last, the received mbuf to the last (the same sends in the
+    // same order as the loop below, without its per-port decisions).
+    let whole = len <= out.whole_max && flow.ttl > route.oifs.max_threshold();
+    if let (true, Some((last, rest))) = (whole, route.oifs.split_last()) {
+        if let Some(src) = m.copy_source() {
+            copy_to_each(&src, rest, counts, out, c);
+            if let Some(po) = out.ports.get(usize::from(last.port)) {
+                set_source_mac(m.header_mut(), po.mac);
             }
+            return send(out, counts, last.port, m, c);
         }
     }
     let (mut waiting, mut fragmented) = (None, false);
@@ -213,6 +209,45 @@ pub fn replicate_many(
         None if fragmented => {}
         None => c.drop(DropReason::NoOutgoing, 1),
     }
+}
+
+/// [`Egress::whole_max`] for these ports and copy limit.
+pub fn whole_max(ports: &[PortOut], copy_limit: u32) -> u32 {
+    ports.iter().fold(copy_limit, |m, p| m.min(p.max_frame))
+}
+
+/// A whole copy of `src` (a packet rewritten for forwarding, which every port of `oifs`
+/// takes whole: its TTL passes their thresholds, it fits their MTUs) to each port of `oifs`, with the port's source MAC.
+#[inline(always)]
+fn copy_to_each(
+    src: &CopySource<'_>,
+    oifs: &[crate::fib::Oif],
+    counts: EntryCounts<'_>,
+    out: &mut Egress<'_>,
+    c: &mut Counters,
+) {
+    let mut queued = 0;
+    for o in oifs {
+        let Some(&po) = out.ports.get(usize::from(o.port)) else {
+            continue;
+        };
+        let Some(copy) = src.copy_with_source_mac(out.pool, out.stash, po.mac) else {
+            c.drop(DropReason::NoMbuf, 1);
+            continue;
+        };
+        // What [`send`] does, with the packets counted once for all ports.
+        queued += 1;
+        counts.count_out(o.port);
+        let Some(q) = out.tx.get_mut(usize::from(o.port)) else {
+            c.unsent(1);
+            continue;
+        };
+        let unsent = q.push(copy);
+        if unsent != 0 {
+            c.unsent(unsent as u64);
+        }
+    }
+    c.tx_packets += queued;
 }
 
 /// One whole copy of `m` (rewritten for forwarding) onto `port`: copied outright up to the
@@ -495,6 +530,19 @@ fn send(out: &mut Egress<'_>, counts: EntryCounts<'_>, port: u16, m: Mbuf, c: &m
 mod tests {
     use super::*;
     use crate::wire::{build_udp_frame, EthernetAddress};
+
+    #[test]
+    fn the_whole_copy_limit_is_the_least_of_the_copy_limit_and_every_ports_largest_frame() {
+        let port = |max_frame| PortOut {
+            mac: [2, 0, 0, 0, 0, 1],
+            chains: true,
+            max_frame,
+        };
+        assert_eq!(whole_max(&[], 2048), 2048);
+        assert_eq!(whole_max(&[port(1514), port(9014)], 2048), 1514);
+        assert_eq!(whole_max(&[port(9014), port(9014)], 2048), 2048);
+        assert_eq!(whole_max(&[port(9014), port(590)], 2048), 590);
+    }
 
     #[test]
     fn rewrite_decrements_ttl_keeps_checksum_valid_and_sets_group_mac() {
