@@ -168,20 +168,22 @@ pub fn replicate_many(
     c: &mut Counters,
 ) {
     let len = m.pkt_len();
-    rewrite_for_forwarding(m.data_mut(), flow.group);
-    // The common case: every port takes the packet whole and it is small enough to copy:
-    // a copy to each port but the last, the received mbuf to the last (the same sends in the
-    // same order as the loop below, without its per-port decisions).
+    // The common case: every port takes the packet whole and it is small enough to copy
+    // (one segment, as the classifier lets through): the rewrite with the last port's source
+    // MAC, a copy to each port but the last (its own MAC written with the copy), the received
+    // mbuf to the last; the same sends in the same order as the loop below, without its
+    // per-port decisions.
     let whole = len <= out.whole_max && flow.ttl > route.oifs.max_threshold();
-    if let (true, Some((last, rest))) = (whole, route.oifs.split_last()) {
-        if let Some(src) = m.copy_source() {
-            copy_to_each(&src, rest, counts, out, c);
-            if let Some(po) = out.ports.get(usize::from(last.port)) {
-                set_source_mac(m.header_mut(), po.mac);
+    if let (true, 1, Some((last, rest))) = (whole, m.nb_segs(), route.oifs.split_last()) {
+        if let Some(po) = out.ports.get(usize::from(last.port)) {
+            rewrite_whole(m.data_mut(), flow.group, po.mac);
+            if let Some(src) = m.copy_source() {
+                copy_to_each(&src, rest, counts, out, c);
             }
             return send(out, counts, last.port, m, c);
         }
     }
+    rewrite_for_forwarding(m.data_mut(), flow.group);
     let (mut waiting, mut fragmented) = (None, false);
     for o in route.oifs.iter() {
         if flow.ttl <= o.ttl_threshold {
