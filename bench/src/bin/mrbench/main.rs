@@ -430,8 +430,8 @@ fn run(opts: Opts) -> Result<(), String> {
         } else {
             vec![1, 1 << 10, 1 << 16, 1 << 20]
         };
-        for &s in &sizes {
-            let c = publish::measure(s, if q { 200 } else { 1000 });
+        for c in publish::measure_interleaved(&sizes, if q { 200 } else { 1000 }, 3) {
+            let s = c.entries;
             println!(
                 "publish {:>8} entries: insert+publish p50 {:.1} us p99 {:.1} us, visible to readers p50 {:.1} us p99 {:.1} us",
                 s, c.publish_us_p50, c.publish_us_p99, c.visible_us_p50, c.visible_us_p99

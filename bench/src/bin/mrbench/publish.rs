@@ -46,8 +46,50 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Measures `changes` single-route changes at every table size of `sizes`, in `rounds`
+/// rounds that each visit every size in turn, the samples of one size pooled over the
+/// rounds: a drift of the machine's speed during the scenario then touches every size alike
+/// instead of the size measured last (one pass per size once put the 1k table's p50 at 0.4 us
+/// between 0.9 us runs and the 1M/1k ratio at 2.8 where three reruns gave 1.3-1.8).
+pub fn measure_interleaved(sizes: &[usize], changes: usize, rounds: usize) -> Vec<PublishCost> {
+    let rounds = rounds.max(1);
+    let per_round = changes.div_ceil(rounds);
+    let mut samples: Vec<Samples> = sizes.iter().map(|_| Samples::default()).collect();
+    for _ in 0..rounds {
+        for (&entries, pooled) in sizes.iter().zip(samples.iter_mut()) {
+            let round = measure_round(entries, per_round);
+            pooled.publish.extend(round.publish);
+            pooled.visible.extend(round.visible);
+            pooled
+                .build_secs
+                .push(round.build_secs.first().copied().unwrap_or(0.0));
+        }
+    }
+    sizes
+        .iter()
+        .zip(samples)
+        .map(|(&entries, mut s)| PublishCost {
+            entries,
+            changes: s.publish.len(),
+            publish_us_p50: pct(&mut s.publish, 0.5),
+            publish_us_p99: pct(&mut s.publish, 0.99),
+            visible_us_p50: pct(&mut s.visible, 0.5),
+            visible_us_p99: pct(&mut s.visible, 0.99),
+            build_secs: pct(&mut s.build_secs, 0.5),
+        })
+        .collect()
+}
+
+/// Microseconds per change, and seconds per table build.
+#[derive(Default)]
+struct Samples {
+    publish: Vec<f64>,
+    visible: Vec<f64>,
+    build_secs: Vec<f64>,
+}
+
 /// Measures `changes` single-route changes on a table of `entries` entries.
-pub fn measure(entries: usize, changes: usize) -> PublishCost {
+fn measure_round(entries: usize, changes: usize) -> Samples {
     let (mut writer, readers) = rcu::new(1);
     let stop = Arc::new(AtomicBool::new(false));
     let mut reader = readers.into_iter().next().expect("one reader");
@@ -80,13 +122,9 @@ pub fn measure(entries: usize, changes: usize) -> PublishCost {
     }
     stop.store(true, Ordering::Relaxed);
     let _ = t.join();
-    PublishCost {
-        entries,
-        changes,
-        publish_us_p50: pct(&mut publish, 0.5),
-        publish_us_p99: pct(&mut publish, 0.99),
-        visible_us_p50: pct(&mut visible, 0.5),
-        visible_us_p99: pct(&mut visible, 0.99),
-        build_secs,
+    Samples {
+        publish,
+        visible,
+        build_secs: vec![build_secs],
     }
 }

@@ -325,7 +325,7 @@ fn markdown(r: &Results, plots: &[(String, String)]) -> String {
             m,
             "## 5. Publish cost of one change vs table size (`dataplane::fib::rcu`)\n"
         );
-        let _ = writeln!(m, "One writer, one reader thread reporting quiescence in a loop; each change rewrites one entry's OIF list, publishes and waits until the reader acknowledged it.\n");
+        let _ = writeln!(m, "One writer, one reader thread reporting quiescence in a loop; each change rewrites one entry's OIF list, publishes and waits until the reader acknowledged it. Three rounds each build every table size in turn and change it; a size's figures pool its changes over the rounds (the build time is the median round's).\n");
         let _ = writeln!(m, "| entries | changes | insert+publish p50 / p99 (us) | until visible p50 / p99 (us) | build whole table (s) |");
         let _ = writeln!(m, "|---|---|---|---|---|");
         for p in &r.publish {
