@@ -497,9 +497,9 @@ impl CopySource<'_> {
         // SAFETY: c is a fresh mbuf we own (raw from the stash: refcnt 1, one segment, no next,
         // the rest of its metadata ours to set, as below); its data room starts at buf_addr +
         // data_off and holds buf_len - data_off bytes, checked against what is written; the
-        // source's buffer holds the block's bytes from its data (checked by `copy_source`) and the
-        // borrow of the source keeps it alive and unchanged; the two buffers are different
-        // mbufs, so the ranges do not overlap.
+        // source's buffer holds the block's bytes from its data (checked by `copy_source`),
+        // and the borrow of the source keeps it alive and unchanged; the two buffers are
+        // different mbufs, so the ranges do not overlap.
         unsafe {
             let d = c.raw.as_mut();
             let n = usize::from(self.len);

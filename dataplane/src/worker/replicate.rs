@@ -219,7 +219,8 @@ pub fn whole_max(ports: &[PortOut], copy_limit: u32) -> u32 {
 }
 
 /// A whole copy of `src` (a packet rewritten for forwarding, which every port of `oifs`
-/// takes whole: its TTL passes their thresholds, it fits their MTUs) to each port of `oifs`, with the port's source MAC.
+/// takes whole: its TTL passes their thresholds, it fits their MTUs) to each port of `oifs`,
+/// with the port's source MAC.
 #[inline(always)]
 fn copy_to_each(
     src: &CopySource<'_>,
