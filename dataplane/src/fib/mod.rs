@@ -7,6 +7,7 @@
 //! [`ForwardingTable`] is a plain table (for building and tests); [`rcu`] is the table the
 //! workers read while the control core changes it.
 
+mod arena;
 pub mod rcu;
 
 use rustc_hash::FxHashMap;
