@@ -238,7 +238,8 @@ fn copy_to_each(
             c.drop(DropReason::NoMbuf, 1);
             continue;
         };
-        // What [`send`] does, with the packets counted once for all ports.
+        // What [`send`] does, with the packets counted once for all ports (calling `send`
+        // per copy cost 3.7 instructions more per copy: callgrind, fan-out 4, 64 B).
         queued += 1;
         counts.count_out(o.port);
         let Some(q) = out.tx.get_mut(usize::from(o.port)) else {
