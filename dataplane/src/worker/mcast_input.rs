@@ -138,28 +138,57 @@ pub const LANES: usize = 4;
 #[cfg(target_arch = "x86_64")]
 static TOO_SHORT: [u8; at::END] = [0; at::END];
 
-/// Four frames through [`classify_fast`]'s checks side by side: bit `k` of the result is set
-/// exactly when `classify_fast(frames[k], verify & 1 << k != 0)` is `Some`, and then
-/// `flows[k]` is its flow (the others are left as they were); tested on mutated frames.
+/// What [`classify_fast4`] found of four frames: bit `k` of `mask` is set exactly when
+/// `classify_fast(frames[k], verify & 1 << k != 0)` is `Some`, and then lane `k` of `source`,
+/// `group` and `ttl` is its flow (host order); the other lanes hold anything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lanes {
+    /// The lanes taken.
+    pub mask: u32,
+    /// Source addresses, host order.
+    pub source: [u32; LANES],
+    /// Groups, host order.
+    pub group: [u32; LANES],
+    /// TTLs as received.
+    pub ttl: [u32; LANES],
+}
+
+impl Lanes {
+    /// Lane `k`'s flow (meaningful only when its bit of `mask` is set).
+    #[inline(always)]
+    pub fn flow(&self, k: usize) -> Flow {
+        let k = k & (LANES - 1);
+        Flow {
+            source: self.source[k],
+            group: self.group[k],
+            ttl: self.ttl[k] as u8,
+        }
+    }
+}
+
+/// Four frames through [`classify_fast`]'s checks side by side (see [`Lanes`]); tested on
+/// mutated frames.
 ///
 /// On x86-64 the checks are SSE2 instructions over four lanes, one lane per frame (see
 /// [`lanes`]); elsewhere each frame goes through [`classify_fast`].
 #[inline(always)]
-pub fn classify_fast4(frames: [&[u8]; LANES], verify: u32, flows: &mut [Flow]) -> u32 {
+pub fn classify_fast4(frames: [&[u8]; LANES], verify: u32) -> Lanes {
     #[cfg(target_arch = "x86_64")]
     {
-        lanes::classify(frames, verify, flows)
+        lanes::classify(frames, verify)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let mut mask = 0;
-        for (k, (frame, flow)) in frames.iter().zip(flows.iter_mut()).enumerate() {
+        let mut out = Lanes::default();
+        for (k, frame) in frames.iter().enumerate() {
             if let Some(f) = classify_fast(frame, verify >> k & 1 != 0) {
-                *flow = f;
-                mask |= 1 << k;
+                out.source[k] = f.source;
+                out.group[k] = f.group;
+                out.ttl[k] = u32::from(f.ttl);
+                out.mask |= 1 << k;
             }
         }
-        mask
+        out
     }
 }
 
@@ -175,11 +204,11 @@ pub fn classify_fast4(frames: [&[u8]; LANES], verify: u32, flows: &mut [Flow]) -
 /// [`header_checksum_ok`] decides).
 #[cfg(target_arch = "x86_64")]
 mod lanes {
-    use super::{at, ether, ipv4, Flow, LANES, TOO_SHORT};
+    use super::{at, ether, ipv4, Lanes, LANES, TOO_SHORT};
     use std::arch::x86_64::*;
 
     #[inline(always)]
-    pub fn classify(frames: [&[u8]; LANES], verify: u32, flows: &mut [Flow]) -> u32 {
+    pub fn classify(frames: [&[u8]; LANES], verify: u32) -> Lanes {
         let mut hdr = [&TOO_SHORT; LANES];
         let mut room = [0i32; LANES];
         for k in 0..LANES {
@@ -258,24 +287,40 @@ mod lanes {
             );
             let ok = _mm_andnot_si128(control, ok);
             let mask = _mm_movemask_ps(_mm_castsi128_ps(ok)) as u32;
-            if mask != 0 {
-                let mut src = [0u32; LANES];
-                let mut dst = [0u32; LANES];
-                let mut ttls = [0u32; LANES];
-                _mm_storeu_si128(src.as_mut_ptr().cast(), w26);
-                _mm_storeu_si128(dst.as_mut_ptr().cast(), w30);
-                _mm_storeu_si128(ttls.as_mut_ptr().cast(), ttl);
-                for (k, flow) in flows.iter_mut().enumerate().take(LANES) {
-                    if mask >> k & 1 != 0 {
-                        *flow = Flow {
-                            source: src[k].swap_bytes(),
-                            group: dst[k].swap_bytes(),
-                            ttl: ttls[k] as u8,
-                        };
-                    }
-                }
-            }
-            mask
+            let mut out = Lanes {
+                mask,
+                ..Lanes::default()
+            };
+            _mm_storeu_si128(out.source.as_mut_ptr().cast(), swap_bytes(w26));
+            _mm_storeu_si128(out.group.as_mut_ptr().cast(), swap_bytes(w30));
+            _mm_storeu_si128(out.ttl.as_mut_ptr().cast(), ttl);
+            out
+        }
+    }
+
+    /// Each 32-bit lane's bytes reversed (network to host order): one byte shuffle where the
+    /// target has SSSE3 (x86-64-v2, see `.cargo/config.toml`), shifts in SSE2 otherwise.
+    ///
+    /// # Safety
+    /// SSE2 (and SSSE3 where compiled in) must be available: always, on the targets this
+    /// module is compiled for.
+    #[inline(always)]
+    unsafe fn swap_bytes(x: __m128i) -> __m128i {
+        #[cfg(target_feature = "ssse3")]
+        {
+            _mm_shuffle_epi8(
+                x,
+                _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3),
+            )
+        }
+        #[cfg(not(target_feature = "ssse3"))]
+        {
+            let halves = _mm_or_si128(_mm_slli_epi32::<16>(x), _mm_srli_epi32::<16>(x));
+            let bytes = _mm_set1_epi32(0x00ff_00ff);
+            _mm_or_si128(
+                _mm_slli_epi32::<8>(_mm_and_si128(halves, bytes)),
+                _mm_and_si128(_mm_srli_epi32::<8>(halves), bytes),
+            )
         }
     }
 }
@@ -485,26 +530,19 @@ mod tests {
                 })
                 .collect();
             let verify = (next() % 16) as u32;
-            let before = Flow {
-                source: 7,
-                group: 7,
-                ttl: 7,
-            };
-            let mut flows = [before; LANES];
             let frames: [&[u8]; LANES] = std::array::from_fn(|k| lanes[k].as_slice());
-            let mask = classify_fast4(frames, verify, &mut flows);
+            let four = classify_fast4(frames, verify);
             for k in 0..LANES {
                 let one = classify_fast(&lanes[k], verify >> k & 1 != 0);
-                let four = (mask >> k & 1 != 0).then_some(flows[k]);
-                assert_eq!(four, one, "lane {k} of {lanes:02x?}, verify {verify:#b}");
+                let got = (four.mask >> k & 1 != 0).then(|| four.flow(k));
+                assert_eq!(got, one, "lane {k} of {lanes:02x?}, verify {verify:#b}");
                 if one.is_none() {
-                    assert_eq!(flows[k], before, "a refused lane's flow is left alone");
                     refused += 1;
                 } else {
                     accepted += 1;
                 }
             }
-            assert_eq!(mask >> LANES, 0);
+            assert_eq!(four.mask >> LANES, 0);
         }
         assert!(
             accepted > 50_000 && refused > 50_000,

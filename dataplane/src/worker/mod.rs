@@ -17,7 +17,7 @@ pub mod signal;
 pub mod stats;
 pub mod vlan;
 
-pub use mcast_input::{classify, classify_fast, classify_fast4, Flow, LANES};
+pub use mcast_input::{classify, classify_fast, classify_fast4, Flow, Lanes, LANES};
 pub use signal::{Punted, Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
@@ -240,6 +240,45 @@ fn classify_slow(
     }
 }
 
+/// A burst's flows, one array per field (the four-lane classifier stores each field of four
+/// flows with one vector store).
+struct Flows {
+    source: [u32; BURST],
+    group: [u32; BURST],
+    ttl: [u32; BURST],
+}
+
+impl Default for Flows {
+    fn default() -> Self {
+        Flows {
+            source: [0; BURST],
+            group: [0; BURST],
+            ttl: [0; BURST],
+        }
+    }
+}
+
+impl Flows {
+    /// Packet `i`'s flow.
+    #[inline(always)]
+    fn get(&self, i: usize) -> Flow {
+        let i = i & (BURST - 1);
+        Flow {
+            source: self.source[i],
+            group: self.group[i],
+            ttl: self.ttl[i] as u8,
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, i: usize, flow: Flow) {
+        let i = i & (BURST - 1);
+        self.source[i] = flow.source;
+        self.group[i] = flow.group;
+        self.ttl[i] = u32::from(flow.ttl);
+    }
+}
+
 /// One received burst through the stages, each a pass over the burst so that the table's
 /// cache misses overlap instead of following one another packet by packet:
 /// 1. classify: the fast path's wide compares for the common header shape (the header checksum
@@ -268,16 +307,20 @@ fn forward_burst(
     let n = burst.len().min(BURST);
     let fib = ctx.fib;
     let slots = fib.slots();
-    let mut flows = [Flow::default(); BURST];
-    let mut slot_of = [0usize; BURST];
+    let mut flows = Flows::default();
+    let mut slot_of = [0u32; BURST];
     let mut other = [Verdict::Punt; BURST];
     // Frames are classified four at a time by the fast path's lane-wise checks; the ones it
-    // does not take (and a tail of fewer than four) go one by one. Each flow taken is hashed
-    // at once and its table slot starts loading (the lookup's first step).
+    // does not take (and a tail of fewer than four) go one by one. The four flows are hashed
+    // together and the table slot of each one taken starts loading (the lookup's first step).
     let mut fast = 0u32;
-    let mut i = 0;
-    while i + LANES <= n {
-        let group = &burst[i..i + LANES];
+    let groups = burst[..n]
+        .chunks_exact(LANES)
+        .zip(flows.source.chunks_exact_mut(LANES))
+        .zip(flows.group.chunks_exact_mut(LANES))
+        .zip(flows.ttl.chunks_exact_mut(LANES))
+        .zip(slot_of.chunks_exact_mut(LANES));
+    for (at, ((((group, source), dest), ttl), slot)) in (0..BURST).step_by(LANES).zip(groups) {
         let frames: [&[u8]; LANES] = std::array::from_fn(|k| group[k].data());
         // Software verification only where the device did not find the checksum good.
         let verify = if hw_checksum {
@@ -285,14 +328,16 @@ fn forward_burst(
         } else {
             (1 << LANES) - 1
         };
-        let took = classify_fast4(frames, verify, &mut flows[i..i + LANES]);
-        for k in bits(took) {
-            let (flow, at) = (&flows[i + k], &mut slot_of[i + k]);
-            *at = slots.slot(flow.source, flow.group);
-            slots.prefetch(*at);
+        let lanes = classify_fast4(frames, verify);
+        let slots4 = slots.slot4(&lanes.source, &lanes.group);
+        source.copy_from_slice(&lanes.source);
+        dest.copy_from_slice(&lanes.group);
+        ttl.copy_from_slice(&lanes.ttl);
+        slot.copy_from_slice(&slots4);
+        for k in bits(lanes.mask) {
+            slots.prefetch(slots4[k & (LANES - 1)] as usize);
         }
-        fast |= took << i;
-        i += LANES;
+        fast |= lanes.mask << at;
     }
     let mut lookup = fast;
     let all = ((1u64 << n) - 1) as u32;
@@ -311,23 +356,22 @@ fn forward_burst(
                 }
             },
         };
-        flows[i] = flow;
-        slot_of[i] = slots.slot(flow.source, flow.group);
-        slots.prefetch(slot_of[i]);
+        flows.set(i, flow);
+        slot_of[i] = slots.slot(flow.source, flow.group) as u32;
+        slots.prefetch(slot_of[i] as usize);
         lookup |= 1 << i;
     }
     clock.mark(Stage::Classify);
 
     let mut buckets = [BucketRef::default(); BURST];
     for i in bits(lookup) {
-        buckets[i] = slots.load_bucket(slot_of[i]);
+        buckets[i] = slots.load_bucket(slot_of[i] as usize);
     }
     let mut routes: [Option<&Route>; BURST] = [None; BURST];
     let mut hit = 0u32;
     let mut copies = 0;
     for i in bits(lookup) {
-        let flow = &flows[i];
-        let route = fib.lookup_in(buckets[i], flow.source, flow.group);
+        let route = fib.lookup_in(buckets[i], flows.source[i], flows.group[i]);
         routes[i] = route;
         if let Some(route) = route {
             let oifs = route.oifs.len();
@@ -360,7 +404,7 @@ fn forward_burst(
             // Below BURST anyway (n is); the mask tells the compiler.
             let i = i & (BURST - 1);
             if let Some(route) = routes[i] {
-                forward_hit(m, &flows[i], route, ctx, c);
+                forward_hit(m, &flows.get(i), route, ctx, c);
             }
         }
         clock.mark(Stage::Replicate);
@@ -370,16 +414,18 @@ fn forward_burst(
         let bit = 1u32 << i;
         if hit & bit != 0 {
             if let Some(route) = routes[i] {
+                let flow = flows.get(i);
                 if ctx.pending.held_flows > 0 {
-                    send_held_first(&flows[i], route, ctx, c);
+                    send_held_first(&flow, route, ctx, c);
                 }
-                forward_hit(m, &flows[i], route, ctx, c);
+                forward_hit(m, &flow, route, ctx, c);
             }
         } else if lookup & bit != 0 {
+            let flow = flows.get(i);
             if let (true, Some(route)) = (ctx.pending.held_flows > 0, routes[i]) {
-                send_held_first(&flows[i], route, ctx, c);
+                send_held_first(&flow, route, ctx, c);
             }
-            route_packet(m, &flows[i], routes[i], in_port, ctx, c);
+            route_packet(m, &flow, routes[i], in_port, ctx, c);
         } else {
             match other[i] {
                 Verdict::Punt => punt(m, in_port, ctx, c),
