@@ -49,25 +49,30 @@ const OFFLINE: u64 = u64::MAX;
 /// average) 98% of slots hold at most three; each entry is 40 bytes, so a bucket is 128 bytes.
 const FEW: usize = 3;
 
-/// The entries of one slot, immutable once published. Up to [`FEW`] live in the bucket
-/// itself, so a lookup follows one pointer; a slot with more (rare) keeps them in a slice of
-/// their own. Buckets live in an [`Arena`]: two cache lines each, aligned, in memory advised
-/// for huge pages. (As separate aligned heap allocations, the allocator's slow aligned path
-/// made a publish cost 3.5x more at 1M entries than at 1k.)
+/// The entries of one slot, immutable once published. The first [`FEW`] live in the bucket
+/// itself, so a lookup follows one pointer, its unused places [`VACANT`]; a slot with more
+/// (rare) keeps the rest in a list of their own. A lookup compares the key of each place
+/// without asking how many are used (the first compare finds most entries: at the design
+/// load most buckets hold one). Buckets live in an [`Arena`]: two cache lines each, aligned,
+/// in memory advised for huge pages. (As separate aligned heap allocations, the allocator's
+/// slow aligned path made a publish cost 3.5x more at 1M entries than at 1k.)
 #[derive(Debug)]
-struct Bucket(Entries);
-
-#[derive(Debug)]
-enum Entries {
-    Few(u8, [(u64, Route); FEW]),
-    Many(Box<[(u64, Route)]>),
+struct Bucket {
+    few: [(u64, Route); FEW],
+    // A thin pointer (a boxed slice's is two words): the bucket stays at two cache lines.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<(u64, Route)>>>,
 }
 
-/// What fills the unused places of a `Few` bucket (never returned: only the first `len` are
-/// looked at).
+/// The key of an unused place: (255.255.255.255, 255.255.255.255), which no entry has (a group
+/// is multicast) and no lookup asks for (the workers look up classified multicast groups;
+/// [`FibReader::lookup`] refuses it and [`FibWriter::insert`] ignores it).
+const VACANT: u64 = u64::MAX;
+
+/// What fills an unused place of a bucket (never returned: see [`VACANT`]).
 fn vacant() -> (u64, Route) {
     (
-        u64::MAX,
+        VACANT,
         Route {
             counter: super::NO_COUNTER,
             iif: u16::MAX,
@@ -78,46 +83,48 @@ fn vacant() -> (u64, Route) {
 }
 
 impl Bucket {
-    #[inline]
-    fn entries(&self) -> &[(u64, Route)] {
-        match &self.0 {
-            Entries::Few(len, e) => &e[..usize::from(*len).min(FEW)],
-            Entries::Many(v) => v,
-        }
+    /// The entries in use.
+    fn entries(&self) -> impl Iterator<Item = &(u64, Route)> {
+        self.few
+            .iter()
+            .filter(|(k, _)| *k != VACANT)
+            .chain(self.more.iter().flat_map(|v| v.iter()))
     }
 
+    /// `k`'s route; `k` must not be [`VACANT`].
     #[inline]
     fn get(&self, k: u64) -> Option<&Route> {
-        // The first entry first: at the design load most buckets hold one.
-        if let Entries::Few(len, e) = &self.0 {
-            if *len > 0 && e[0].0 == k {
-                return Some(&e[0].1);
-            }
+        let [a, b, c] = &self.few;
+        if a.0 == k {
+            return Some(&a.1);
         }
-        self.entries()
+        if b.0 == k {
+            return Some(&b.1);
+        }
+        if c.0 == k {
+            return Some(&c.1);
+        }
+        self.more
+            .as_deref()?
             .iter()
             .find(|(key, _)| *key == k)
             .map(|(_, r)| r)
     }
 
     fn to_vec(&self) -> Vec<(u64, Route)> {
-        self.entries().to_vec()
+        self.entries().cloned().collect()
     }
 
     /// The bucket for `entries`, in a place of `arena`, or null for none.
     fn into_raw(entries: Vec<(u64, Route)>, arena: &mut Arena<Bucket>) -> *mut Bucket {
-        let e = match entries.len() {
-            0 => return std::ptr::null_mut(),
-            n if n <= FEW => {
-                let mut few = [vacant(), vacant(), vacant()];
-                for (slot, e) in few.iter_mut().zip(entries) {
-                    *slot = e;
-                }
-                Entries::Few(n as u8, few)
-            }
-            _ => Entries::Many(entries.into_boxed_slice()),
-        };
-        arena.alloc(Bucket(e)).as_ptr()
+        if entries.is_empty() {
+            return std::ptr::null_mut();
+        }
+        let mut entries = entries.into_iter();
+        let few = [(); FEW].map(|()| entries.next().unwrap_or_else(vacant));
+        let rest: Vec<(u64, Route)> = entries.collect();
+        let more = (!rest.is_empty()).then(|| Box::new(rest));
+        arena.alloc(Bucket { few, more }).as_ptr()
     }
 }
 
@@ -327,6 +334,9 @@ impl FibReader {
 
     #[inline]
     fn get(&self, k: u64) -> Option<&Route> {
+        if k == VACANT {
+            return None;
+        }
         self.get_at(self.shared.slot(k), k)
     }
 
@@ -387,8 +397,12 @@ impl FibWriter {
     }
 
     /// Stages an insert or replace of the (S,G) route (`source == None`: (*,G)).
+    /// (255.255.255.255, 255.255.255.255), not a multicast route, is ignored (see [`VACANT`]).
     pub fn insert(&mut self, source: Option<Ipv4Addr>, group: Ipv4Addr, route: Route) {
         let k = key(source.map_or(0, u32::from), group.into());
+        if k == VACANT {
+            return;
+        }
         let entries = self.staged_slot(self.shared.slot(k));
         match entries.iter_mut().find(|(key, _)| *key == k) {
             Some(e) => e.1 = route,
@@ -414,6 +428,9 @@ impl FibWriter {
     /// The route as staged (what readers will see after the next publish).
     pub fn get(&self, source: Option<Ipv4Addr>, group: Ipv4Addr) -> Option<&Route> {
         let k = key(source.map_or(0, u32::from), group.into());
+        if k == VACANT {
+            return None;
+        }
         let idx = self.shared.slot(k);
         match self.staged.get(&idx) {
             Some(v) => v.iter().find(|(key, _)| *key == k).map(|(_, r)| r),

@@ -28,6 +28,9 @@ pub struct EntryCounters {
     /// Packets of the entry that arrived on another interface than its incoming one (rare,
     /// so apart: the forwarding path never touches these lines).
     wrong_if: crate::bigmem::ZeroedSlice<AtomicU64>,
+    /// Where an index out of range counts (a block nobody reads), so that finding a block
+    /// never yields "none" to test per packet.
+    sink: Box<[AtomicU64]>,
 }
 
 #[inline]
@@ -46,6 +49,7 @@ impl EntryCounters {
             stride,
             ports,
             wrong_if: crate::bigmem::ZeroedSlice::new(indices),
+            sink: (0..2 + ports).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
@@ -65,11 +69,12 @@ impl EntryCounters {
         Some(unsafe { self.blocks.get_unchecked(start..start + 2 + self.ports) })
     }
 
-    /// `index`'s counters, found once for a packet and all its copies (counting through the
-    /// handle does nothing when `index` is out of range). Only the owning worker counts.
+    /// `index`'s counters, found once for a packet and all its copies (when `index` is out of
+    /// range, counting through the handle goes to a block nobody reads). Only the owning
+    /// worker counts.
     #[inline]
     pub fn entry(&self, index: u32) -> EntryCounts<'_> {
-        EntryCounts(self.block(index).unwrap_or_default())
+        EntryCounts(self.block(index).unwrap_or(&self.sink))
     }
 
     /// Starts loading `index`'s first counter line (a batched lookup's last step; an index

@@ -249,3 +249,22 @@ fn four_flows_hash_to_the_slots_each_hashes_to_alone() {
         }
     }
 }
+
+#[test]
+fn the_vacant_key_is_never_stored_nor_found() {
+    let (mut w, mut readers) = new(1);
+    let all = ip("255.255.255.255");
+    // Its slot's bucket holds one entry and two vacant places.
+    let s = (0u32..)
+        .find(|&s| w.shared.slot(key(s, u32::MAX)) == w.shared.slot(VACANT))
+        .unwrap();
+    w.insert(Some(Ipv4Addr::from(s)), all, route(0, 1));
+    w.insert(Some(all), all, route(0, 2));
+    w.publish();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w.get(Some(all), all), None);
+    let r = &mut readers[0];
+    assert_eq!(r.lookup(u32::MAX, u32::MAX), None);
+    assert_eq!(r.lookup(s, u32::MAX), Some(&route(0, 1)));
+    r.quiescent();
+}
