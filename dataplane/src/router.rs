@@ -278,6 +278,7 @@ impl Dataplane {
                 stop: Arc::clone(&stop),
                 stats: Arc::new(WorkerStats::default()),
                 clock: crate::worker::profile::StageClock::new(limits.stage_cycles),
+                avx2: limits.avx2 && crate::worker::has_avx2(),
                 exceptions: Arc::clone(&exceptions),
                 vlans: {
                     let v = Arc::new(crate::worker::vlan::VlanMap::new(&vlan_specs, &port_mtus));

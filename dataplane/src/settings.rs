@@ -21,6 +21,9 @@ pub struct DataplaneLimits {
     /// Bytes of packet one mbuf holds (headroom not counted): the largest frame a port can
     /// receive, and so the largest MTU that works end to end.
     pub mbuf_data_room: u16,
+    /// Workers classify eight frames at once in AVX2 where the CPU has it, four in SSE
+    /// otherwise (tests turn it off to run the four-lane path through a worker).
+    pub avx2: bool,
 }
 
 /// Default [`DataplaneLimits::mbuf_data_room`]: DPDK's `RTE_MBUF_DEFAULT_DATAROOM`.
@@ -35,6 +38,7 @@ impl Default for DataplaneLimits {
             stage_cycles: false,
             copy_limit: crate::worker::replicate::COPY_LIMIT,
             mbuf_data_room: DEFAULT_MBUF_DATA_ROOM,
+            avx2: true,
         }
     }
 }

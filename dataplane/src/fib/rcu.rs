@@ -266,11 +266,16 @@ impl<'a> Slots<'a> {
         slot_of(source, group, self.seed) as usize
     }
 
-    /// The slots of four flows at once ([`Slots::slot`] lane by lane; a loop the compiler
+    /// The slots of `N` flows at once ([`Slots::slot`] lane by lane; a loop the compiler
     /// turns into a few vector instructions where the target has a 32-bit lane multiply).
     #[inline(always)]
-    pub fn slot4(&self, source: &[u32; 4], group: &[u32; 4]) -> [u32; 4] {
-        std::array::from_fn(|k| slot_of(source[k], group[k], self.seed))
+    pub fn slots<const N: usize>(&self, source: &[u32; N], group: &[u32; N]) -> [u32; N] {
+        // A plain loop (no closure), so that it is compiled with the caller's target features.
+        let mut slots = [0; N];
+        for k in 0..N {
+            slots[k] = slot_of(source[k], group[k], self.seed);
+        }
+        slots
     }
 
     /// A batched lookup's first step: start loading `slot`.

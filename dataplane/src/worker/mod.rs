@@ -22,7 +22,7 @@ pub use signal::{Punted, Signal, SignalRx, SignalTx};
 pub use stats::{Counters, DropReason, WorkerStats};
 
 use crate::dpdk::{tsc, Mbuf, Mempool, RxQueue, TxQueue, BURST};
-use crate::fib::rcu::{BucketRef, FibReader};
+use crate::fib::rcu::{BucketRef, FibReader, Slots};
 use crate::fib::Route;
 use pending::{Hold, Pending};
 use profile::{Stage, StageClock};
@@ -82,6 +82,21 @@ pub struct Worker {
     pub exceptions: Arc<exception::ExceptionPorts>,
     /// The VLAN interfaces: tagged frames in, tagged copies out (see [`vlan`]).
     pub vlans: Arc<vlan::VlanMap>,
+    /// Classify eight frames at once in AVX2 ([`mcast_input::lanes8`]); true only where the
+    /// CPU has it ([`has_avx2`]).
+    pub avx2: bool,
+}
+
+/// Whether this CPU has AVX2, for [`Worker::avx2`].
+pub fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// The parts of a worker one packet needs, borrowed apart from the rx queues.
@@ -97,6 +112,7 @@ struct Ctx<'a> {
     exceptions: &'a exception::ExceptionPorts,
     out: Egress<'a>,
     now: u64,
+    avx2: bool,
 }
 
 impl Worker {
@@ -164,6 +180,7 @@ impl Worker {
                 vlans: &self.vlans,
             },
             now: tsc(),
+            avx2: self.avx2,
         };
         if ctx.pending.held_flows > 0 {
             release_pending(&mut ctx, c);
@@ -279,6 +296,115 @@ impl Flows {
     }
 }
 
+/// Which of a group's frames the device did not find with a good IPv4 checksum (software
+/// verification only for those), one bit per frame.
+#[inline(always)]
+fn to_verify(group: &[Mbuf], hw_checksum: bool) -> u32 {
+    if hw_checksum {
+        group
+            .iter()
+            .enumerate()
+            .fold(0, |v, (k, m)| v | u32::from(!m.ip_checksum_good()) << k)
+    } else {
+        (1 << group.len()) - 1
+    }
+}
+
+/// The fast path over `burst[start..]` four frames at a time ([`classify_fast4`]): the flows
+/// and table slots of the frames taken (at their places in the burst), whose slots start
+/// loading. Returns the frames taken (a bit each, by place in the burst) and where the groups
+/// ended (the frames from there, fewer than four, go one by one).
+#[inline(always)]
+fn classify_groups4(
+    burst: &[Mbuf],
+    start: usize,
+    hw_checksum: bool,
+    slots: Slots<'_>,
+    flows: &mut Flows,
+    slot_of: &mut [u32; BURST],
+) -> (u32, usize) {
+    let start = start.min(burst.len());
+    let mut fast = 0u32;
+    let groups = burst[start..]
+        .chunks_exact(LANES)
+        .zip(flows.source[start..].chunks_exact_mut(LANES))
+        .zip(flows.group[start..].chunks_exact_mut(LANES))
+        .zip(flows.ttl[start..].chunks_exact_mut(LANES))
+        .zip(slot_of[start..].chunks_exact_mut(LANES));
+    for (at, ((((group, source), dest), ttl), slot)) in (start..BURST).step_by(LANES).zip(groups) {
+        let frames: [&[u8]; LANES] = std::array::from_fn(|k| group[k].data());
+        let lanes = classify_fast4(frames, to_verify(group, hw_checksum));
+        let hashed = slots.slots(&lanes.source, &lanes.group);
+        source.copy_from_slice(&lanes.source);
+        dest.copy_from_slice(&lanes.group);
+        ttl.copy_from_slice(&lanes.ttl);
+        slot.copy_from_slice(&hashed);
+        for k in bits(lanes.mask) {
+            slots.prefetch(hashed[k & (LANES - 1)] as usize);
+        }
+        fast |= lanes.mask << at;
+    }
+    (fast, start + ((burst.len() - start) & !(LANES - 1)))
+}
+
+/// [`classify_groups4`] eight frames at a time in AVX2 ([`mcast_input::lanes8`]), then one
+/// group of four if four or more are left.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn classify_groups8(
+    burst: &[Mbuf],
+    hw_checksum: bool,
+    slots: Slots<'_>,
+    flows: &mut Flows,
+    slot_of: &mut [u32; BURST],
+) -> (u32, usize) {
+    use mcast_input::LANES8;
+    let mut fast = 0u32;
+    let groups = burst
+        .chunks_exact(LANES8)
+        .zip(flows.source.chunks_exact_mut(LANES8))
+        .zip(flows.group.chunks_exact_mut(LANES8))
+        .zip(flows.ttl.chunks_exact_mut(LANES8))
+        .zip(slot_of.chunks_exact_mut(LANES8));
+    // (No closures, iterator adapters built on them or `array::from_fn` in the loop body:
+    // those are compiled without AVX2 and would call the intrinsics instead of inlining them.)
+    for (at, ((((group, source), dest), ttl), slot)) in (0..BURST).step_by(LANES8).zip(groups) {
+        let mut frames: [&[u8]; LANES8] = [&[]; LANES8];
+        let mut verify = 0u32;
+        for k in 0..LANES8 {
+            frames[k] = group[k].data();
+            verify |= u32::from(!(hw_checksum && group[k].ip_checksum_good())) << k;
+        }
+        // SAFETY: this function runs only where the CPU has AVX2 (its own contract).
+        let lanes = unsafe { mcast_input::lanes8::classify(frames, verify) };
+        let hashed = slots.slots(&lanes.source, &lanes.group);
+        source.copy_from_slice(&lanes.source);
+        dest.copy_from_slice(&lanes.group);
+        ttl.copy_from_slice(&lanes.ttl);
+        slot.copy_from_slice(&hashed);
+        let mut taken = lanes.mask;
+        while taken != 0 {
+            let k = taken.trailing_zeros() as usize & (LANES8 - 1);
+            slots.prefetch(hashed[k] as usize);
+            taken &= taken - 1;
+        }
+        fast |= lanes.mask << at;
+    }
+    // Four or more left (a burst of other than a multiple of eight): one group of four.
+    let (more, end) = classify_groups4(
+        burst,
+        burst.len() & !(LANES8 - 1),
+        hw_checksum,
+        slots,
+        flows,
+        slot_of,
+    );
+    (fast | more, end)
+}
+
 /// One received burst through the stages, each a pass over the burst so that the table's
 /// cache misses overlap instead of following one another packet by packet:
 /// 1. classify: the fast path's wide compares for the common header shape (the header checksum
@@ -310,42 +436,27 @@ fn forward_burst(
     let mut flows = Flows::default();
     let mut slot_of = [0u32; BURST];
     let mut other = [Verdict::Punt; BURST];
-    // Frames are classified four at a time by the fast path's lane-wise checks; the ones it
-    // does not take (and a tail of fewer than four) go one by one. The four flows are hashed
-    // together and the table slot of each one taken starts loading (the lookup's first step).
-    let mut fast = 0u32;
-    let groups = burst[..n]
-        .chunks_exact(LANES)
-        .zip(flows.source.chunks_exact_mut(LANES))
-        .zip(flows.group.chunks_exact_mut(LANES))
-        .zip(flows.ttl.chunks_exact_mut(LANES))
-        .zip(slot_of.chunks_exact_mut(LANES));
-    for (at, ((((group, source), dest), ttl), slot)) in (0..BURST).step_by(LANES).zip(groups) {
-        let frames: [&[u8]; LANES] = std::array::from_fn(|k| group[k].data());
-        // Software verification only where the device did not find the checksum good.
-        let verify = if hw_checksum {
-            (0..LANES).fold(0, |v, k| v | u32::from(!group[k].ip_checksum_good()) << k)
-        } else {
-            (1 << LANES) - 1
-        };
-        let lanes = classify_fast4(frames, verify);
-        let slots4 = slots.slot4(&lanes.source, &lanes.group);
-        source.copy_from_slice(&lanes.source);
-        dest.copy_from_slice(&lanes.group);
-        ttl.copy_from_slice(&lanes.ttl);
-        slot.copy_from_slice(&slots4);
-        for k in bits(lanes.mask) {
-            slots.prefetch(slots4[k & (LANES - 1)] as usize);
-        }
-        fast |= lanes.mask << at;
-    }
+    // Frames are classified four (eight with AVX2) at a time by the fast path's lane-wise
+    // checks; the ones it does not take (and a tail of fewer than a group) go one by one.
+    // A group's flows are hashed together and the table slot of each one taken starts
+    // loading (the lookup's first step).
+    #[cfg(target_arch = "x86_64")]
+    let (fast, grouped) = if ctx.avx2 {
+        // SAFETY: `avx2` is set only where the CPU has AVX2 (`has_avx2`).
+        unsafe { classify_groups8(&burst[..n], hw_checksum, slots, &mut flows, &mut slot_of) }
+    } else {
+        classify_groups4(&burst[..n], 0, hw_checksum, slots, &mut flows, &mut slot_of)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (fast, grouped) =
+        classify_groups4(&burst[..n], 0, hw_checksum, slots, &mut flows, &mut slot_of);
     let mut lookup = fast;
     let all = ((1u64 << n) - 1) as u32;
     for i in bits(all & !fast) {
         let m = &burst[i];
         let frame = m.data();
         let verify = !(hw_checksum && m.ip_checksum_good());
-        let tail = i >= n & !(LANES - 1);
+        let tail = i >= grouped;
         let flow = match tail.then(|| classify_fast(frame, verify)).flatten() {
             Some(flow) => flow,
             None => match classify_slow(frame, in_port, ctx.exceptions) {

@@ -242,7 +242,7 @@ fn four_flows_hash_to_the_slots_each_hashes_to_alone() {
             [next(), next(), 0, next()],
             [next(), next(), next(), 0xe000_0001],
         );
-        let four = slots.slot4(&s, &g);
+        let four = slots.slots(&s, &g);
         for k in 0..4 {
             assert_eq!(four[k] as usize, slots.slot(s[k], g[k]));
             assert!((four[k] as usize) < SHARDS);
