@@ -28,9 +28,10 @@ pub struct EntryCounters {
     /// Packets of the entry that arrived on another interface than its incoming one (rare,
     /// so apart: the forwarding path never touches these lines).
     wrong_if: crate::bigmem::ZeroedSlice<AtomicU64>,
-    /// Where an index out of range counts (a block nobody reads), so that finding a block
-    /// never yields "none" to test per packet.
-    sink: Box<[AtomicU64]>,
+    /// Where an index out of range counts (a block nobody reads: packets and bytes, then one
+    /// per port), so that finding a block never yields "none" to test per packet.
+    sink_head: [AtomicU64; 2],
+    sink_out: Box<[AtomicU64]>,
 }
 
 #[inline]
@@ -49,7 +50,8 @@ impl EntryCounters {
             stride,
             ports,
             wrong_if: crate::bigmem::ZeroedSlice::new(indices),
-            sink: (0..2 + ports).map(|_| AtomicU64::new(0)).collect(),
+            sink_head: Default::default(),
+            sink_out: (0..ports).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
@@ -74,7 +76,25 @@ impl EntryCounters {
     /// worker counts.
     #[inline]
     pub fn entry(&self, index: u32) -> EntryCounts<'_> {
-        EntryCounts(self.block(index).unwrap_or(&self.sink))
+        let index = index as usize;
+        if index >= self.indices {
+            return EntryCounts {
+                head: &self.sink_head,
+                out: &self.sink_out,
+            };
+        }
+        let start = index * self.stride;
+        debug_assert!(start + 2 + self.ports <= self.blocks.len());
+        // SAFETY: as in `block`: index < indices, so the block's 2 + ports counters from
+        // `start` are inside the array (packets and bytes, then the ports'), and they stay
+        // borrowed from `self`.
+        unsafe {
+            let p = self.blocks.as_ptr().add(start);
+            EntryCounts {
+                head: &*p.cast::<[AtomicU64; 2]>(),
+                out: std::slice::from_raw_parts(p.add(2), self.ports),
+            }
+        }
     }
 
     /// Starts loading `index`'s first counter line (a batched lookup's last step; an index
@@ -130,10 +150,13 @@ impl EntryCounters {
     }
 }
 
-/// One entry's counters in one worker's array ([`EntryCounters::entry`]): its block, empty for
-/// an index out of range.
-#[derive(Clone, Copy, Default)]
-pub struct EntryCounts<'a>(&'a [AtomicU64]);
+/// One entry's counters in one worker's array ([`EntryCounters::entry`]): its packets and
+/// bytes, and its copies by port (a block nobody reads for an index out of range).
+#[derive(Clone, Copy)]
+pub struct EntryCounts<'a> {
+    head: &'a [AtomicU64; 2],
+    out: &'a [AtomicU64],
+}
 
 impl EntryCounts<'_> {
     /// Counts one packet of `len` bytes. Called only by the owning worker, so load + store
@@ -146,16 +169,15 @@ impl EntryCounts<'_> {
     /// Counts `packets` packets of `bytes` bytes in all. Called only by the owning worker.
     #[inline]
     pub fn count_many(self, packets: u64, bytes: u64) {
-        if let [p, b, ..] = self.0 {
-            bump(p, packets);
-            bump(b, bytes);
-        }
+        let [p, b] = self.head;
+        bump(p, packets);
+        bump(b, bytes);
     }
 
     /// Counts one copy handed to `port`'s tx queue (ignored for a port out of range).
     #[inline]
     pub fn count_out(self, port: u16) {
-        if let Some(c) = self.0.get(2 + usize::from(port)) {
+        if let Some(c) = self.out.get(usize::from(port)) {
             bump(c, 1);
         }
     }
