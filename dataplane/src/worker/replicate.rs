@@ -178,7 +178,12 @@ pub fn replicate_many(
         if let Some(po) = out.ports.get(usize::from(last.port)) {
             rewrite_whole(m.data_mut(), flow.group, po.mac);
             if let Some(src) = m.copy_source() {
-                copy_to_each(&src, rest, counts, out, c);
+                match rest {
+                    // Fan-out 2 (the commonest after 1): the one copy as straight-line code,
+                    // without the loop's set-up.
+                    [one] => copy_to_each(&src, std::slice::from_ref(one), counts, out, c),
+                    _ => copy_to_each(&src, rest, counts, out, c),
+                }
             }
             return send(out, counts, last.port, m, c);
         }
