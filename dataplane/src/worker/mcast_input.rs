@@ -138,26 +138,37 @@ pub const LANES: usize = 4;
 #[cfg(target_arch = "x86_64")]
 static TOO_SHORT: [u8; at::END] = [0; at::END];
 
-/// What [`classify_fast4`] found of four frames: bit `k` of `mask` is set exactly when
-/// `classify_fast(frames[k], verify & 1 << k != 0)` is `Some`, and then lane `k` of `source`,
-/// `group` and `ttl` is its flow (host order); the other lanes hold anything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Lanes {
+/// What a lane-wise classifier ([`classify_fast4`], [`lanes8::classify`]) found of `N` frames:
+/// bit `k` of `mask` is set exactly when `classify_fast(frames[k], verify & 1 << k != 0)` is
+/// `Some`, and then lane `k` of `source`, `group` and `ttl` is its flow (host order); the
+/// other lanes hold anything.
+#[derive(Debug, Clone, Copy)]
+pub struct Lanes<const N: usize = LANES> {
     /// The lanes taken.
     pub mask: u32,
     /// Source addresses, host order.
-    pub source: [u32; LANES],
+    pub source: [u32; N],
     /// Groups, host order.
-    pub group: [u32; LANES],
+    pub group: [u32; N],
     /// TTLs as received.
-    pub ttl: [u32; LANES],
+    pub ttl: [u32; N],
 }
 
-impl Lanes {
-    /// Lane `k`'s flow (meaningful only when its bit of `mask` is set).
+impl<const N: usize> Default for Lanes<N> {
+    fn default() -> Self {
+        Lanes {
+            mask: 0,
+            source: [0; N],
+            group: [0; N],
+            ttl: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> Lanes<N> {
+    /// Lane `k`'s flow (meaningful only when its bit of `mask` is set; `k` below `N`).
     #[inline(always)]
     pub fn flow(&self, k: usize) -> Flow {
-        let k = k & (LANES - 1);
         Flow {
             source: self.source[k],
             group: self.group[k],
@@ -328,25 +339,12 @@ mod lanes {
 /// How many frames [`lanes8::classify`] takes at once.
 pub const LANES8: usize = 8;
 
-/// What [`lanes8::classify`] found of eight frames (as [`Lanes`], eight lanes).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Lanes8 {
-    /// The lanes taken.
-    pub mask: u32,
-    /// Source addresses, host order.
-    pub source: [u32; LANES8],
-    /// Groups, host order.
-    pub group: [u32; LANES8],
-    /// TTLs as received.
-    pub ttl: [u32; LANES8],
-}
-
 /// The fast path over eight frames in AVX2, where the CPU has it (checked at run time by the
 /// caller): [`lanes`]' checks, each 256-bit vector holding frames 0-3 in its low half and 4-7
 /// in its high half, so that the same in-half unpacks transpose both fours at once.
 #[cfg(target_arch = "x86_64")]
 pub mod lanes8 {
-    use super::{at, ether, ipv4, Lanes8, LANES8, TOO_SHORT};
+    use super::{at, ether, ipv4, Lanes, LANES8, TOO_SHORT};
     use std::arch::x86_64::*;
 
     /// Bit `k` of the mask is set exactly when `classify_fast(frames[k], verify & 1 << k !=
@@ -356,7 +354,7 @@ pub mod lanes8 {
     /// The CPU must have AVX2 (`is_x86_feature_detected!("avx2")`).
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub unsafe fn classify(frames: [&[u8]; LANES8], verify: u32) -> Lanes8 {
+    pub unsafe fn classify(frames: [&[u8]; LANES8], verify: u32) -> Lanes<LANES8> {
         // (No closures or `array::from_fn` in here: those are compiled without AVX2 and
         // would call the intrinsics instead of inlining them.)
         let mut hdr = [&TOO_SHORT; LANES8];
@@ -440,9 +438,9 @@ pub mod lanes8 {
             12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11, 4,
             5, 6, 7, 0, 1, 2, 3,
         );
-        let mut out = Lanes8 {
+        let mut out = Lanes::<LANES8> {
             mask,
-            ..Lanes8::default()
+            ..Lanes::default()
         };
         // SAFETY: 32-byte stores into arrays of eight u32.
         unsafe {
@@ -751,11 +749,7 @@ mod tests {
             let eight = unsafe { lanes8::classify(frames, verify) };
             for k in 0..LANES8 {
                 let one = classify_fast(&lanes[k], verify >> k & 1 != 0);
-                let got = (eight.mask >> k & 1 != 0).then(|| Flow {
-                    source: eight.source[k],
-                    group: eight.group[k],
-                    ttl: eight.ttl[k] as u8,
-                });
+                let got = (eight.mask >> k & 1 != 0).then(|| eight.flow(k));
                 assert_eq!(got, one, "lane {k} of {lanes:02x?}, verify {verify:#b}");
                 if one.is_none() {
                     refused += 1;
