@@ -552,7 +552,8 @@ impl TxQueue {
     /// forced flush could not send (they are freed: the queue was full).
     #[inline]
     pub fn push(&mut self, m: Mbuf) -> usize {
-        let dropped = if self.len == TX_BUFFER {
+        // `>=`, never more in fact: the compiler then knows the index below is in range.
+        let dropped = if self.len >= TX_BUFFER {
             self.flush()
         } else {
             0

@@ -30,14 +30,10 @@ pub const INLINE_OIFS: usize = 3;
 /// at most [`INLINE_OIFS`] and slices the list without a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub enum InlineLen {
-    /// None.
+enum InlineLen {
     L0 = 0,
-    /// One.
     L1 = 1,
-    /// Two.
     L2 = 2,
-    /// Three ([`INLINE_OIFS`]).
     L3 = 3,
 }
 
@@ -45,7 +41,7 @@ const _: () = assert!(INLINE_OIFS == InlineLen::L3 as usize);
 
 impl InlineLen {
     /// `n`, or [`INLINE_OIFS`] if it is more.
-    pub fn clamped(n: usize) -> InlineLen {
+    fn clamped(n: usize) -> InlineLen {
         match n {
             0 => InlineLen::L0,
             1 => InlineLen::L1,
@@ -58,11 +54,13 @@ impl InlineLen {
 impl OifList {
     /// The first `len` of `oifs` (at most all three), inline.
     pub fn inline(oifs: [Oif; INLINE_OIFS], len: usize) -> OifList {
-        let len = InlineLen::clamped(len);
-        OifList::Inline {
-            len,
-            max_threshold: max_threshold(&oifs[..len as usize]),
-            oifs,
+        let used = InlineLen::clamped(len);
+        OifList {
+            len: used as u16,
+            used,
+            max_threshold: max_threshold(&oifs[..used as usize]),
+            inline: oifs,
+            shared: None,
         }
     }
 
@@ -71,11 +69,33 @@ impl OifList {
     /// instead of one per interface).
     #[inline(always)]
     pub fn max_threshold(&self) -> u8 {
-        match self {
-            OifList::Inline { max_threshold, .. } | OifList::Shared { max_threshold, .. } => {
-                *max_threshold
-            }
-        }
+        self.max_threshold
+    }
+
+    /// How many outgoing interfaces (one load: the length is kept beside the list, inline or
+    /// shared alike).
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether there is none (a negative entry).
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The only outgoing interface of a list of one (the commonest, tested with one compare
+    /// and read from the entry's own line).
+    #[inline(always)]
+    pub fn single(&self) -> Option<&Oif> {
+        (self.len == 1).then_some(&self.inline[0])
+    }
+
+    /// Where a shared list's entries live (to start loading them), `None` for an inline one.
+    #[inline]
+    pub fn shared_ptr(&self) -> Option<*const Oif> {
+        self.shared.as_ref().map(|l| l.as_ptr())
     }
 }
 
@@ -85,36 +105,32 @@ fn max_threshold(oifs: &[Oif]) -> u8 {
 
 /// The outgoing interfaces of a route. Up to [`INLINE_OIFS`] live inside the entry itself, so a
 /// lookup that found the entry has them in the same cache line (no pointer to chase, no
-/// allocation); longer lists are shared (`Arc`), so copying a table bucket on publish copies a
-/// pointer, not the list. Reads as a slice.
+/// allocation); longer lists are shared (`Arc`, a thin pointer to keep the entry at 32
+/// bytes), so copying a table bucket on publish copies a pointer, not the list. The length
+/// and the highest TTL threshold are kept beside the list, so the workers' fast path reads
+/// each with one load, without telling an inline list from a shared one. Reads as a slice.
 #[derive(Clone)]
-pub enum OifList {
-    /// `len` entries of `oifs`.
-    Inline {
-        /// Number of entries in use.
-        len: InlineLen,
-        /// The highest TTL threshold of the entries in use ([`OifList::max_threshold`]).
-        max_threshold: u8,
-        /// The entries (the first `len`).
-        oifs: [Oif; INLINE_OIFS],
-    },
-    /// A longer list.
-    Shared {
-        /// The highest TTL threshold of the list ([`OifList::max_threshold`]).
-        max_threshold: u8,
-        /// The entries.
-        list: std::sync::Arc<[Oif]>,
-    },
+pub struct OifList {
+    /// Number of outgoing interfaces.
+    len: u16,
+    /// The highest TTL threshold of the list ([`OifList::max_threshold`]).
+    max_threshold: u8,
+    /// How many of `inline` are in use (`len` without a shared list, else all three).
+    used: InlineLen,
+    /// The entries when there are at most [`INLINE_OIFS`] (the first `len`; the rest unused).
+    inline: [Oif; INLINE_OIFS],
+    /// The entries when there are more (`len` of them).
+    #[allow(clippy::redundant_allocation)] // Arc<Box<[_]>>: a thin pointer (see above)
+    shared: Option<std::sync::Arc<Box<[Oif]>>>,
 }
 
 impl std::ops::Deref for OifList {
     type Target = [Oif];
     #[inline]
     fn deref(&self) -> &[Oif] {
-        match self {
-            // An `InlineLen` is at most INLINE_OIFS: no bounds check.
-            OifList::Inline { len, oifs, .. } => &oifs[..*len as usize],
-            OifList::Shared { list, .. } => list,
+        match &self.shared {
+            Some(list) => list,
+            None => &self.inline[..self.used as usize],
         }
     }
 }
@@ -136,9 +152,18 @@ impl From<Vec<Oif>> for OifList {
             oifs[..v.len()].copy_from_slice(&v);
             OifList::inline(oifs, v.len())
         } else {
-            OifList::Shared {
+            // More than u16::MAX outgoing interfaces cannot be named (ports and VLAN slots
+            // are u16): cut there.
+            let mut v = v;
+            v.truncate(usize::from(u16::MAX));
+            let mut inline = [Oif::default(); INLINE_OIFS];
+            inline.copy_from_slice(&v[..INLINE_OIFS]);
+            OifList {
+                len: v.len() as u16,
                 max_threshold: max_threshold(&v),
-                list: v.into(),
+                used: InlineLen::L3,
+                inline,
+                shared: Some(std::sync::Arc::new(v.into_boxed_slice())),
             }
         }
     }
@@ -374,13 +399,17 @@ mod tests {
         assert_eq!(t.lookup(s.into(), g.into()), Some(&route(0, &[2])));
         let other: Ipv4Addr = "10.0.1.3".parse().unwrap();
         assert_eq!(route(0, &[1, 2, 3, 4]).oifs.len(), 4, "a shared list");
-        assert!(matches!(
-            route(0, &[1, 2, 3]).oifs,
-            OifList::Inline {
-                len: InlineLen::L3,
-                ..
-            }
-        ));
+        assert!(route(0, &[1, 2, 3, 4]).oifs.shared_ptr().is_some());
+        assert!(route(0, &[1, 2, 3]).oifs.shared_ptr().is_none(), "inline");
+        assert_eq!(route(0, &[1, 2, 3]).oifs.len(), 3);
+        assert_eq!(
+            route(0, &[7]).oifs.single(),
+            Some(&Oif {
+                port: 7,
+                ttl_threshold: 1
+            })
+        );
+        assert_eq!(route(0, &[7, 8]).oifs.single(), None);
         // An entry with its inline OIFs stays within half a cache line.
         assert!(
             std::mem::size_of::<Route>() <= 32,

@@ -19,7 +19,8 @@ const PER_LINE: usize = 64 / std::mem::size_of::<AtomicU64>();
 
 /// One worker's counters for every index.
 pub struct EntryCounters {
-    /// `indices` blocks of `stride` counters.
+    /// `indices` blocks of `stride` counters, and one more where an index out of range
+    /// counts (a block nobody reads), so that finding a block is a clamp, never a branch.
     blocks: crate::bigmem::ZeroedSlice<AtomicU64>,
     indices: usize,
     /// Counters per index: 2 + `ports`, rounded up to whole cache lines.
@@ -28,10 +29,6 @@ pub struct EntryCounters {
     /// Packets of the entry that arrived on another interface than its incoming one (rare,
     /// so apart: the forwarding path never touches these lines).
     wrong_if: crate::bigmem::ZeroedSlice<AtomicU64>,
-    /// Where an index out of range counts (a block nobody reads: packets and bytes, then one
-    /// per port), so that finding a block never yields "none" to test per packet.
-    sink_head: [AtomicU64; 2],
-    sink_out: Box<[AtomicU64]>,
 }
 
 #[inline]
@@ -45,19 +42,18 @@ impl EntryCounters {
     pub fn new(indices: usize, ports: usize) -> Self {
         let stride = (2 + ports).div_ceil(PER_LINE) * PER_LINE;
         EntryCounters {
-            blocks: crate::bigmem::ZeroedSlice::new(indices * stride),
+            blocks: crate::bigmem::ZeroedSlice::new((indices + 1) * stride),
             indices,
             stride,
             ports,
             wrong_if: crate::bigmem::ZeroedSlice::new(indices),
-            sink_head: Default::default(),
-            sink_out: (0..ports).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
     /// `index`'s block (its packets, bytes and `ports` copy counts), `None` when out of range.
-    /// One compare: the array holds exactly `indices` blocks of `stride` counters, each at
-    /// least `2 + ports`, so an index below `indices` has its whole block in the array.
+    /// One compare: the array holds `indices` blocks of `stride` counters (and the sink's
+    /// after them), each at least `2 + ports`, so an index below `indices` has its whole block
+    /// in the array.
     #[inline]
     fn block(&self, index: u32) -> Option<&[AtomicU64]> {
         let index = index as usize;
@@ -66,7 +62,7 @@ impl EntryCounters {
         }
         let start = index * self.stride;
         debug_assert!(start + 2 + self.ports <= self.blocks.len());
-        // SAFETY: index < indices, so start + stride <= indices * stride = blocks.len(), and
+        // SAFETY: index < indices, so start + stride <= indices * stride < blocks.len(), and
         // 2 + ports <= stride (`new`).
         Some(unsafe { self.blocks.get_unchecked(start..start + 2 + self.ports) })
     }
@@ -76,18 +72,13 @@ impl EntryCounters {
     /// worker counts.
     #[inline]
     pub fn entry(&self, index: u32) -> EntryCounts<'_> {
-        let index = index as usize;
-        if index >= self.indices {
-            return EntryCounts {
-                head: &self.sink_head,
-                out: &self.sink_out,
-            };
-        }
+        // Out of range: the sink, the block after the last index's.
+        let index = (index as usize).min(self.indices);
         let start = index * self.stride;
         debug_assert!(start + 2 + self.ports <= self.blocks.len());
-        // SAFETY: as in `block`: index < indices, so the block's 2 + ports counters from
-        // `start` are inside the array (packets and bytes, then the ports'), and they stay
-        // borrowed from `self`.
+        // SAFETY: index <= indices and the array holds indices + 1 blocks, so the block's
+        // 2 + ports counters from `start` are inside it (packets and bytes, then the ports'),
+        // and they stay borrowed from `self`.
         unsafe {
             let p = self.blocks.as_ptr().add(start);
             EntryCounts {

@@ -225,7 +225,9 @@ mod lanes {
         for k in 0..LANES {
             if let Some(f) = frames[k].get(..at::END).and_then(|f| f.try_into().ok()) {
                 hdr[k] = f;
-                room[k] = (frames[k].len() - ether::HEADER_LEN).min(i32::MAX as usize) as i32;
+                // Truncated, not clamped (no frame is 2 GiB): a wrong room could only refuse a
+                // lane (a total length is at most 65535), which then goes the full way.
+                room[k] = (frames[k].len() - ether::HEADER_LEN) as i32;
             }
         }
         // SAFETY: SSE2 is part of x86-64; every load reads 16 bytes at offset 12 or 18 of a
@@ -362,7 +364,9 @@ pub mod lanes8 {
         for k in 0..LANES8 {
             if let Some(f) = frames[k].get(..at::END).and_then(|f| f.try_into().ok()) {
                 hdr[k] = f;
-                room[k] = (frames[k].len() - ether::HEADER_LEN).min(i32::MAX as usize) as i32;
+                // Truncated, not clamped (no frame is 2 GiB): a wrong room could only refuse a
+                // lane (a total length is at most 65535), which then goes the full way.
+                room[k] = (frames[k].len() - ether::HEADER_LEN) as i32;
             }
         }
         let a = [

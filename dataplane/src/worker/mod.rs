@@ -511,13 +511,15 @@ fn forward_burst(
     if hit == all && ctx.pending.held_flows == 0 {
         // Every packet hit and no flow is held (the common case under load): no verdicts to
         // dispatch, and no held packet can appear (only a miss holds one).
+        let mut queued = 0;
         for (i, m) in burst.drain(..).enumerate() {
             // Below BURST anyway (n is); the mask tells the compiler.
             let i = i & (BURST - 1);
             if let Some(route) = routes[i] {
-                forward_hit(m, &flows.get(i), route, ctx, c);
+                queued += forward_hit(m, &flows.get(i), route, ctx, c);
             }
         }
+        c.queued(queued);
         clock.mark(Stage::Replicate);
         return;
     }
@@ -529,7 +531,8 @@ fn forward_burst(
                 if ctx.pending.held_flows > 0 {
                     send_held_first(&flow, route, ctx, c);
                 }
-                forward_hit(m, &flow, route, ctx, c);
+                let queued = forward_hit(m, &flow, route, ctx, c);
+                c.queued(queued);
             }
         } else if lookup & bit != 0 {
             let flow = flows.get(i);
@@ -630,17 +633,20 @@ fn route_packet(
     if route.iif != in_port {
         return wrong_interface(flow, route, in_port, ctx, c);
     }
-    forward_hit(m, flow, route, ctx, c);
+    let queued = forward_hit(m, flow, route, ctx, c);
+    c.queued(queued);
 }
 
 /// A packet of an entry without flags that came in on its incoming port: counted on the entry
 /// (on the counter line the lookup pass prefetched, beside the copies' counts that replicate
-/// adds) and replicated.
+/// adds) and replicated. Returns the copies queued, which the caller adds to `c.tx_packets`
+/// ([`replicate::replicate`]).
 #[inline(always)]
-fn forward_hit(m: Mbuf, flow: &Flow, route: &Route, ctx: &mut Ctx<'_>, c: &mut Counters) {
+#[must_use]
+fn forward_hit(m: Mbuf, flow: &Flow, route: &Route, ctx: &mut Ctx<'_>, c: &mut Counters) -> u64 {
     let counts = ctx.entries.entry(route.counter);
     counts.count(m.pkt_len());
-    replicate::replicate(m, flow, route, counts, &mut ctx.out, c);
+    replicate::replicate(m, flow, route, counts, &mut ctx.out, c)
 }
 
 /// A packet of an entry that arrived on another port than the entry's incoming one: dropped,

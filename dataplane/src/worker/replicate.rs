@@ -90,15 +90,16 @@ pub fn extra_copies(route: &Route, len: u32, copy_limit: u32) -> usize {
 /// the entry.
 #[inline]
 pub fn prefetch_oifs(route: &Route) {
-    if let crate::fib::OifList::Shared { list, .. } = &route.oifs {
-        crate::dpdk::prefetch(list.as_ptr());
+    if let Some(list) = route.oifs.shared_ptr() {
+        crate::dpdk::prefetch(list);
     }
 }
 
 /// The header of a packet leaving on one port, in one pass: destination MAC of the group, the
 /// port's source MAC, TTL - 1 and the incremental checksum (what [`rewrite_for_forwarding`]
 /// and [`set_source_mac`] do together). `frame` must have passed
-/// [`super::mcast_input::classify`] (so it holds at least an Ethernet and an IPv4 header).
+/// [`super::mcast_input::classify`] (so it holds at least an Ethernet and an IPv4 header) with
+/// a TTL above 1.
 #[inline(always)]
 pub fn rewrite_whole(frame: &mut [u8], group: u32, mac: [u8; 6]) {
     let Some(f) = frame.get_mut(..ether::HEADER_LEN + 12) else {
@@ -113,20 +114,24 @@ pub fn rewrite_whole(frame: &mut [u8], group: u32, mac: [u8; 6]) {
     f[8..12].copy_from_slice(&tail.to_le_bytes());
     let h = ether::HEADER_LEN;
     let ttl = f[h + 8];
-    if ttl == 0 {
-        return;
-    }
     // RFC 1624 as in [`ipv4::Packet::decrement_ttl`]: the TTL is the high byte of word 4.
     let check = u32::from(u16::from_be_bytes([f[h + 10], f[h + 11]])) + 0x0100;
     let check = (check + u32::from(check >= 0xffff)) as u16;
     f[h + 10..h + 12].copy_from_slice(&check.to_be_bytes());
-    f[h + 8] = ttl - 1;
+    // Above 1 on the paths that call this (classified, TTL > 1); wrapping, so a frame that
+    // broke the rule gets a wrong TTL, never a panic.
+    f[h + 8] = ttl.wrapping_sub(1);
 }
 
 /// Sends `m` (already classified as `flow`, with a TTL > 1) to every outgoing port of `route`
 /// whose TTL threshold it passes. The common single-port case rewrites the header once and
 /// sends the received mbuf; more ports go through [`replicate_many`].
+///
+/// Returns the copies queued whole, which the caller adds to `c.tx_packets` (once per burst
+/// on the fast path: a counter in memory per copy cost 4 instructions per packet); fragments
+/// are counted in `c` here.
 #[inline(always)]
+#[must_use]
 pub fn replicate(
     mut m: Mbuf,
     flow: &Flow,
@@ -134,21 +139,24 @@ pub fn replicate(
     counts: EntryCounts<'_>,
     out: &mut Egress<'_>,
     c: &mut Counters,
-) {
-    let [only] = &route.oifs[..] else {
+) -> u64 {
+    let Some(only) = route.oifs.single() else {
         return replicate_many(m, flow, route, counts, out, c);
     };
     let Some(&po) = out.ports.get(usize::from(only.port)) else {
-        return c.drop(DropReason::NoOutgoing, 1);
+        c.drop(DropReason::NoOutgoing, 1);
+        return 0;
     };
     if flow.ttl <= only.ttl_threshold {
-        return c.drop(DropReason::NoOutgoing, 1);
+        c.drop(DropReason::NoOutgoing, 1);
+        return 0;
     }
     rewrite_whole(m.data_mut(), flow.group, po.mac);
     if m.pkt_len() > po.max_frame {
-        return fragment_copy(&m, only.port, out, counts, c);
+        fragment_copy(&m, only.port, out, counts, c);
+        return 0;
     }
-    send(out, counts, only.port, m, c);
+    send(out, counts, only.port, m, c)
 }
 
 /// [`replicate`] for entries with several outgoing ports, in one pass over the list: the
@@ -159,6 +167,7 @@ pub fn replicate(
 /// instructions per packet at fan-out 2 against 252 for this one: callgrind, the benchmark's
 /// fan-out 2 configuration, copies excluded.)
 #[inline(never)]
+#[must_use]
 pub fn replicate_many(
     mut m: Mbuf,
     flow: &Flow,
@@ -166,7 +175,7 @@ pub fn replicate_many(
     counts: EntryCounts<'_>,
     out: &mut Egress<'_>,
     c: &mut Counters,
-) {
+) -> u64 {
     let len = m.pkt_len();
     // The common case: every port takes the packet whole and it is small enough to copy
     // (one segment, as the classifier lets through): the rewrite with the last port's source
@@ -177,19 +186,20 @@ pub fn replicate_many(
     if let (true, 1, Some((last, rest))) = (whole, m.nb_segs(), route.oifs.split_last()) {
         if let Some(po) = out.ports.get(usize::from(last.port)) {
             rewrite_whole(m.data_mut(), flow.group, po.mac);
-            if let Some(src) = m.copy_source() {
-                match rest {
+            let copies = match m.copy_source() {
+                Some(src) => match rest {
                     // Fan-out 2 (the commonest after 1): the one copy as straight-line code,
                     // without the loop's set-up.
                     [one] => copy_to_each(&src, std::slice::from_ref(one), counts, out, c),
                     _ => copy_to_each(&src, rest, counts, out, c),
-                }
-            }
-            return send(out, counts, last.port, m, c);
+                },
+                None => 0,
+            };
+            return copies + send(out, counts, last.port, m, c);
         }
     }
     rewrite_for_forwarding(m.data_mut(), flow.group);
-    let (mut waiting, mut fragmented) = (None, false);
+    let (mut waiting, mut fragmented, mut queued) = (None, false, 0);
     for o in route.oifs.iter() {
         if flow.ttl <= o.ttl_threshold {
             continue;
@@ -202,7 +212,7 @@ pub fn replicate_many(
             fragment_copy(&m, o.port, out, counts, c);
             fragmented = true;
         } else if let Some(port) = waiting.replace(o.port) {
-            copy_to(&m, port, out, counts, c);
+            queued += copy_to(&m, port, out, counts, c);
         }
     }
     match waiting {
@@ -210,11 +220,14 @@ pub fn replicate_many(
             if let Some(po) = out.ports.get(usize::from(port)) {
                 set_source_mac(m.header_mut(), po.mac);
             }
-            send(out, counts, port, m, c);
+            queued + send(out, counts, port, m, c)
         }
         // Fragments only: the received mbuf is freed here.
-        None if fragmented => {}
-        None => c.drop(DropReason::NoOutgoing, 1),
+        None if fragmented => queued,
+        None => {
+            c.drop(DropReason::NoOutgoing, 1);
+            queued
+        }
     }
 }
 
@@ -225,7 +238,7 @@ pub fn whole_max(ports: &[PortOut], copy_limit: u32) -> u32 {
 
 /// A whole copy of `src` (a packet rewritten for forwarding, which every port of `oifs`
 /// takes whole: its TTL passes their thresholds, it fits their MTUs) to each port of `oifs`,
-/// with the port's source MAC.
+/// with the port's source MAC. Returns the copies queued.
 #[inline(always)]
 fn copy_to_each(
     src: &CopySource<'_>,
@@ -233,7 +246,7 @@ fn copy_to_each(
     counts: EntryCounts<'_>,
     out: &mut Egress<'_>,
     c: &mut Counters,
-) {
+) -> u64 {
     let mut queued = 0;
     for o in oifs {
         let Some(&po) = out.ports.get(usize::from(o.port)) else {
@@ -256,16 +269,22 @@ fn copy_to_each(
             c.unsent(unsent as u64);
         }
     }
-    c.tx_packets += queued;
+    queued
 }
 
 /// One whole copy of `m` (rewritten for forwarding) onto `port`: copied outright up to the
 /// copy limit, a private header chained to the shared payload above it where the port can
-/// send chains.
+/// send chains. Returns the copies queued (0 or 1).
 #[inline(always)]
-fn copy_to(m: &Mbuf, port: u16, out: &mut Egress<'_>, counts: EntryCounts<'_>, c: &mut Counters) {
+fn copy_to(
+    m: &Mbuf,
+    port: u16,
+    out: &mut Egress<'_>,
+    counts: EntryCounts<'_>,
+    c: &mut Counters,
+) -> u64 {
     let Some(&po) = out.ports.get(usize::from(port)) else {
-        return;
+        return 0;
     };
     let chain = m.pkt_len() > out.copy_limit && po.chains;
     let copy = if chain {
@@ -275,10 +294,11 @@ fn copy_to(m: &Mbuf, port: u16, out: &mut Egress<'_>, counts: EntryCounts<'_>, c
         m.copy_one_segment(out.pool, out.stash)
     };
     let Some(mut copy) = copy else {
-        return c.drop(DropReason::NoMbuf, 1);
+        c.drop(DropReason::NoMbuf, 1);
+        return 0;
     };
     set_source_mac(copy.header_mut(), po.mac);
-    send(out, counts, port, copy, c);
+    send(out, counts, port, copy, c)
 }
 
 /// Sends one copy of `m` (rewritten for forwarding), which is larger than `port`'s MTU, as
@@ -367,7 +387,7 @@ fn fragment_to(
     });
     match result {
         Ok(n) => {
-            c.tx_packets += u64::from(n);
+            c.queued(u64::from(n));
             if unsent != 0 {
                 c.unsent(unsent as u64);
             }
@@ -399,7 +419,8 @@ pub fn flagged(
     if route.flags.contains(crate::fib::EntryFlags::TAGGED_OIFS) {
         replicate_tagged(m, flow, route, counts, out, c)
     } else {
-        replicate(m, flow, route, counts, out, c)
+        let queued = replicate(m, flow, route, counts, out, c);
+        c.queued(queued);
     }
 }
 
@@ -512,7 +533,7 @@ fn send_to(
     let Some(q) = out.tx.get_mut(usize::from(to.port)) else {
         return c.drop(DropReason::NoOutgoing, 1);
     };
-    c.tx_packets += 1;
+    c.queued(1);
     counts.count_out(to.slot);
     let unsent = q.push(m);
     if unsent != 0 {
@@ -520,19 +541,27 @@ fn send_to(
     }
 }
 
-/// Queues one copy of an entry's packet on `port`, counting it there.
+/// Queues one copy of an entry's packet on `port`, counting it on the entry's port; returns
+/// 1, the copy the caller adds to `c.tx_packets` (see [`replicate`]).
 #[inline(always)]
-fn send(out: &mut Egress<'_>, counts: EntryCounts<'_>, port: u16, m: Mbuf, c: &mut Counters) {
-    c.tx_packets += 1;
+fn send(
+    out: &mut Egress<'_>,
+    counts: EntryCounts<'_>,
+    port: u16,
+    m: Mbuf,
+    c: &mut Counters,
+) -> u64 {
     counts.count_out(port);
     let Some(q) = out.tx.get_mut(usize::from(port)) else {
         // Unreachable: callers check the port against the MAC table, one entry per tx queue.
-        return c.unsent(1);
+        c.drop(DropReason::TxFull, 1);
+        return 0;
     };
     let unsent = q.push(m);
     if unsent != 0 {
         c.unsent(unsent as u64);
     }
+    1
 }
 
 #[cfg(test)]

@@ -132,10 +132,19 @@ impl Counters {
         self.drops[reason as usize] += n;
     }
 
-    /// Takes back `n` copies counted in `tx_packets` that the tx queue refused.
+    /// Counts `n` frames handed to tx queues (wrapping: see [`Counters::unsent`]).
+    #[inline]
+    pub fn queued(&mut self, n: u64) {
+        self.tx_packets = self.tx_packets.wrapping_add(n);
+    }
+
+    /// Takes back `n` copies counted in `tx_packets` that the tx queue refused. (Wrapping:
+    /// the forwarding path adds a burst's copies after the burst, so a forced flush within it
+    /// may take back copies of an earlier burst first; the sum is right at the end of the
+    /// burst, and counters are published only between loop turns.)
     #[inline]
     pub fn unsent(&mut self, n: u64) {
-        self.tx_packets -= n;
+        self.tx_packets = self.tx_packets.wrapping_sub(n);
         self.drops[DropReason::TxFull as usize] += n;
     }
 
