@@ -31,8 +31,8 @@
 use bench::floor::{group_of, split_args, Opts, Work};
 use clap::Parser;
 use dataplane::dpdk::{
-    Eal, Mbuf, MbufStash, Mempool, Port, RxQueue, TxQueue, BURST, ETHER_HEADER_LEN, MBUF_HEADROOM,
-    SHARED_FROM,
+    CopyWithMac, Eal, Mbuf, MbufStash, Mempool, Port, RxQueue, TxQueue, BURST, ETHER_HEADER_LEN,
+    MBUF_HEADROOM, SHARED_FROM,
 };
 use dataplane::router::{DataplaneLimits, POOL_CACHE, QUEUE_DESC};
 use dataplane::worker::replicate::{rewrite_for_forwarding, rewrite_whole};
@@ -167,6 +167,22 @@ fn set_source_mac(header: &mut [u8], mac: [u8; 6]) {
     }
 }
 
+/// A whole copy of `src` to each of `tx`, with the MAC of its port.
+#[inline(always)]
+fn copy_each(
+    src: &impl CopyWithMac,
+    tx: &mut [TxQueue],
+    macs: &[[u8; 6]],
+    pool: &Mempool,
+    stash: &mut MbufStash,
+) {
+    for (q, mac) in tx.iter_mut().zip(macs) {
+        if let Some(c) = src.copy_with_source_mac(pool, stash, *mac) {
+            q.push(c);
+        }
+    }
+}
+
 /// The forwarding loop: a burst from the source, the work on each packet, every tx queue
 /// flushed once per turn (as mrouter's worker does). Gives the number of copies the chain
 /// work made whole (frames too short for a header chain, or a header chain refused).
@@ -207,19 +223,16 @@ fn forward(
                             rewrite_for_forwarding(m.data_mut(), group);
                         }
                         // mrouter's copies: the source read once, each copy's MAC written
-                        // with its data (a chained frame, never from this source, is copied
-                        // by `copy_one_segment`).
-                        match m.copy_source() {
-                            Some(src) => {
-                                for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
-                                    if let Some(c) =
-                                        src.copy_with_source_mac(&pool, &mut stash, *mac)
-                                    {
-                                        q.push(c);
-                                    }
-                                }
+                        // with its data, a one-line frame without a choice per copy (a chained
+                        // frame, never from this source, is copied by `copy_one_segment`).
+                        match (m.line_source(), m.copy_source()) {
+                            (Some(line), _) => {
+                                copy_each(&line, &mut tx[..k - 1], macs, &pool, &mut stash)
                             }
-                            None => {
+                            (None, Some(src)) => {
+                                copy_each(&src, &mut tx[..k - 1], macs, &pool, &mut stash)
+                            }
+                            (None, None) => {
                                 for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
                                     if let Some(mut c) = m.copy_one_segment(&pool, &mut stash) {
                                         set_source_mac(c.header_mut(), *mac);

@@ -9,7 +9,9 @@ mod port;
 pub mod telemetry;
 
 pub use eal::{lcore_id, measure_tsc_hz, set_current_thread_nice, tsc, tsc_hz, Eal, LaunchError};
-pub use mbuf::{CopySource, Mbuf, MbufStash, BURST, ETHER_HEADER_LEN, SHARED_FROM};
+pub use mbuf::{
+    CopySource, CopyWithMac, LineSource, Mbuf, MbufStash, BURST, ETHER_HEADER_LEN, SHARED_FROM,
+};
 pub use mempool::{Mempool, MBUF_HEADROOM};
 pub use port::{create_vdev, EtherAddr, Port, PortStats, RxQueue, TxQueue, TX_BUFFER};
 

@@ -16,7 +16,7 @@
 use super::entry_counters::EntryCounts;
 use super::fragment::{self, Refused};
 use super::{Counters, DropReason, Flow};
-use crate::dpdk::{CopySource, Mbuf, MbufStash, Mempool, TxQueue};
+use crate::dpdk::{CopyWithMac, Mbuf, MbufStash, Mempool, TxQueue};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Packets up to this many bytes (every frame of a standard 1500-byte MTU) are copied whole;
@@ -186,14 +186,18 @@ pub fn replicate_many(
     if let (true, 1, Some((last, rest))) = (whole, m.nb_segs(), route.oifs.split_last()) {
         if let Some(po) = out.ports.get(usize::from(last.port)) {
             rewrite_whole(m.data_mut(), flow.group, po.mac);
-            let copies = match m.copy_source() {
-                Some(src) => match rest {
-                    // Fan-out 2 (the commonest after 1): the one copy as straight-line code,
-                    // without the loop's set-up.
-                    [one] => copy_to_each(&src, std::slice::from_ref(one), counts, out, c),
-                    _ => copy_to_each(&src, rest, counts, out, c),
+            // A minimum-size frame (one line) is copied without a choice per copy; fan-out 2
+            // (the commonest after 1) makes its one copy as straight-line code, without the
+            // loop's set-up.
+            let copies = match (m.line_source(), rest) {
+                (Some(line), [one]) => {
+                    copy_to_each(&line, std::slice::from_ref(one), counts, out, c)
+                }
+                (Some(line), _) => copy_to_each(&line, rest, counts, out, c),
+                (None, _) => match m.copy_source() {
+                    Some(src) => copy_to_each(&src, rest, counts, out, c),
+                    None => 0,
                 },
-                None => 0,
             };
             return copies + send(out, counts, last.port, m, c);
         }
@@ -241,7 +245,7 @@ pub fn whole_max(ports: &[PortOut], copy_limit: u32) -> u32 {
 /// with the port's source MAC. Returns the copies queued.
 #[inline(always)]
 fn copy_to_each(
-    src: &CopySource<'_>,
+    src: &impl CopyWithMac,
     oifs: &[crate::fib::Oif],
     counts: EntryCounts<'_>,
     out: &mut Egress<'_>,
