@@ -615,22 +615,31 @@ mod tests {
 
     #[test]
     fn the_one_pass_rewrite_is_the_two_step_rewrite() {
-        for (ttl, check) in [(2u8, 0u16), (16, 0xfeff), (64, 0xffff), (255, 0x1234)] {
-            let mut f = build_udp_frame(
-                EthernetAddress([2, 0, 0, 0, 0, 9]),
-                "10.0.1.2".parse().unwrap(),
-                "239.129.2.3".parse().unwrap(),
-                ttl,
-                b"payload",
-            );
-            f[14 + 10..14 + 12].copy_from_slice(&check.to_be_bytes());
-            let mut two = f.clone();
-            let group = u32::from(Ipv4Addr::new(239, 129, 2, 3));
-            rewrite_for_forwarding(&mut two, group);
-            set_source_mac(&mut two, [2, 0, 0, 0, 0, 0x42]);
-            rewrite_whole(&mut f, group, [2, 0, 0, 0, 0, 0x42]);
-            assert_eq!(f, two, "ttl {ttl} checksum {check:#x}");
+        // Every TTL, checksums across the range and at the end-around-carry edge, MAC and
+        // group bytes all distinct (so a byte-order slip shows).
+        let mac = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc];
+        let group = u32::from(Ipv4Addr::new(239, 129, 0xa2, 0xc3));
+        let checks = (0..=0xffffu32).step_by(0x0101).chain(0xfefe..=0xffff);
+        let mut cases = 0;
+        for check in checks.map(|c| c as u16) {
+            for ttl in 2..=255u8 {
+                let mut f = build_udp_frame(
+                    EthernetAddress([2, 0, 0, 0, 0, 9]),
+                    "10.0.1.2".parse().unwrap(),
+                    Ipv4Addr::from(group),
+                    ttl,
+                    b"payload",
+                );
+                f[14 + 10..14 + 12].copy_from_slice(&check.to_be_bytes());
+                let mut two = f.clone();
+                rewrite_for_forwarding(&mut two, group);
+                set_source_mac(&mut two, mac);
+                rewrite_whole(&mut f, group, mac);
+                assert_eq!(f, two, "ttl {ttl} checksum {check:#x}");
+                cases += 1;
+            }
         }
+        assert_eq!(cases, (256 + 258) * 254);
     }
 
     #[test]
