@@ -88,12 +88,12 @@ impl Mbuf {
         }
     }
 
-    /// What [`CopySource::copy`] reads of this packet, read once for several copies; `None`
-    /// for a chained packet (which [`Mbuf::deep_copy`] copies).
+    /// What a copy source reads of this packet: its segments, its data's length and start,
+    /// and the buffer room from the start.
     #[inline(always)]
-    pub fn copy_source(&self) -> Option<CopySource<'_>> {
+    fn source_fields(&self) -> (u16, u16, *const u8, usize) {
         // SAFETY: reading fields of a valid mbuf we own.
-        let (segs, len, src, src_room) = unsafe {
+        unsafe {
             let m = self.raw.as_ref();
             (
                 m.nb_segs,
@@ -101,7 +101,14 @@ impl Mbuf {
                 (m.buf_addr as *const u8).add(m.data_off as usize),
                 usize::from(m.buf_len).saturating_sub(usize::from(m.data_off)),
             )
-        };
+        }
+    }
+
+    /// What [`CopySource::copy`] reads of this packet, read once for several copies; `None`
+    /// for a chained packet (which [`Mbuf::deep_copy`] copies).
+    #[inline(always)]
+    pub fn copy_source(&self) -> Option<CopySource<'_>> {
+        let (segs, len, src, src_room) = self.source_fields();
         let n = usize::from(len);
         let block = if n <= SMALL_COPY / 2 && src_room >= SMALL_COPY / 2 {
             Block::Half
@@ -123,16 +130,7 @@ impl Mbuf {
     /// of 12-64 bytes whose buffer holds a line from its data.
     #[inline(always)]
     pub fn line_source(&self) -> Option<LineSource<'_>> {
-        // SAFETY: reading fields of a valid mbuf we own.
-        let (segs, len, src, src_room) = unsafe {
-            let m = self.raw.as_ref();
-            (
-                m.nb_segs,
-                m.data_len,
-                (m.buf_addr as *const u8).add(m.data_off as usize),
-                usize::from(m.buf_len).saturating_sub(usize::from(m.data_off)),
-            )
-        };
+        let (segs, len, src, src_room) = self.source_fields();
         let line =
             segs == 1 && (12..=SMALL_COPY as u16 / 2).contains(&len) && src_room >= SMALL_COPY / 2;
         line.then_some(LineSource(CopySource {
@@ -535,9 +533,8 @@ impl CopyWithMac for LineSource<'_> {
         let mut c = stash.take(pool)?;
         let headroom = dpdk_sys::RTE_PKTMBUF_HEADROOM as usize;
         // SAFETY: as in `CopySource::copy_inner`, for its `Block::Half` and a length of at
-        // least 12 (`line_source`): the source's buffer holds a line from its data (`copy_source`
-        // checked), the copy's is checked here, and the MAC's 6 bytes at 6..12 are inside the
-        // line.
+        // least 12: the source's buffer holds a line from its data (`line_source` checked),
+        // the copy's is checked here, and the MAC's 6 bytes at 6..12 are inside the line.
         unsafe {
             let d = c.raw.as_mut();
             if usize::from(d.buf_len) < headroom + SMALL_COPY / 2 {
