@@ -225,19 +225,15 @@ fn forward(
                         // mrouter's copies: the source read once, each copy's MAC written
                         // with its data, a one-line frame without a choice per copy (a chained
                         // frame, never from this source, is copied by `copy_one_segment`).
-                        match (m.line_source(), m.copy_source()) {
-                            (Some(line), _) => {
-                                copy_each(&line, &mut tx[..k - 1], macs, &pool, &mut stash)
-                            }
-                            (None, Some(src)) => {
-                                copy_each(&src, &mut tx[..k - 1], macs, &pool, &mut stash)
-                            }
-                            (None, None) => {
-                                for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
-                                    if let Some(mut c) = m.copy_one_segment(&pool, &mut stash) {
-                                        set_source_mac(c.header_mut(), *mac);
-                                        q.push(c);
-                                    }
+                        if let Some(line) = m.line_source() {
+                            copy_each(&line, &mut tx[..k - 1], macs, &pool, &mut stash);
+                        } else if let Some(src) = m.copy_source() {
+                            copy_each(&src, &mut tx[..k - 1], macs, &pool, &mut stash);
+                        } else {
+                            for (q, mac) in tx[..k - 1].iter_mut().zip(macs) {
+                                if let Some(mut c) = m.copy_one_segment(&pool, &mut stash) {
+                                    set_source_mac(c.header_mut(), *mac);
+                                    q.push(c);
                                 }
                             }
                         }

@@ -115,9 +115,10 @@ pub struct OifList {
     len: u16,
     /// The highest TTL threshold of the list ([`OifList::max_threshold`]).
     max_threshold: u8,
-    /// How many of `inline` are in use (`len` without a shared list, else all three).
+    /// How many of `inline` are in use: `len` without a shared list, none with one (kept
+    /// beside `len` as an enum so that reading the inline list needs no clamp).
     used: InlineLen,
-    /// The entries when there are at most [`INLINE_OIFS`] (the first `len`; the rest unused).
+    /// The entries when there are at most [`INLINE_OIFS`] (the first `used`; the rest unused).
     inline: [Oif; INLINE_OIFS],
     /// The entries when there are more (`len` of them).
     #[allow(clippy::redundant_allocation)] // Arc<Box<[_]>>: a thin pointer (see above)
@@ -156,13 +157,11 @@ impl From<Vec<Oif>> for OifList {
             // are u16): cut there.
             let mut v = v;
             v.truncate(usize::from(u16::MAX));
-            let mut inline = [Oif::default(); INLINE_OIFS];
-            inline.copy_from_slice(&v[..INLINE_OIFS]);
             OifList {
                 len: v.len() as u16,
                 max_threshold: max_threshold(&v),
-                used: InlineLen::L3,
-                inline,
+                used: InlineLen::L0,
+                inline: [Oif::default(); INLINE_OIFS],
                 shared: Some(std::sync::Arc::new(v.into_boxed_slice())),
             }
         }
