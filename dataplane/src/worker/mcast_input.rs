@@ -364,10 +364,12 @@ pub mod lanes8 {
         for k in 0..LANES8 {
             if let Some(f) = frames[k].get(..at::END).and_then(|f| f.try_into().ok()) {
                 hdr[k] = f;
-                // Truncated, not clamped (no frame is 2 GiB): a wrong room could only refuse a
-                // lane (a total length is at most 65535), which then goes the full way.
-                room[k] = (frames[k].len() - ether::HEADER_LEN) as i32;
             }
+            // For every lane, without a branch: a lane too short for the header reads
+            // `TOO_SHORT`, which no check passes, whatever its room. Truncated and wrapping,
+            // not clamped (no frame is 2 GiB): a wrong room could only refuse a lane (a total
+            // length is at most 65535), which then goes the full way.
+            room[k] = (frames[k].len() as i32).wrapping_sub(ether::HEADER_LEN as i32);
         }
         let a = [
             pair::<12>(hdr[0], hdr[4]),
