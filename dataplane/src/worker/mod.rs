@@ -339,8 +339,9 @@ fn classify_groups4(
         dest.copy_from_slice(&lanes.group);
         ttl.copy_from_slice(&lanes.ttl);
         slot.copy_from_slice(&hashed);
-        for k in bits(lanes.mask) {
-            slots.prefetch(hashed[k & (LANES - 1)] as usize);
+        // Every lane's slot, taken or not (see `classify_groups8`).
+        for &h in &hashed {
+            slots.prefetch(h as usize);
         }
         fast |= lanes.mask << at;
     }
