@@ -125,7 +125,8 @@ pub fn rewrite_whole(frame: &mut [u8], group: u32, mac: [u8; 6]) {
 
 /// Sends `m` (already classified as `flow`, with a TTL > 1) to every outgoing port of `route`
 /// whose TTL threshold it passes. The common single-port case rewrites the header once and
-/// sends the received mbuf; more ports go through [`replicate_many`].
+/// sends the received mbuf; more ports go through [`replicate_whole`] (every port takes the
+/// packet whole) or else [`replicate_many`].
 ///
 /// Returns the copies queued whole, which the caller adds to `c.tx_packets` (once per burst
 /// on the fast path: a counter in memory per copy cost 4 instructions per packet); fragments
