@@ -13,6 +13,7 @@ use clap::Parser;
 use dataplane::dpdk::{telemetry, Eal, PortStats};
 use dataplane::fib::ForwardingTable;
 use dataplane::router::{Dataplane, DataplaneLimits, PortSpec, StartError};
+use dataplane::worker::has_avx2;
 use dataplane::worker::profile::{Stage, StageBudget};
 use dataplane::worker::{Counters, DropReason};
 use std::io::Write;
@@ -153,6 +154,17 @@ pub fn initial_table(cfg: &Config) -> ForwardingTable {
     table
 }
 
+/// Which lane-wise classifier the workers run (the start log's line): eight frames at once in
+/// AVX2 when the config allows it (`dataplane.avx2`) and the CPU has it, four in SSE
+/// otherwise, and why.
+pub fn classifier_note(allowed: bool, cpu_has_avx2: bool) -> &'static str {
+    match (allowed, cpu_has_avx2) {
+        (true, true) => "workers classify eight frames at a time (AVX2)",
+        (false, _) => "workers classify four frames at a time (SSE: dataplane.avx2 is false)",
+        (true, false) => "workers classify four frames at a time (SSE: this CPU has no AVX2)",
+    }
+}
+
 /// The config's pending-queue bounds for the data plane.
 pub fn dataplane_limits(cfg: &Config) -> DataplaneLimits {
     DataplaneLimits {
@@ -160,6 +172,7 @@ pub fn dataplane_limits(cfg: &Config) -> DataplaneLimits {
         pending_per_flow: cfg.limits.pending_packets_per_flow as usize,
         pending_shared: cfg.limits.pending_packets_shared as usize,
         mbuf_data_room: cfg.dataplane.mbuf_data_room,
+        avx2: cfg.dataplane.avx2,
         ..DataplaneLimits::default()
     }
 }
@@ -287,6 +300,10 @@ fn run(opts: &Options, cfg: &Config, args: &[String]) -> Result<(), String> {
         },
     )
     .map_err(|e| start_error(&opts.config, cfg, e))?;
+    println!(
+        "mrouter: {}",
+        classifier_note(cfg.dataplane.avx2, has_avx2())
+    );
     // The kernel twins exist from here on (see `crate::twin`).
     crate::twin::start_with_core(
         cfg,

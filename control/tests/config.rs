@@ -705,6 +705,7 @@ fn reference_config_names_every_field() {
         "control",
         "dataplane",
         "mbuf_data_room",
+        "avx2",
         // ports
         "name",
         "device",
@@ -1229,5 +1230,36 @@ fn rpf_from_the_kernel_table() {
         GOOD.lines().count() + 3,
         "rpf.table",
         "not a kernel table",
+    );
+}
+
+/// `dataplane.avx2`: on unless the config turns it off, handed to the workers' limits (the
+/// four-lane path a worker then runs is tested through a real worker in the dataplane's
+/// fragmentation test), named in the start log, and a wrong value is an error at its line.
+#[test]
+fn dataplane_avx2_defaults_on_reaches_the_workers_and_can_be_turned_off() {
+    let on = parse(GOOD, FILE).unwrap();
+    assert!(on.dataplane.avx2);
+    assert!(control::daemon::dataplane_limits(&on).avx2);
+    let text = format!("{GOOD}dataplane:\n  avx2: false\n");
+    let off = parse(&text, FILE).unwrap();
+    assert!(!off.dataplane.avx2);
+    assert!(!control::daemon::dataplane_limits(&off).avx2);
+    assert_eq!(
+        off.dataplane.mbuf_data_room, on.dataplane.mbuf_data_room,
+        "the other dataplane fields keep their defaults"
+    );
+    let lines = GOOD.lines().count();
+    assert_error(
+        &format!("{GOOD}dataplane:\n  avx2: maybe\n"),
+        lines + 2,
+        "dataplane.avx2",
+        "invalid type",
+    );
+    use control::daemon::classifier_note;
+    assert!(classifier_note(true, true).contains("eight frames at a time (AVX2)"));
+    assert!(classifier_note(false, true).contains("four frames at a time (SSE: dataplane.avx2"));
+    assert!(
+        classifier_note(true, false).contains("four frames at a time (SSE: this CPU has no AVX2)")
     );
 }

@@ -608,4 +608,8 @@ fn control_nice_applies_to_the_control_core_thread_only() {
     );
     let out = router.stop();
     assert!(out.contains("mrouter: control core at nice -5"), "{out}");
+    // The start log names the classifier the workers run (the lab's config leaves
+    // `dataplane.avx2` at its default).
+    let note = control::daemon::classifier_note(true, dataplane::worker::has_avx2());
+    assert!(out.contains(&format!("mrouter: {note}")), "{out}");
 }

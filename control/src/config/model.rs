@@ -48,12 +48,17 @@ pub struct DataplaneConfig {
     /// frame any port receives, so at least every configured MTU plus its Ethernet header,
     /// and for af_packet ports at least `framesz` less 32.
     pub mbuf_data_room: u16,
+    /// Whether workers classify eight frames at once in AVX2 where the CPU has it
+    /// (`dataplane.avx2`, default true); false runs the four-frame SSE classifier (the same
+    /// verdicts), e.g. to compare the two or on a CPU whose AVX2 slows the core down.
+    pub avx2: bool,
 }
 
 impl Default for DataplaneConfig {
     fn default() -> Self {
         DataplaneConfig {
             mbuf_data_room: 2048,
+            avx2: true,
         }
     }
 }

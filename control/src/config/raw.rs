@@ -65,6 +65,9 @@ pub(super) struct RawDataplane {
     /// Bytes of packet per mbuf; the headroom (128) comes on top, within DPDK's 16-bit room.
     #[serde(default)]
     pub mbuf_data_room: Option<Bounded<1024, 65407>>,
+    /// Whether workers classify eight frames at once in AVX2 where the CPU has it.
+    #[serde(default)]
+    pub avx2: Option<bool>,
 }
 
 /// Where RPF looks besides the connected subnets and `rpf_routes`.

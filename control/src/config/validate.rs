@@ -154,6 +154,9 @@ fn dataplane(
     }
     Ok(DataplaneConfig {
         mbuf_data_room: room,
+        avx2: raw
+            .and_then(|d| d.avx2)
+            .unwrap_or(DataplaneConfig::default().avx2),
     })
 }
 
