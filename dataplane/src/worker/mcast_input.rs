@@ -225,10 +225,12 @@ mod lanes {
         for k in 0..LANES {
             if let Some(f) = frames[k].get(..at::END).and_then(|f| f.try_into().ok()) {
                 hdr[k] = f;
-                // Truncated, not clamped (no frame is 2 GiB): a wrong room could only refuse a
-                // lane (a total length is at most 65535), which then goes the full way.
-                room[k] = (frames[k].len() - ether::HEADER_LEN) as i32;
             }
+            // Without a branch, as in `lanes8::classify`: a lane too short for the header
+            // reads `TOO_SHORT`, which no check passes, whatever its room. Truncated and
+            // wrapping, not clamped (no frame is 2 GiB): a wrong room could only refuse a lane
+            // (a total length is at most 65535), which then goes the full way.
+            room[k] = (frames[k].len() as i32).wrapping_sub(ether::HEADER_LEN as i32);
         }
         // SAFETY: SSE2 is part of x86-64; every load reads 16 bytes at offset 12 or 18 of a
         // 34-byte array (ending at byte 28 or 34), and the stores write 16-byte arrays.
